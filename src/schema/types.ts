@@ -1,0 +1,119 @@
+// The shape of one table definition in schemas/*.yaml, after loading and validation.
+// A Keap table is data, not code: this is the contract between schemas/, the planner,
+// the Keap connector and the loader.
+
+/** PostgreSQL types a Keap column may have. */
+export type PgType =
+  | 'bigint'
+  | 'integer'
+  | 'numeric'
+  | 'double precision'
+  | 'boolean'
+  | 'text'
+  | 'date'
+  | 'timestamptz'
+  | 'jsonb'
+  | 'text[]'
+  | 'bigint[]';
+
+/** How a raw JSON value becomes the column's value (applied before type conversion). */
+export type ValueTransform =
+  /** v2 CurrencyValue {amount (smallest unit), currency_code}: amount / 100 as numeric. */
+  | 'currency_amount'
+  /** epoch milliseconds → timestamptz */
+  | 'epoch_millis';
+
+export interface ColumnSchema {
+  /** snake_case column name */
+  name: string;
+  type: PgType;
+  /**
+   * Where the value comes from in the API record: a dot path ("company.id", "origin.date").
+   * In a child table (source.unnest) paths are relative to the array element; "$parent.<path>"
+   * reads from the parent record. In a per-parent table "$parent.<path>" reads the parent row.
+   */
+  path: string;
+  description: string;
+  transform?: ValueTransform;
+  /** NOT NULL in the DDL (primary key columns are NOT NULL anyway). */
+  notNull?: boolean;
+  /** v2 `fields=` / v1 `optional_properties=` name that must be requested for this column to be filled. */
+  optionalProperty?: string;
+}
+
+/** Operators a pushed-down condition can carry. `prefix` is LIKE 'abc%'; `isnull` is IS NULL. */
+export type FilterOp = '=' | 'in' | '<' | '<=' | '>' | '>=' | 'prefix' | 'isnull';
+
+export interface PushableFilter {
+  column: string;
+  ops: FilterOp[];
+  /**
+   * The API's name for it: in v2 the `filter=` field name (e.g. "email", "contact_id", "ids" for an `in`
+   * on id), in v1 the query parameter (e.g. "email", "contact_id").
+   * Per-op overrides go in `params` (e.g. {"in": "ids", ">=": "contact_id"}).
+   */
+  param: string;
+  params?: Partial<Record<FilterOp, string>>;
+  /** how the value is written on the wire; default 'text'. */
+  format?: 'text' | 'id' | 'iso_timestamp' | 'date' | 'boolean';
+  /** maximum list length for `in` (e.g. opportunities take at most 100 ids) */
+  maxList?: number;
+}
+
+export interface SortableColumn {
+  column: string;
+  /** the API's order field (v2 `order_by=<param> asc|desc`, v1 `order=<param>&order_direction=`) */
+  param: string;
+}
+
+export interface ForeignKey {
+  columns: string[];
+  references: { table: string; columns: string[] };
+}
+
+export interface TableSource {
+  /** REST version of the list endpoint */
+  version: 1 | 2;
+  /** list endpoint path relative to the API base, e.g. "/v2/contacts" or "/v2/tags/{tag_id}/contacts" */
+  path: string;
+  /** envelope key holding the array ("contacts"); null when the body is a bare array */
+  listKey: string | null;
+  /** largest page the endpoint accepts (v2: page_size max, v1: limit) */
+  pageSizeMax: number;
+  /** optional properties always requested (v2 `fields=`, v1 `optional_properties=`) */
+  fields?: string[];
+  /** extra constant query parameters */
+  query?: Record<string, string>;
+  /**
+   * Child table made of an array inside each record of another table's endpoint
+   * (contact_email_addresses from contacts.email_addresses). Rows come from `path` records.
+   */
+  unnest?: string;
+  /**
+   * One list call per row of another table (contact_tags: GET /v2/tags/{tag_id}/contacts for each tag).
+   * `param` is the path placeholder; `column` the parent table's column that fills it.
+   */
+  perParent?: { table: string; column: string; param: string };
+  /** Where the API can count matching records without paging (v1 `count`). */
+  count?: { version: 1; path: string; key: string };
+  /** record type for custom fields: the `/model` endpoint, e.g. "/v2/contacts/model" */
+  customFieldsModel?: string;
+}
+
+export interface TableSchema {
+  name: string;
+  description: string;
+  source: TableSource;
+  primaryKey: string[];
+  foreignKeys: ForeignKey[];
+  columns: ColumnSchema[];
+  /** conditions the API can evaluate */
+  filters: PushableFilter[];
+  /** orderings the API can do */
+  sort: SortableColumn[];
+}
+
+/** A set of tables, as loaded from one Profile directory (plus the account's custom fields). */
+export interface Catalog {
+  tables: ReadonlyMap<string, TableSchema>;
+}
