@@ -40,4 +40,6 @@ export const SQLSTATE = {
   connectionFailure: '08006',
   internalError: 'XX000',
   invalidParameterValue: '22023',
+  /** a schemas/ file (or a Profile directory) is malformed */
+  configFileError: 'F0000',
 } as const;

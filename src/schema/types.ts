@@ -21,7 +21,9 @@ export type ValueTransform =
   /** v2 CurrencyValue {amount (smallest unit), currency_code}: amount / 100 as numeric. */
   | 'currency_amount'
   /** epoch milliseconds → timestamptz */
-  | 'epoch_millis';
+  | 'epoch_millis'
+  /** a comma-separated string ("1,2,3") → array (for text[]/bigint[] columns; v1 `order_ids`, v2 `groups`) */
+  | 'comma_list';
 
 export interface ColumnSchema {
   /** snake_case column name */
@@ -39,6 +41,13 @@ export interface ColumnSchema {
   notNull?: boolean;
   /** v2 `fields=` / v1 `optional_properties=` name that must be requested for this column to be filled. */
   optionalProperty?: string;
+  /**
+   * Added: a custom field column. The value is the `content` of the record's `custom_fields[]` item whose
+   * `id` equals this (as text); `path` is then "custom_fields" (where the list lives).
+   */
+  customFieldId?: string;
+  /** Added: the custom field's `field_name` from `/model` (the v2 `filter=` name of the field). */
+  customFieldName?: string;
 }
 
 /** Operators a pushed-down condition can carry. `prefix` is LIKE 'abc%'; `isnull` is IS NULL. */
@@ -58,6 +67,13 @@ export interface PushableFilter {
   format?: 'text' | 'id' | 'iso_timestamp' | 'date' | 'boolean';
   /** maximum list length for `in` (e.g. opportunities take at most 100 ids) */
   maxList?: number;
+  /**
+   * Added: the operator written on the wire for an op when it is not the op itself. v2 range parameters
+   * such as `start_update_time` carry the bound with `==` (`filter=start_update_time==2024-01-01T00:00:00Z`):
+   * {">=": "==", "<=": "=="}. Unset: `=` is written `==` in v2 and every other op as itself; v1 parameters
+   * are always `param=value` (the op is implied by the parameter).
+   */
+  wireOps?: Partial<Record<FilterOp, string>>;
 }
 
 export interface SortableColumn {
@@ -98,6 +114,18 @@ export interface TableSource {
   count?: { version: 1; path: string; key: string };
   /** record type for custom fields: the `/model` endpoint, e.g. "/v2/contacts/model" */
   customFieldsModel?: string;
+  /**
+   * Added: further endpoints whose records (same shape, same listKey) are rows of this table too.
+   * `custom_fields` reads every `/model` endpoint: rows = records of `path` then of each extra path.
+   */
+  extraPaths?: string[];
+  /**
+   * Added: v2 `filter=` clauses always sent, joined with the pushed ones by `;`
+   * (users: ["include_inactive==true", "include_partners==true"] so the table holds every user).
+   */
+  baseFilter?: string[];
+  /** Added: the endpoint is not paged (one GET returns everything; no page_size/limit parameters). */
+  unpaged?: boolean;
 }
 
 export interface TableSchema {
