@@ -233,13 +233,19 @@ function freezeSettings(settings: ConnectionSettings): ConnectionSettings {
  */
 export function maskConnectionString(s: string): string {
   const parts: string[] = [];
+  let afterSecret = false;
   for (const pair of tokenizeLeniently(s)) {
+    const spec = BY_NORMALIZED.get(normalizeName(pair.name));
+    const wasAfterSecret = afterSecret;
+    afterSecret = spec?.secret === true;
     if (pair.broken) {
-      parts.push(pair.name.includes('=') || pair.value !== '' || pair.quoted ? `${pair.name.trim()}=${MASK}` : MASK);
+      parts.push(pair.value !== '' || pair.quoted ? `${pair.name.trim()}=${MASK}` : MASK);
       continue;
     }
-    const spec = BY_NORMALIZED.get(normalizeName(pair.name));
-    if (!spec || spec.secret) {
+    if (!spec) {
+      // after a secret, an "unknown name" may be the tail of a secret holding an unquoted ';'
+      parts.push(`${wasAfterSecret ? MASK : pair.name}=${pair.value === '' ? '' : MASK}`);
+    } else if (spec.secret) {
       parts.push(`${pair.name}=${pair.value === '' ? '' : MASK}`);
     } else if (spec.name === 'Other') {
       parts.push(`${pair.name}=${quoteValue(maskOther(pair.value))}`);
@@ -252,7 +258,7 @@ export function maskConnectionString(s: string): string {
 
 function maskOther(value: string): string {
   const parts = tokenizeLeniently(value).map((p) =>
-    p.broken ? MASK : `${p.name}=${SECRET_NAME.test(p.name) || !OTHER_PROPERTIES.some((o) => normalizeName(o) === normalizeName(p.name)) ? MASK : quoteValue(p.value)}`,
+    p.broken ? MASK : `${p.name}=${OTHER_PROPERTIES.some((o) => normalizeName(o) === normalizeName(p.name)) ? quoteValue(p.value) : MASK}`,
   );
   return parts.join(';');
 }
