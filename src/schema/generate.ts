@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { snakeCase } from './names.js';
 import type { ColumnSchema, FilterOp, PgType, PushableFilter, SortableColumn } from './types.js';
 
 interface DraftSpec {
@@ -60,13 +61,6 @@ interface Spec {
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
-export function snakeCase(name: string): string {
-  return name
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toLowerCase();
-}
 
 function deref(spec: Spec, s: JsonSchema | undefined): JsonSchema | undefined {
   let cur = s;

@@ -6,6 +6,7 @@ import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { SqlError, SQLSTATE } from '../errors.js';
+import { checkPath } from './rows.js';
 import type {
   Catalog,
   ColumnSchema,
@@ -340,6 +341,11 @@ function parseColumn(r: Reader, value: unknown, index: number): ColumnSchema {
     description: cr.string(o.description, 'description'),
   };
   if (column.path.startsWith('.') || column.path.endsWith('.') || column.path.includes('..')) cr.fail(`path "${column.path}" is not a dot path`);
+  try {
+    checkPath(column.path);
+  } catch (e) {
+    cr.fail(`path "${column.path}": ${(e as Error).message}`);
+  }
   if (o.transform !== undefined) {
     column.transform = cr.oneOf(o.transform, 'transform', TRANSFORMS);
     const fits =

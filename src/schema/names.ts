@@ -1,0 +1,9 @@
+// Keap names (camelCase, CamelCase, UPPER_SNAKE, labels with spaces) → snake_case SQL identifiers.
+
+export function snakeCase(name: string): string {
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toLowerCase();
+}

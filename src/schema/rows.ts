@@ -1,0 +1,408 @@
+// API records → PostgreSQL COPY text (tab-separated, \N for NULL, backslash escapes), per table schema.
+// This is the loader's hot path: column readers and formatters are compiled once per table, and each
+// value is converted with plain string operations (no regular expressions per value).
+import type { ColumnSchema, TableSchema } from './types.js';
+import { qualifiedName, quoteIdent } from './ddl.js';
+
+const NULL = '\\N';
+
+/** `COPY public."t" ("a", "b") FROM '/dev/blob'`: the engine feeds the text through PGlite's /dev/blob. */
+export function copyStatement(table: TableSchema, source = "'/dev/blob'"): string {
+  return `COPY ${qualifiedName(table)} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM ${source}`;
+}
+
+type Getter = (record: unknown, parent: unknown, custom: Map<string, unknown> | undefined) => unknown;
+type Formatter = (value: unknown) => string;
+
+// ---- paths -------------------------------------------------------------------------------------
+
+/** One step of a dot path: a key, or a key whose array is searched for `[match=value]`. */
+interface Step {
+  key: string;
+  matchKey?: string;
+  matchValue?: string;
+}
+
+function parseSteps(path: string): Step[] {
+  return path.split('.').map((part) => {
+    const open = part.indexOf('[');
+    if (open < 0) return { key: part };
+    const eq = part.indexOf('=', open);
+    if (eq < 0 || !part.endsWith(']')) throw new Error(`path step "${part}" must be key[field=value]`);
+    return { key: part.slice(0, open), matchKey: part.slice(open + 1, eq), matchValue: part.slice(eq + 1, -1) };
+  });
+}
+
+function follow(value: unknown, steps: Step[]): unknown {
+  let cur = value;
+  for (const step of steps) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[step.key];
+    if (step.matchKey !== undefined) {
+      if (!Array.isArray(cur)) return undefined;
+      let found: unknown;
+      for (const item of cur) {
+        if (item && typeof item === 'object' && String((item as Record<string, unknown>)[step.matchKey]) === step.matchValue) {
+          found = item;
+          break;
+        }
+      }
+      cur = found;
+    }
+  }
+  return cur;
+}
+
+/** Checks a column path's syntax; throws with what is wrong. */
+export function checkPath(path: string): void {
+  parseSteps(path.startsWith('$parent.') ? path.slice('$parent.'.length) : path);
+}
+
+function compileGetter(column: ColumnSchema): Getter {
+  if (column.customFieldId !== undefined) {
+    const id = column.customFieldId;
+    return (_r, _p, custom) => custom?.get(id);
+  }
+  const fromParent = column.path.startsWith('$parent.');
+  const steps = parseSteps(fromParent ? column.path.slice('$parent.'.length) : column.path);
+  if (steps.length === 1 && steps[0]!.matchKey === undefined) {
+    const key = steps[0]!.key;
+    return fromParent
+      ? (_r, p) => (p !== null && typeof p === 'object' ? (p as Record<string, unknown>)[key] : undefined)
+      : (r) => (r !== null && typeof r === 'object' ? (r as Record<string, unknown>)[key] : undefined);
+  }
+  return fromParent ? (_r, p) => follow(p, steps) : (r) => follow(r, steps);
+}
+
+// ---- value formatting ---------------------------------------------------------------------------
+
+/** COPY text escaping: backslash, newline, carriage return and tab; NUL cannot be stored and is dropped. */
+export function escapeCopy(s: string): string {
+  let i = 0;
+  const n = s.length;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 92 || c === 10 || c === 13 || c === 9 || c === 0) break;
+  }
+  if (i === n) return s;
+  let out = s.slice(0, i);
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 92) out += '\\\\';
+    else if (c === 10) out += '\\n';
+    else if (c === 13) out += '\\r';
+    else if (c === 9) out += '\\t';
+    else if (c !== 0) out += s[i];
+  }
+  return out;
+}
+
+function isIntegerText(s: string): boolean {
+  const n = s.length;
+  if (n === 0 || n > 20) return false;
+  let i = s.charCodeAt(0) === 45 ? 1 : 0;
+  if (i === n) return false;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+const INT64_MAX = 9223372036854775807n;
+function integerText(v: unknown): string | null {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Number.isFinite(v) ? String(Math.trunc(v)) : null;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (!isIntegerText(s)) return null;
+    if (s.length >= 19) {
+      const b = BigInt(s);
+      if (b > INT64_MAX || b < -INT64_MAX - 1n) return null;
+    }
+    return s;
+  }
+  if (typeof v === 'bigint') return v.toString();
+  return null;
+}
+
+function numericText(v: unknown): string | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : null;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (s === '') return null;
+    return Number.isFinite(Number(s)) ? s : null;
+  }
+  return null;
+}
+
+/** Smallest-unit integer amount → decimal text without floating point (12345 → "123.45"). */
+export function centsToDecimal(amount: unknown): string | null {
+  const digits = integerText(amount);
+  if (digits === null) return null;
+  const negative = digits.startsWith('-');
+  const abs = (negative ? digits.slice(1) : digits).padStart(3, '0');
+  return `${negative ? '-' : ''}${abs.slice(0, -2)}.${abs.slice(-2)}`;
+}
+
+function currencyText(v: unknown): string | null {
+  if (v !== null && typeof v === 'object') return centsToDecimal((v as { amount?: unknown }).amount);
+  return numericText(v);
+}
+
+function booleanText(v: unknown): string | null {
+  if (v === true) return 't';
+  if (v === false) return 'f';
+  if (typeof v === 'number') return v === 0 ? 'f' : 't';
+  if (typeof v === 'string') {
+    switch (v.trim().toLowerCase()) {
+      case 'true':
+      case 't':
+      case 'yes':
+      case 'y':
+      case '1':
+        return 't';
+      case 'false':
+      case 'f':
+      case 'no':
+      case 'n':
+      case '0':
+        return 'f';
+    }
+  }
+  return null;
+}
+
+function isDigit(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  return c >= 48 && c <= 57;
+}
+
+/** yyyy-mm-dd at the start of s, and not the year 0000 Keap uses for "no date". */
+function startsWithDate(s: string): boolean {
+  return (
+    s.length >= 10 &&
+    isDigit(s, 0) && isDigit(s, 1) && isDigit(s, 2) && isDigit(s, 3) &&
+    s.charCodeAt(4) === 45 && isDigit(s, 5) && isDigit(s, 6) &&
+    s.charCodeAt(7) === 45 && isDigit(s, 8) && isDigit(s, 9) &&
+    !s.startsWith('0000')
+  );
+}
+
+function dateText(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  return startsWithDate(v) ? v.slice(0, 10) : null;
+}
+
+/**
+ * ISO-8601 instants as Keap sends them (v1 `2024-11-07T20:35:13.000+0000`, v2 `2024-03-15T10:30:00Z`).
+ * A value without an offset is UTC: it gets a `Z` so the session's TimeZone setting cannot shift it.
+ */
+function timestampText(v: unknown): string | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? new Date(v).toISOString() : null;
+  if (typeof v !== 'string' || !startsWithDate(v)) return null;
+  if (v.length === 10) return `${v}T00:00:00Z`;
+  const last = v.charCodeAt(v.length - 1);
+  if (last === 90 || last === 122) return v; // Z or z
+  for (let i = 11; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 43 || c === 45) return v; // +hh, -hh
+  }
+  return `${v}Z`;
+}
+
+function epochMillisText(v: unknown): string | null {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) return null;
+  const d = new Date(n);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+function textText(v: unknown): string | null {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
+  if (v === null || v === undefined) return null;
+  return JSON.stringify(v);
+}
+
+function jsonText(v: unknown): string | null {
+  const s = JSON.stringify(v);
+  if (s === undefined) return null;
+  // jsonb rejects the \u0000 escape; drop NULs rather than lose the whole load.
+  return s.includes('\\u0000') ? s.split('\\u0000').join('') : s;
+}
+
+function listOf(v: unknown, commaList: boolean): unknown[] | null {
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string' && (commaList || v.includes(','))) {
+    const out: string[] = [];
+    for (const part of v.split(',')) {
+      const t = part.trim();
+      if (t !== '') out.push(t);
+    }
+    return out;
+  }
+  if (v === null || v === undefined) return null;
+  return [v];
+}
+
+function arrayElement(s: string): string {
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 34 || c === 92) out += '\\';
+    if (c !== 0) out += s[i];
+  }
+  return out + '"';
+}
+
+function textArrayText(v: unknown, commaList: boolean): string | null {
+  const list = listOf(v, commaList);
+  if (list === null) return null;
+  const parts: string[] = [];
+  for (const item of list) {
+    const t = textText(item);
+    parts.push(t === null ? 'NULL' : arrayElement(t));
+  }
+  return `{${parts.join(',')}}`;
+}
+
+function bigintArrayText(v: unknown, commaList: boolean): string | null {
+  const list = listOf(v, commaList);
+  if (list === null) return null;
+  const parts: string[] = [];
+  for (const item of list) {
+    const t = integerText(item);
+    if (t !== null) parts.push(t);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+function compileFormatter(column: ColumnSchema): Formatter {
+  const commaList = column.transform === 'comma_list';
+  let convert: (v: unknown) => string | null;
+  switch (column.type) {
+    case 'bigint':
+    case 'integer':
+      convert = integerText;
+      break;
+    case 'numeric':
+    case 'double precision':
+      convert = column.transform === 'currency_amount' ? currencyText : numericText;
+      break;
+    case 'boolean':
+      convert = booleanText;
+      break;
+    case 'date':
+      convert = dateText;
+      break;
+    case 'timestamptz':
+      convert = column.transform === 'epoch_millis' ? epochMillisText : timestampText;
+      break;
+    case 'jsonb':
+      convert = jsonText;
+      break;
+    case 'text[]':
+      convert = (v) => textArrayText(v, commaList);
+      break;
+    case 'bigint[]':
+      convert = (v) => bigintArrayText(v, commaList);
+      break;
+    case 'text':
+    default:
+      convert = textText;
+  }
+  return (v) => {
+    if (v === null || v === undefined) return NULL;
+    const t = convert(v);
+    return t === null ? NULL : escapeCopy(t);
+  };
+}
+
+// ---- rows --------------------------------------------------------------------------------------
+
+function customFieldMap(record: unknown): Map<string, unknown> | undefined {
+  const list = record !== null && typeof record === 'object' ? (record as { custom_fields?: unknown }).custom_fields : undefined;
+  if (!Array.isArray(list)) return undefined;
+  const map = new Map<string, unknown>();
+  for (const item of list) {
+    if (item !== null && typeof item === 'object') {
+      const { id, content } = item as { id?: unknown; content?: unknown };
+      if (id !== undefined && id !== null) map.set(String(id), content);
+    }
+  }
+  return map;
+}
+
+/**
+ * Turns API records of one table into COPY text, chunk after chunk. It remembers primary keys across
+ * chunks: a row whose key was already loaded (a record seen on two pages while the data changed) or
+ * whose key has a NULL is skipped and counted, because either would make the whole COPY fail.
+ */
+export class CopyRowEncoder {
+  readonly table: TableSchema;
+  rowCount = 0;
+  skippedDuplicateKey = 0;
+  skippedNullKey = 0;
+  private readonly getters: Getter[];
+  private readonly formatters: Formatter[];
+  private readonly keyIndexes: number[];
+  private readonly hasCustom: boolean;
+  private readonly unnest: string | undefined;
+  private readonly seen = new Set<string>();
+
+  constructor(table: TableSchema) {
+    this.table = table;
+    this.getters = table.columns.map(compileGetter);
+    this.formatters = table.columns.map(compileFormatter);
+    this.keyIndexes = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
+    this.hasCustom = table.columns.some((c) => c.customFieldId !== undefined);
+    this.unnest = table.source.unnest;
+  }
+
+  /**
+   * COPY text for these records. For an unnest table, pass the parent endpoint's records: each element
+   * of `record[unnest]` becomes a row, with `$parent.` paths reading the record. For a perParent table,
+   * pass the parent row (e.g. the tag) as `parent`.
+   */
+  encode(records: readonly unknown[], parent?: unknown): string {
+    const lines: string[] = [];
+    const unnest = this.unnest;
+    for (const record of records) {
+      if (unnest === undefined) {
+        this.encodeRow(lines, record, parent);
+      } else if (record !== null && typeof record === 'object') {
+        const children = (record as Record<string, unknown>)[unnest];
+        if (Array.isArray(children)) for (const child of children) this.encodeRow(lines, child, record);
+      }
+    }
+    return lines.length === 0 ? '' : lines.join('\n') + '\n';
+  }
+
+  private encodeRow(lines: string[], record: unknown, parent: unknown): void {
+    const custom = this.hasCustom ? customFieldMap(record) : undefined;
+    const n = this.getters.length;
+    const fields = new Array<string>(n);
+    for (let i = 0; i < n; i++) fields[i] = this.formatters[i]!(this.getters[i]!(record, parent, custom));
+    let key = '';
+    for (const k of this.keyIndexes) {
+      const f = fields[k]!;
+      if (f === NULL) {
+        this.skippedNullKey++;
+        return;
+      }
+      key = key === '' ? f : `${key}\t${f}`;
+    }
+    if (this.seen.has(key)) {
+      this.skippedDuplicateKey++;
+      return;
+    }
+    this.seen.add(key);
+    this.rowCount++;
+    lines.push(fields.join('\t'));
+  }
+}
+
+/** COPY text for one batch of records (see CopyRowEncoder for unnest/perParent and key handling). */
+export function recordsToCopyText(table: TableSchema, records: readonly unknown[], parent?: unknown): string {
+  return new CopyRowEncoder(table).encode(records, parent);
+}
