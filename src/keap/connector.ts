@@ -1,0 +1,368 @@
+// The Keap connector: for one table and one fetch plan, the API records, streamed page by page, fetched with
+// the fewest calls the plan allows (pushed filters, pushed LIMIT, the API's count) and as concurrently as the
+// rate limit allows. One connector per configured Keap connection; every session's fetches share its pacer.
+import type { Logger } from 'pino';
+import { SqlError, SQLSTATE } from '../errors.js';
+import type { FetchPlan, PushedCondition } from '../planner/types.js';
+import type { Catalog, PushableFilter, TableSchema } from '../schema/types.js';
+import { cancelledError } from './api-errors.js';
+import { encodeFilter, encodeOrder, encodeValue, filterFor } from './filter-encoding.js';
+import { KeapHttpClient, type HttpClientStats } from './http-client.js';
+import { RequestPacer } from './pacer.js';
+import { PageQueue } from './page-queue.js';
+import {
+  fetchUnpaged,
+  fetchV1Pages,
+  fetchV2IdRanges,
+  fetchV2Pages,
+  RowBudget,
+  runPool,
+  type ListRequest,
+  type PagerContext,
+  type Query,
+} from './pagers.js';
+import type { RetryPolicyOptions } from './retry-policy.js';
+import type { CredentialSource, FetchResult } from './types.js';
+
+export interface KeapConnectorOptions {
+  /** e.g. "https://api.infusionsoft.com/crm/rest" */
+  apiBase: string;
+  credentials: CredentialSource;
+  /** Pagesize: records per request, default 1000, capped by each table's pageSizeMax */
+  pageSize?: number;
+  /** Timeout: seconds one HTTP request may take (each retry gets its own); 0 = none. Default 60. */
+  timeoutSeconds?: number;
+  /** MaxRows: most records fetched per table reference; -1 or 0 = no limit */
+  maxRows?: number;
+  /** requests in flight at most, per fetch and over the connection pool; default 8 */
+  maxConcurrency?: number;
+  /** Keap's spike-arrest limit in requests per second; default 25 */
+  spikePerSecond?: number;
+  /** needed for per-parent tables whose parents are not pinned by the plan (the parent table is fetched) */
+  catalog?: Catalog;
+  retry?: Partial<RetryPolicyOptions>;
+  logger?: Logger;
+}
+
+/** One table's fetch. Iterate it (or `records`) once; `truncated()` is final when iteration has ended. */
+export interface KeapFetch extends FetchResult, AsyncIterable<unknown[]> {
+  /**
+   * Pages of API records as the endpoint returns them. Per-parent tables: each record carries the parent
+   * under the key "$parent" (the parent table's record, or `{<parent column path>: id}` when the plan pinned
+   * the parent ids), so "$parent.<path>" column paths resolve by plain property lookup.
+   */
+  readonly records: AsyncIterable<unknown[]>;
+  /** true when MaxRows cut the fetch short while the API had more records */
+  truncated(): boolean;
+  /** conditions the API applied; the rest (`dropped`) the engine alone applies */
+  readonly pushed: readonly PushedCondition[];
+  readonly dropped: readonly PushedCondition[];
+  /** the plan's LIMIT went to the API (false when some condition or the order could not be pushed) */
+  readonly limitPushed: boolean;
+}
+
+export interface FetchOptions {
+  /** per-parent tables: the parent ids to fetch for, instead of fetching the whole parent table */
+  parentIds?: Iterable<string | number>;
+}
+
+const DEFAULT_PAGE_SIZE = 1000;
+
+export class KeapConnector {
+  private readonly http: KeapHttpClient;
+  private readonly pacer: RequestPacer;
+  private readonly pageSize: number;
+  private readonly maxRows: number;
+  private readonly concurrency: number;
+
+  constructor(private readonly opts: KeapConnectorOptions) {
+    this.concurrency = Math.max(1, Math.floor(opts.maxConcurrency ?? 8));
+    this.pacer = new RequestPacer({ spikePerSecond: opts.spikePerSecond ?? 25 });
+    this.http = new KeapHttpClient({
+      apiBase: opts.apiBase,
+      credentials: opts.credentials,
+      pacer: this.pacer,
+      timeoutSeconds: opts.timeoutSeconds ?? 60,
+      connections: this.concurrency,
+      retry: opts.retry,
+      logger: opts.logger,
+    });
+    this.pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
+    this.maxRows = opts.maxRows !== undefined && opts.maxRows > 0 ? Math.floor(opts.maxRows) : Infinity;
+  }
+
+  /** Requests sent, retries, 429s seen (since start). */
+  get stats(): Readonly<HttpClientStats> {
+    return this.http.stats;
+  }
+
+  /** GET one API path (relative to the base, e.g. "/v2/contacts/model") as JSON, paced and retried. */
+  getJson(path: string, query: Record<string, string>, signal: AbortSignal): Promise<unknown> {
+    return this.http.getJson(path, query, signal);
+  }
+
+  /**
+   * The number of records matching the plan by the API's count (v1 `count` with `limit=1`): one call.
+   * Undefined when the table has no count or a condition cannot be given to the count endpoint.
+   */
+  async count(table: TableSchema, plan: FetchPlan, signal: AbortSignal): Promise<number | undefined> {
+    const count = table.source.count;
+    if (!count) return undefined;
+    // The table's filters name the parameters of its own endpoint: they fit the count endpoint only when both
+    // are v1. A v2 table counts through v1 only when there is nothing to filter.
+    if (plan.conditions.length > 0 && table.source.version !== count.version) return undefined;
+    const encoded = encodeFilter(table, plan.conditions);
+    if (encoded.dropped.length > 0) return undefined;
+    const query: Query = { ...encoded.query, limit: '1' };
+    const body = await this.http.getJson(count.path, query, signal);
+    const n = (body as Record<string, unknown> | null)?.[count.key];
+    return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
+  }
+
+  fetch(table: TableSchema, plan: FetchPlan, signal: AbortSignal, options: FetchOptions = {}): KeapFetch {
+    const source = table.source;
+    const pin = source.perParent ? parentPin(table, plan.conditions) : undefined;
+    const encoded = encodeFilter(table, pin ? pin.rest : plan.conditions);
+    const pushed = pin ? [...pin.pinned, ...encoded.pushed] : encoded.pushed;
+    const dropped = pin ? [...pin.unusable, ...encoded.dropped] : encoded.dropped;
+
+    // LIMIT may go to the API only when the API applies every condition and can order as asked;
+    // otherwise the API's first n rows need not be the statement's first n rows.
+    let order: Query | undefined = {};
+    let limit = Infinity;
+    if (plan.limit !== undefined && dropped.length === 0 && !source.perParent) {
+      order = encodeOrder(table, plan.orderBy);
+      if (order) limit = Math.max(0, Math.floor(plan.limit));
+    }
+    if (limit === Infinity) order = {};
+    const maxRows = this.maxRows;
+    const budget = new RowBudget(Math.min(limit, maxRows));
+    let more = false;
+
+    const baseQuery: Query = { ...(source.query ?? {}), ...encoded.query, ...order };
+    if (source.fields && source.fields.length > 0) {
+      baseQuery[source.version === 2 ? 'fields' : 'optional_properties'] = source.fields.join(',');
+    }
+    const pageSize = Math.max(1, Math.min(this.pageSize, source.pageSizeMax, Number.isFinite(budget.remaining) ? budget.remaining : Infinity));
+
+    const self = this;
+    async function* pages(): AsyncGenerator<unknown[]> {
+      if (budget.exhausted) return; // LIMIT 0
+      const controller = new AbortController();
+      const queue = new PageQueue<unknown[]>(self.concurrency * 2);
+      const onAbort = (): void => {
+        controller.abort(signal.reason);
+        queue.end(cancelledError(signal));
+      };
+      if (signal.aborted) throw cancelledError(signal);
+      signal.addEventListener('abort', onAbort, { once: true });
+      const ctx: PagerContext = {
+        http: self.http,
+        signal: controller.signal,
+        concurrency: self.concurrency,
+        budget,
+        emit: (records) => (records.length === 0 ? Promise.resolve(true) : queue.push(records)),
+        markMore: () => {
+          more = true;
+        },
+      };
+      const run = source.perParent
+        ? self.fetchPerParent(ctx, table, baseQuery, pageSize, pin?.ids ?? options.parentIds)
+        : self.fetchLists(ctx, table, plan, baseQuery, pageSize, limit === Infinity && !hasSelectiveCondition(encoded.pushed));
+      run.then(
+        () => queue.end(),
+        (err: unknown) => {
+          controller.abort(err);
+          queue.end(signal.aborted ? cancelledError(signal) : err);
+        },
+      );
+      try {
+        yield* queue.drain();
+      } finally {
+        // The consumer finished, failed or went away: nothing of this fetch may stay in flight.
+        signal.removeEventListener('abort', onAbort);
+        controller.abort(new SqlError(SQLSTATE.queryCanceled, 'fetch abandoned'));
+        queue.end();
+      }
+    }
+
+    const records = pages();
+    return {
+      records,
+      [Symbol.asyncIterator]: () => records,
+      truncated: () => more && maxRows <= limit,
+      pushed,
+      dropped,
+      limitPushed: limit !== Infinity,
+    };
+  }
+
+  private async fetchLists(
+    ctx: PagerContext,
+    table: TableSchema,
+    plan: FetchPlan,
+    baseQuery: Query,
+    pageSize: number,
+    mayRangeSplit: boolean,
+  ): Promise<void> {
+    const source = table.source;
+    const paths = [source.path, ...(source.extraPaths ?? [])];
+    for (const path of paths) {
+      if (ctx.budget.exhausted) return;
+      const req: ListRequest = { path, listKey: source.listKey, query: baseQuery, pageSize };
+      if (source.unpaged) await fetchUnpaged(ctx, req);
+      else if (source.version === 1) await fetchV1Pages(ctx, req);
+      else {
+        const ranges = mayRangeSplit && path === source.path ? idRangeSplit(table, plan, baseQuery) : undefined;
+        if (ranges) await fetchV2IdRanges(ctx, { ...req, ...ranges });
+        else await fetchV2Pages(ctx, req);
+      }
+    }
+  }
+
+  private async fetchPerParent(
+    ctx: PagerContext,
+    table: TableSchema,
+    baseQuery: Query,
+    pageSize: number,
+    given: Iterable<string | number> | undefined,
+  ): Promise<void> {
+    const source = table.source;
+    const perParent = source.perParent as NonNullable<typeof source.perParent>;
+    const parentTable = this.opts.catalog?.tables.get(perParent.table);
+    const parentPath = parentTable?.columns.find((c) => c.name === perParent.column)?.path ?? perParent.column;
+    let parents: Array<{ id: string; record: unknown }>;
+    if (given) {
+      parents = [...new Set([...given].map(String))].map((id) => ({ id, record: { [parentPath]: id } }));
+    } else {
+      if (!parentTable) {
+        throw new SqlError(SQLSTATE.internalError, `cannot fetch ${table.name}: its parent table ${perParent.table} is unknown`);
+      }
+      parents = [];
+      const parentFetch = this.fetch(parentTable, { table: parentTable.name, conditions: [] }, ctx.signal);
+      for await (const page of parentFetch) {
+        for (const record of page) {
+          const id = readPath(record, parentPath);
+          if (typeof id === 'string' || typeof id === 'number') parents.push({ id: String(id), record });
+        }
+      }
+    }
+    const placeholder = `{${perParent.param}}`;
+    await runPool(parents, ctx.concurrency, async (parent) => {
+      const path = source.path.split(placeholder).join(encodeURIComponent(parent.id));
+      const childCtx: PagerContext = {
+        ...ctx,
+        emit: (records) => {
+          for (const r of records) if (r && typeof r === 'object') (r as Record<string, unknown>).$parent = parent.record;
+          return ctx.emit(records);
+        },
+      };
+      const req: ListRequest = { path, listKey: source.listKey, query: baseQuery, pageSize };
+      if (source.unpaged) await fetchUnpaged(childCtx, req);
+      else if (source.version === 1) await fetchV1Pages({ ...childCtx, concurrency: 1 }, req);
+      else await fetchV2Pages(childCtx, req);
+      return !ctx.budget.exhausted;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}
+
+/** The text of the NOTICE a session sends when MaxRows cut a table short. */
+export function truncationNotice(table: string, maxRows: number): string {
+  return `table "${table}" was truncated at ${maxRows} rows (MaxRows=${maxRows}); the result may be incomplete`;
+}
+
+function hasSelectiveCondition(pushed: readonly PushedCondition[]): boolean {
+  return pushed.some((c) => c.op === '=' || c.op === 'in' || c.op === 'prefix' || c.op === 'isnull');
+}
+
+/**
+ * Per-parent tables: conditions on the column whose filter parameter is the path placeholder (e.g. tag_id
+ * for /v2/tags/{tag_id}/contacts) choose the parents. Unusable values leave every parent in play.
+ */
+function parentPin(
+  table: TableSchema,
+  conditions: readonly PushedCondition[],
+): { ids?: string[]; pinned: PushedCondition[]; unusable: PushedCondition[]; rest: PushedCondition[] } {
+  const param = table.source.perParent?.param;
+  // The schema names it as the placeholder, with or without braces ("{tag_id}").
+  const pinFilter = table.filters.find((f) => f.param === param || f.param === `{${param}}`);
+  if (!pinFilter) return { pinned: [], unusable: [], rest: [...conditions] };
+  const rest: PushedCondition[] = [];
+  const unusable: PushedCondition[] = [];
+  let best: { ids: string[]; cond: PushedCondition } | undefined;
+  for (const cond of conditions) {
+    // The placeholder column is never a query parameter: its conditions pin parents or stay with the engine.
+    if (cond.column !== pinFilter.column) {
+      rest.push(cond);
+      continue;
+    }
+    const ids = (cond.op === '=' || cond.op === 'in') && pinFilter.ops.includes(cond.op) ? pinIds(pinFilter, cond) : undefined;
+    if (ids && (!best || ids.length < best.ids.length)) {
+      if (best) unusable.push(best.cond);
+      best = { ids, cond };
+    } else unusable.push(cond);
+  }
+  return { ids: best?.ids, pinned: best ? [best.cond] : [], unusable, rest };
+}
+
+function pinIds(filter: PushableFilter, cond: PushedCondition): string[] | undefined {
+  const values = cond.op === 'in' ? (cond.values ?? []) : [cond.value ?? null];
+  const ids: string[] = [];
+  for (const v of values) {
+    if (v === null) continue; // matches nothing
+    const text = encodeValue({ ...filter, format: filter.format ?? 'id' }, v, 2, 'list');
+    if (text === undefined) return undefined;
+    ids.push(text);
+  }
+  return ids;
+}
+
+/** How to page a v2 table by id ranges, when its filter and ordering allow it. */
+function idRangeSplit(table: TableSchema, plan: FetchPlan, baseQuery: Query) {
+  if (table.primaryKey.length !== 1) return undefined;
+  const pk = table.primaryKey[0] as string;
+  const lowFilter = filterFor(table, pk, '>=');
+  const highFilter = filterFor(table, pk, '<');
+  const sort = table.sort.find((s) => s.column === pk);
+  const pkPath = table.columns.find((c) => c.name === pk)?.path;
+  if (!lowFilter || !highFilter || !sort || !pkPath || lowFilter.format !== 'id' || highFilter.format !== 'id') return undefined;
+  const descending = encodeOrder(table, { column: pk, direction: 'desc' });
+  const ascending = encodeOrder(table, { column: pk, direction: 'asc' });
+  if (!descending || !ascending) return undefined;
+  // The ranges replace any range the statement itself put on the key: they lie inside it, since the first
+  // page and the bottom probe were fetched with it.
+  const others = plan.conditions.filter((c) => !(c.column === pk && ['<', '<=', '>', '>='].includes(c.op)));
+  return {
+    descendingQuery: { ...baseQuery, ...descending },
+    ascendingQuery: { ...baseQuery, ...ascending },
+    rangeQuery(low: bigint, high: bigint): Query {
+      const conditions: PushedCondition[] = [
+        ...others,
+        { column: pk, op: '>=', value: low.toString() },
+        { column: pk, op: '<', value: high.toString() },
+      ];
+      const encoded = encodeFilter(table, conditions);
+      const query: Query = { ...baseQuery };
+      delete query.filter;
+      return { ...query, ...encoded.query };
+    },
+    idOf(record: unknown): bigint | undefined {
+      const v = readPath(record, pkPath);
+      const text = typeof v === 'number' ? String(v) : v;
+      return typeof text === 'string' && /^\d{1,19}$/.test(text) ? BigInt(text) : undefined;
+    },
+  };
+}
+
+function readPath(record: unknown, path: string): unknown {
+  let cur: unknown = record;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}

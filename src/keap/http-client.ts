@@ -1,0 +1,175 @@
+// GETs against the Keap REST API: keep-alive pool, pacing, per-request timeout, retries with backoff and
+// jitter for transient failures, one credential refresh on 401, cancellation by AbortSignal.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Pool } from 'undici';
+import type { Logger } from 'pino';
+import type { CredentialSource } from './types.js';
+import type { RequestPacer } from './pacer.js';
+import {
+  DEFAULT_RETRY_POLICY,
+  isRetryableError,
+  isRetryableStatus,
+  parseRetryAfter,
+  retryDelayMs,
+  type RetryPolicyOptions,
+} from './retry-policy.js';
+import { cancelledError, errorForResponse, networkError, timeoutError, unauthorizedError } from './api-errors.js';
+
+export interface KeapHttpClientOptions {
+  /** e.g. "https://api.infusionsoft.com/crm/rest"; paths are appended to it */
+  apiBase: string;
+  credentials: CredentialSource;
+  pacer: RequestPacer;
+  /** per attempt; 0 or undefined = none */
+  timeoutSeconds?: number;
+  /** keep-alive connections to the API host */
+  connections?: number;
+  retry?: Partial<RetryPolicyOptions>;
+  logger?: Logger;
+}
+
+export interface HttpClientStats {
+  requests: number;
+  retries: number;
+  throttled: number;
+}
+
+export type QueryParams = Record<string, string | number | undefined>;
+
+class BodyNotJson extends Error {}
+class AttemptTimedOut extends Error {}
+
+export class KeapHttpClient {
+  readonly stats: HttpClientStats = { requests: 0, retries: 0, throttled: 0 };
+  private readonly pool: Pool;
+  private readonly basePath: string;
+  private readonly retry: RetryPolicyOptions;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: KeapHttpClientOptions) {
+    const base = new URL(opts.apiBase);
+    this.basePath = base.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(base.origin, {
+      connections: opts.connections ?? 8,
+      keepAliveTimeout: 30_000,
+      // our own per-attempt timer covers slow answers; undici's defaults (300 s) are only a backstop
+    });
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...opts.retry };
+    this.timeoutMs = (opts.timeoutSeconds ?? 0) > 0 ? (opts.timeoutSeconds as number) * 1000 : 0;
+  }
+
+  /** GET `path` (relative to the API base, e.g. "/v2/contacts") and parse the JSON body. */
+  async getJson(path: string, query: QueryParams, signal: AbortSignal): Promise<unknown> {
+    const search = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) search.set(k, String(v));
+    const qs = search.toString();
+    const target = `${this.basePath}${path}${qs ? `?${qs}` : ''}`;
+    let refreshed = false;
+    let lastFailure: unknown;
+
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw cancelledError(signal);
+      let credentials: Record<string, string> = {};
+      try {
+        await this.opts.pacer.acquire(signal);
+        credentials = await this.opts.credentials.headers(signal);
+        this.stats.requests++;
+        const res = await this.attempt(target, credentials, signal);
+        this.opts.pacer.observe(res.headers);
+        if (res.status >= 200 && res.status < 300) {
+          try {
+            return JSON.parse(res.bodyText);
+          } catch {
+            throw new BodyNotJson('response body is not complete JSON');
+          }
+        }
+        if (res.status === 401) {
+          // One refresh per request: the credential source makes it single-flight across concurrent requests.
+          if (!refreshed && (await this.opts.credentials.unauthorized(credentials, signal))) {
+            refreshed = true;
+            attempt--;
+            continue;
+          }
+          const failure = errorForResponse({ status: 401, path, bodyText: res.bodyText }, credentials);
+          throw unauthorizedError(failure.detail ?? `Keap answered HTTP 401 to GET ${path}.`);
+        }
+        if (!isRetryableStatus(res.status)) throw errorForResponse({ status: res.status, path, bodyText: res.bodyText }, credentials);
+        const retryAfter = parseRetryAfter(res.headers['retry-after']);
+        const delay = retryDelayMs(this.retry, attempt, retryAfter);
+        if (res.status === 429) {
+          this.stats.throttled++;
+          this.opts.pacer.holdFor(retryAfter ?? delay ?? 0);
+        }
+        if (delay === undefined) throw errorForResponse({ status: res.status, path, bodyText: res.bodyText }, credentials);
+        this.opts.logger?.debug({ path, status: res.status, attempt, delay }, 'retrying Keap GET');
+        this.stats.retries++;
+        await sleep(delay, undefined, { signal });
+      } catch (err) {
+        if (signal.aborted) throw cancelledError(signal);
+        const transient = err instanceof BodyNotJson || err instanceof AttemptTimedOut || isRetryableError(err);
+        if (!transient) throw err;
+        lastFailure = err;
+        const delay = retryDelayMs(this.retry, attempt);
+        if (delay === undefined) {
+          if (lastFailure instanceof AttemptTimedOut) throw timeoutError(path, this.timeoutMs / 1000);
+          throw networkError(path, lastFailure);
+        }
+        this.opts.logger?.debug({ path, attempt, delay, err: errorCode(err) }, 'retrying Keap GET after a transport failure');
+        this.stats.retries++;
+        try {
+          await sleep(delay, undefined, { signal });
+        } catch {
+          throw cancelledError(signal);
+        }
+      }
+    }
+  }
+
+  private async attempt(
+    target: string,
+    credentials: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bodyText: string }> {
+    const attemptController = new AbortController();
+    const onAbort = (): void => attemptController.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const timer =
+      this.timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            attemptController.abort(new AttemptTimedOut('timed out'));
+          }, this.timeoutMs)
+        : undefined;
+    try {
+      const res = await this.pool.request({
+        method: 'GET',
+        path: target,
+        headers: { accept: 'application/json', ...credentials },
+        signal: attemptController.signal,
+      });
+      const bodyText = await res.body.text();
+      return { status: res.statusCode, headers: res.headers, bodyText };
+    } catch (err) {
+      if (timedOut && !signal.aborted) throw new AttemptTimedOut('timed out');
+      throw err;
+    } finally {
+      if (timer) clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** Ends every connection at once, in-flight requests included. */
+  async destroy(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : err instanceof Error ? err.constructor.name : 'unknown';
+}

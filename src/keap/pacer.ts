@@ -1,0 +1,106 @@
+// Spaces requests to Keap below its spike-arrest limit (25 calls/second) and slows down further when the
+// `x-keap-*-throttle-available` / `-quota-available` headers say a per-minute or per-day bucket is running low.
+// One pacer per connector: every request of every concurrent fetch takes its slot here.
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+export interface PacerOptions {
+  /** the API's spike limit, requests per second */
+  spikePerSecond: number;
+  /** fraction of the spike limit actually used; the rest absorbs clock skew between us and the gateway */
+  headroom?: number;
+  /** slowest rate the header feedback may impose, requests per second */
+  minPerSecond?: number;
+  now?: () => number;
+}
+
+/** Header families that describe a bucket: `<prefix>-limit`, `-available`, `-time-unit`, `-interval`. */
+const BUCKET_PREFIXES = ['x-keap-product-throttle', 'x-keap-tenant-throttle', 'x-keap-product-quota'] as const;
+
+const UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86_400 };
+
+export class RequestPacer {
+  private readonly spikeRate: number;
+  private readonly minRate: number;
+  private readonly now: () => number;
+  private headerRate = Infinity;
+  private nextSlotAt = 0;
+  private holdUntil = 0;
+
+  constructor(opts: PacerOptions) {
+    if (!(opts.spikePerSecond > 0)) throw new RangeError('spikePerSecond must be positive');
+    this.spikeRate = opts.spikePerSecond * (opts.headroom ?? 0.95);
+    this.minRate = Math.min(opts.minPerSecond ?? 0.5, this.spikeRate);
+    this.now = opts.now ?? (() => performance.now());
+  }
+
+  /** Requests per second the pacer currently allows. */
+  get ratePerSecond(): number {
+    return Math.max(this.minRate, Math.min(this.spikeRate, this.headerRate));
+  }
+
+  /** Time (ms) until a slot would be free, without taking one. */
+  delayBeforeNext(): number {
+    return Math.max(0, this.nextSlotAt - this.now(), this.holdUntil - this.now());
+  }
+
+  /** Waits for this request's slot. Slots are handed out in call order, one every 1/rate seconds. */
+  async acquire(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const now = this.now();
+    const start = Math.max(now, this.nextSlotAt, this.holdUntil);
+    this.nextSlotAt = start + 1000 / this.ratePerSecond;
+    const wait = start - now;
+    if (wait > 0.5) await sleep(wait, undefined, { signal });
+  }
+
+  /** After a 429: nothing leaves before `ms` from now (every concurrent fetch waits, not just the one that hit it). */
+  holdFor(ms: number): void {
+    this.holdUntil = Math.max(this.holdUntil, this.now() + ms);
+  }
+
+  /** Reads the quota headers of a response and adapts the rate. */
+  observe(headers: ResponseHeaders): void {
+    this.headerRate = rateFromQuotaHeaders(headers);
+  }
+}
+
+/**
+ * The request rate the quota headers allow: unlimited while every bucket has plenty left; once one runs low,
+ * what is left of it spread over one whole window (we cannot know when the window resets).
+ */
+export function rateFromQuotaHeaders(headers: ResponseHeaders): number {
+  let rate = Infinity;
+  for (const prefix of BUCKET_PREFIXES) {
+    const available = splitNumbers(headers[`${prefix}-available`]);
+    if (available.length === 0) continue;
+    const limits = splitNumbers(headers[`${prefix}-limit`]);
+    const units = splitWords(headers[`${prefix}-time-unit`]);
+    const intervals = splitNumbers(headers[`${prefix}-interval`]);
+    available.forEach((left, i) => {
+      const limit = limits[i];
+      const unitSeconds = UNIT_SECONDS[units[i] ?? ''] ?? (prefix.endsWith('quota') ? 86_400 : 60);
+      const windowSeconds = unitSeconds * (intervals[i] && intervals[i] > 0 ? intervals[i] : 1);
+      if (!Number.isFinite(left) || limit === undefined || !(limit > 0)) return;
+      // A daily bucket spread over a day is a crawl: only react to it when nearly empty.
+      const lowWater = limit * (windowSeconds >= 86_400 ? 0.01 : 0.1);
+      if (left < lowWater) rate = Math.min(rate, Math.max(0, left) / windowSeconds);
+    });
+  }
+  return rate;
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function splitWords(value: string | string[] | undefined): string[] {
+  const text = headerText(value);
+  return text === undefined ? [] : text.split('|').map((s) => s.trim().toLowerCase());
+}
+
+function splitNumbers(value: string | string[] | undefined): number[] {
+  // Blank numbers occur (e.g. on unauthenticated 401s): they parse to NaN and are ignored.
+  return splitWords(value).map((s) => (s === '' ? NaN : Number(s)));
+}
