@@ -2,7 +2,7 @@
 // the only copy of a working refresh token: it is replaced atomically (temporary file, fsync,
 // rename, mode 0600) and a damaged file is reported, never silently overwritten.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { SqlError, SQLSTATE } from '../errors.js';
 
@@ -117,12 +117,33 @@ class FileTokenStore implements TokenStore {
     // the rename itself is durable only once the directory is synced
     const dirHandle = await open(dir, 'r').catch(() => undefined);
     if (dirHandle) await dirHandle.sync().catch(() => {}).finally(() => dirHandle.close());
+    await removeAbandonedTempFiles(dir, basename(this.location));
   }
 
   async clear(): Promise<void> {
     await unlink(this.location).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+  }
+}
+
+/** Temporary files of writers that were killed mid-write (their process is gone). */
+async function removeAbandonedTempFiles(dir: string, base: string): Promise<void> {
+  const prefix = `.${base}.`;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const pid = Number(name.slice(prefix.length).split('.')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || processExists(pid)) continue;
+    await unlink(join(dir, name)).catch(() => {});
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
