@@ -108,6 +108,8 @@ export interface TableSource {
   /**
    * One list call per row of another table (contact_tags: GET /v2/tags/{tag_id}/contacts for each tag).
    * `param` is the path placeholder; `column` the parent table's column that fills it.
+   * A PushableFilter whose `param` is the placeholder in braces ("{tag_id}") says which of this table's
+   * columns picks the parents: its `=`/`in` values fill the placeholder instead of going into `filter=`.
    */
   perParent?: { table: string; column: string; param: string };
   /** Where the API can count matching records without paging (v1 `count`). */
