@@ -1,0 +1,707 @@
+// Walks parsed statements and produces one FetchPlan per Keap table reference, with the conditions that
+// every row the statement could need from that reference satisfies.
+//
+// Where a condition applies (the rules behind "fetched rows ⊇ needed rows"):
+// - WHERE conjuncts of a query level restrict every table reference of that level's FROM. On the nullable
+//   side of an outer join only strict conditions are safe (a NULL-extended row fails them anyway); IS NULL
+//   is not strict (`a LEFT JOIN t … WHERE t.x IS NULL` is an anti-join).
+// - ON conjuncts restrict the references on the side the join filters: both sides of an inner join, the
+//   right side of a LEFT JOIN, the left side of a RIGHT JOIN, neither side of a FULL JOIN.
+// - A subquery's conditions apply to its own references only; outer conditions are not pushed into it.
+// - Anything else (OR across columns, functions of a column, correlated values) is left to the engine.
+import type { ColumnSchema, TableSchema } from '../schema/types.js';
+import type { BatchPlan, FetchPlan, PushedCondition } from './types.js';
+import { as, conjuncts, stringList, unwrap, walkNodes, type AstNode } from './ast.js';
+import { KEAP_SCHEMA, normaliseSearchPath, type PlannerContext } from './context.js';
+import { analyseConjunct, valueOf, type AnalysedConjunct, type ColumnHit, type ParamValues } from './conjunct-analysis.js';
+import { pushRequirement } from './filter-pushdown.js';
+import { parseSqlCached } from './parse-cache.js';
+import { isUtcTimeZone, RelationResolver } from './relation-resolver.js';
+import type { CoercionOptions } from './value-coercion.js';
+import {
+  bodyMentions,
+  bodyWrites,
+  DEFINITION_CHANGES,
+  readOnlyRejection,
+  RELATION_OBJECT_TYPES,
+  type Rejection,
+} from './write-guard.js';
+
+/** One Keap table reference in a FROM clause. */
+interface KeapRef {
+  table: TableSchema;
+  /** the name the query uses for it: its alias, or the table name */
+  refname: string;
+  hasAlias: boolean;
+  /** inside an aliased join `(a JOIN b) AS j`: not reachable by its own name */
+  nameHidden: boolean;
+  /** `contacts AS c(a, b)`: columns renamed, so names cannot be matched to the schema */
+  renamedColumns: boolean;
+  /** TABLESAMPLE picks among stored rows: fewer stored rows would change the sample */
+  sampled: boolean;
+  /** on the nullable side of an outer join within the current query level */
+  nullable: boolean;
+  conditions: PushedCondition[];
+  /** some condition on this reference is left for the engine */
+  inexact: boolean;
+}
+
+/** The FROM items of one query level (SELECT, UPDATE … FROM, DELETE … USING). */
+interface Level {
+  refs: KeapRef[];
+  /** FROM items that are not Keap tables (CTEs, subqueries, functions, scratch tables, views) */
+  opaqueItems: number;
+  /** a USING / NATURAL join merges columns: unqualified names are not matched to one table */
+  mergedColumns: boolean;
+}
+
+interface Scope {
+  ctes: ReadonlySet<string>;
+  /** nesting of view expansions, bounded against cyclic definitions */
+  viewDepth: number;
+}
+
+const MAX_VIEW_DEPTH = 16;
+const DEFAULT_SEARCH_PATH = ['$user', 'public'];
+
+/** Plan state for one batch; definitions made earlier in the batch are visible to later statements. */
+export class BatchPlanner {
+  readonly fetches: FetchPlan[] = [];
+  rejection: Rejection | undefined;
+  private readonly resolver: RelationResolver;
+  private readonly views: Map<string, string>;
+  private readonly prepared: Map<string, string>;
+  private readonly coercion: CoercionOptions;
+
+  constructor(private readonly ctx: PlannerContext) {
+    this.views = new Map(ctx.views ?? []);
+    this.prepared = new Map(ctx.preparedStatements ?? []);
+    this.resolver = new RelationResolver({ ...ctx, views: this.views }, normaliseSearchPath(ctx.searchPath));
+    this.coercion = { utc: isUtcTimeZone(ctx.timeZone) };
+  }
+
+  planStatement(stmt: AstNode, text: string, params: ParamValues): void {
+    new StatementWalker(this, params, true).statement(stmt, { ctes: new Set(), viewDepth: 0 }, true);
+    this.remember(stmt, text);
+  }
+
+  result(): BatchPlan {
+    return this.rejection ? { fetches: [], rejection: this.rejection } : { fetches: normaliseFetches(this.fetches) };
+  }
+
+  reject(r: Rejection): void {
+    this.rejection ??= r;
+  }
+
+  get context(): PlannerContext {
+    return this.ctx;
+  }
+  get relations(): RelationResolver {
+    return this.resolver;
+  }
+  get coercionOptions(): CoercionOptions {
+    return this.coercion;
+  }
+  preparedSql(name: string): string | undefined {
+    return this.prepared.get(name);
+  }
+
+  /** Later statements of the same batch see views, prepared statements and search_path set by earlier ones. */
+  private remember(stmt: AstNode, text: string): void {
+    const u = unwrap(stmt);
+    if (u === undefined) return;
+    const [tag, body] = u;
+    if (tag === 'ViewStmt' || (tag === 'CreateTableAsStmt' && body.objtype === 'OBJECT_MATVIEW')) {
+      const rel = tag === 'ViewStmt' ? body.view : body.into?.rel;
+      if (rel?.relname) this.views.set(qualifiedName(rel), text);
+    } else if (tag === 'PrepareStmt' && typeof body.name === 'string') {
+      this.prepared.set(body.name, text);
+    } else if (tag === 'VariableSetStmt' && body.name === 'search_path') {
+      if (body.kind === 'VAR_SET_VALUE') {
+        const names = ((body.args ?? []) as AstNode[]).map((a) => {
+          const c = as(a, 'A_Const');
+          return typeof c?.sval?.sval === 'string' ? (c.sval.sval as string) : undefined;
+        });
+        // quoted or not, the parser already gives the schema names as PostgreSQL will read them
+        if (names.every((n) => n !== undefined)) this.resolver.searchPath = names as string[];
+      } else if (body.kind === 'VAR_SET_DEFAULT' || body.kind === 'VAR_RESET') {
+        this.resolver.searchPath = DEFAULT_SEARCH_PATH;
+      }
+    }
+  }
+}
+
+export function qualifiedName(rel: AstNode): string {
+  const name = String(rel.relname ?? '');
+  return rel.schemaname ? `${rel.schemaname}.${name}` : name;
+}
+
+class StatementWalker {
+  constructor(
+    private readonly batch: BatchPlanner,
+    private readonly params: ParamValues,
+    /** false inside EXPLAIN without ANALYZE and PREPARE: nothing runs, so nothing is written */
+    private readonly executes: boolean,
+  ) {}
+
+  /** `top` marks the statement itself (not a CTE or sub-statement): only there may count(*) use the API's count. */
+  statement(node: AstNode | undefined, scope: Scope, top = false): void {
+    const u = unwrap(node);
+    if (u === undefined) return;
+    const [tag, body] = u;
+    switch (tag) {
+      case 'SelectStmt':
+        this.select(body, scope, top);
+        return;
+      case 'InsertStmt': {
+        this.guardWrite(body.relation, 'INSERT');
+        const inner = this.withClause(body.withClause, scope);
+        this.statement(body.selectStmt, inner);
+        this.expressions([body.onConflictClause, body.returningList], inner);
+        return;
+      }
+      case 'UpdateStmt': {
+        this.guardWrite(body.relation, 'UPDATE');
+        const inner = this.withClause(body.withClause, scope);
+        this.level(body.fromClause ?? [], body.whereClause, inner, 1);
+        this.expressions([body.targetList, body.returningList], inner);
+        return;
+      }
+      case 'DeleteStmt': {
+        this.guardWrite(body.relation, 'DELETE');
+        const inner = this.withClause(body.withClause, scope);
+        this.level(body.usingClause ?? [], body.whereClause, inner, 1);
+        this.expressions([body.returningList], inner);
+        return;
+      }
+      case 'MergeStmt': {
+        this.guardWrite(body.relation, 'MERGE');
+        const inner = this.withClause(body.withClause, scope);
+        // rows of the source that match nothing still drive WHEN NOT MATCHED: ON does not filter the source
+        this.level([body.sourceRelation], undefined, inner, 1);
+        this.expressions([body.joinCondition, body.mergeWhenClauses, body.returningList], inner);
+        return;
+      }
+      case 'ExplainStmt': {
+        const analyse = ((body.options ?? []) as AstNode[]).some((o) => {
+          const d = as(o, 'DefElem');
+          if (d?.defname !== 'analyze') return false;
+          const arg = unwrap(d.arg);
+          if (arg === undefined) return true;
+          if (arg[0] === 'Boolean') return arg[1].boolval === true;
+          const word = String(arg[1].sval ?? arg[1].ival ?? 'true').toLowerCase();
+          return !['false', 'off', '0', 'no'].includes(word);
+        });
+        new StatementWalker(this.batch, this.params, this.executes && analyse).statement(body.query, scope);
+        return;
+      }
+      case 'CopyStmt':
+        if (body.query !== undefined) this.statement(body.query, scope, false);
+        else if (body.relation !== undefined) {
+          if (body.is_from === true) this.guardWrite(body.relation, 'COPY … FROM');
+          else {
+            const table = this.batch.relations.keapTable(String(body.relation.relname ?? ''), body.relation.schemaname);
+            if (table !== undefined) this.batch.fetches.push({ table: table.name, conditions: [] });
+          }
+        }
+        return;
+      case 'DeclareCursorStmt':
+        this.statement(body.query, scope, false);
+        return;
+      case 'PrepareStmt':
+        // nothing runs yet; writes are refused now, since EXECUTE could only fail
+        new StatementWalker(new WriteCheckOnly(this.batch), this.params, true).statement(body.query, scope);
+        return;
+      case 'ExecuteStmt':
+        this.execute(body, scope);
+        return;
+      case 'CreateTableAsStmt':
+        if (body.into?.skipData === true) new StatementWalker(new WriteCheckOnly(this.batch), this.params, true).statement(body.query, scope);
+        else this.statement(body.query, scope, false);
+        return;
+      case 'ViewStmt':
+        new StatementWalker(new WriteCheckOnly(this.batch), this.params, true).statement(body.query, scope);
+        return;
+      case 'RefreshMatViewStmt':
+        if (body.skipData !== true && body.relation !== undefined) {
+          this.expandViews(this.batch.relations.resolve(body.relation, new Set()).viewDefinitions, scope);
+        }
+        return;
+      case 'TruncateStmt':
+        for (const rel of (body.relations ?? []) as AstNode[]) this.guardWrite(as(rel, 'RangeVar'), 'TRUNCATE');
+        return;
+      case 'DropStmt':
+        this.guardDrop(body);
+        return;
+      case 'CommentStmt':
+        this.guardComment(body);
+        return;
+      case 'GrantStmt':
+        this.guardGrant(body);
+        return;
+      case 'DoStmt':
+        this.proceduralBody(body);
+        return;
+      default: {
+        const change = DEFINITION_CHANGES[tag];
+        if (change !== undefined) {
+          const rel = body[change.field];
+          this.guardWrite(as(rel, 'RangeVar') ?? rel, change.action);
+        }
+      }
+    }
+  }
+
+  private execute(body: AstNode, scope: Scope): void {
+    const sql = this.batch.preparedSql(String(body.name ?? ''));
+    if (sql === undefined) return; // the engine reports the unknown statement
+    const parsed = parseSqlCached(sql);
+    const prepare = parsed?.length === 1 ? as(parsed[0]!.stmt, 'PrepareStmt') : undefined;
+    if (prepare === undefined) return;
+    const args: Array<string | null | undefined> = ((body.params ?? []) as AstNode[]).map((p) => {
+      const v = valueOf(p, this.params);
+      if (v === undefined) return undefined;
+      switch (v.raw.kind) {
+        case 'null':
+          return null;
+        case 'boolean':
+          return v.raw.value ? 'true' : 'false';
+        default:
+          return v.raw.text;
+      }
+    });
+    new StatementWalker(this.batch, args, this.executes).statement(prepare.query, { ...scope, ctes: new Set() });
+  }
+
+  private withClause(withClause: AstNode | undefined, scope: Scope): Scope {
+    if (withClause === undefined) return scope;
+    const ctes = ((withClause.ctes ?? []) as AstNode[]).map((c) => as(c, 'CommonTableExpr')).filter((c) => c !== undefined);
+    const names = new Set(scope.ctes);
+    if (withClause.recursive === true) for (const c of ctes) names.add(String(c.ctename));
+    for (const c of ctes) {
+      // a non-recursive CTE sees only the CTEs before it: in `WITH contacts AS (SELECT … FROM contacts)` the inner name is the table
+      this.statement(c.ctequery, { ...scope, ctes: new Set(names) });
+      names.add(String(c.ctename));
+    }
+    return { ...scope, ctes: names };
+  }
+
+  private select(sel: AstNode, outerScope: Scope, top: boolean): void {
+    const scope = this.withClause(sel.withClause, outerScope);
+    if (sel.op !== undefined && sel.op !== 'SETOP_NONE') {
+      this.statement({ SelectStmt: sel.larg }, scope);
+      this.statement({ SelectStmt: sel.rarg }, scope);
+      this.expressions([sel.sortClause, sel.limitCount, sel.limitOffset], scope);
+      return;
+    }
+    if (sel.valuesLists !== undefined) {
+      this.expressions([sel.valuesLists], scope);
+      return;
+    }
+    const from = (sel.fromClause ?? []) as AstNode[];
+    const start = this.batch.fetches.length;
+    const result = this.level(from, sel.whereClause, scope, 0);
+    this.expressions(
+      [sel.targetList, sel.groupClause, sel.havingClause, sel.sortClause, sel.windowClause, sel.distinctClause, sel.limitCount, sel.limitOffset],
+      scope,
+    );
+    // LIMIT and count(*) are decided for a query over exactly one Keap table and nothing else
+    if (result.level.refs.length === 1 && result.level.opaqueItems === 0 && from.length === 1 && as(from[0], 'RangeVar') !== undefined) {
+      const plan = result.plans[0]!;
+      if (this.batch.fetches.length === start + 1 && !result.whereLeft && !result.level.refs[0]!.inexact) {
+        this.singleTableExtras(sel, result.level.refs[0]!, plan, top);
+      }
+    }
+  }
+
+  /**
+   * Plans the FROM items of one query level and pushes its WHERE conjuncts. `extraOpaque` counts relations of
+   * the level that are not in `from` (the target of UPDATE/DELETE).
+   */
+  private level(from: AstNode[], where: AstNode | undefined, scope: Scope, extraOpaque: number): { level: Level; plans: FetchPlan[]; whereLeft: boolean } {
+    const level: Level = { refs: [], opaqueItems: extraOpaque, mergedColumns: false };
+    for (const item of from) this.fromItem(item, level, scope);
+    let whereLeft = false;
+    for (const c of conjuncts(where)) {
+      const a = analyseConjunct(c, (ref) => this.resolveColumn(level.refs, level, ref), this.params);
+      if (a === undefined || (!a.strict && a.rel.nullable)) whereLeft = true;
+      else this.apply(a);
+    }
+    this.expressions([where], scope);
+    const plans = level.refs.map((ref): FetchPlan => {
+      const conditions = ref.sampled ? [] : normaliseConditions(ref);
+      return { table: ref.table.name, conditions };
+    });
+    this.batch.fetches.push(...plans);
+    return { level, plans, whereLeft };
+  }
+
+  private apply(a: AnalysedConjunct<KeapRef>): void {
+    for (const req of a.requirements) {
+      const pushed = pushRequirement(a.rel.table, a.column, req, this.batch.coercionOptions);
+      a.rel.conditions.push(...pushed.conditions);
+      if (!pushed.exact) a.rel.inexact = true;
+    }
+  }
+
+  /** Adds a FROM item's table references to the level; returns the Keap references inside it. */
+  private fromItem(node: AstNode, level: Level, scope: Scope): KeapRef[] {
+    const u = unwrap(node);
+    if (u === undefined) return [];
+    const [tag, body] = u;
+    switch (tag) {
+      case 'RangeVar':
+        return this.rangeVar(body, level, scope, false);
+      case 'RangeTableSample': {
+        this.expressions([body.args, body.repeatable], scope);
+        const rv = as(body.relation, 'RangeVar');
+        return rv ? this.rangeVar(rv, level, scope, true) : [];
+      }
+      case 'JoinExpr':
+        return this.join(body, level, scope);
+      case 'RangeSubselect':
+        level.opaqueItems++;
+        this.statement(body.subquery, scope);
+        return [];
+      default:
+        // functions in FROM, XMLTABLE, JSON_TABLE: only their argument subqueries matter
+        level.opaqueItems++;
+        this.expressions([body], scope);
+        return [];
+    }
+  }
+
+  private rangeVar(rv: AstNode, level: Level, scope: Scope, sampled: boolean): KeapRef[] {
+    const resolved = this.batch.relations.resolve(rv, scope.ctes);
+    this.expandViews(resolved.viewDefinitions, scope);
+    if (resolved.keapTable === undefined) {
+      level.opaqueItems++;
+      return [];
+    }
+    const alias = rv.alias as AstNode | undefined;
+    const ref: KeapRef = {
+      table: resolved.keapTable,
+      refname: alias?.aliasname ?? String(rv.relname),
+      hasAlias: alias !== undefined,
+      nameHidden: false,
+      renamedColumns: (alias?.colnames?.length ?? 0) > 0,
+      sampled,
+      nullable: false,
+      conditions: [],
+      inexact: false,
+    };
+    level.refs.push(ref);
+    return [ref];
+  }
+
+  private join(j: AstNode, level: Level, scope: Scope): KeapRef[] {
+    const left = this.fromItem(j.larg, level, scope);
+    const right = this.fromItem(j.rarg, level, scope);
+    const both = [...left, ...right];
+    if (j.usingClause !== undefined || j.isNatural === true) level.mergedColumns = true;
+    const filtered =
+      j.jointype === 'JOIN_LEFT' ? right : j.jointype === 'JOIN_RIGHT' ? left : j.jointype === 'JOIN_FULL' ? [] : both;
+    for (const c of conjuncts(j.quals)) {
+      const a = analyseConjunct(c, (ref) => this.resolveColumn(both, level, ref), this.params);
+      if (a === undefined || !filtered.includes(a.rel) || (!a.strict && a.rel.nullable)) continue;
+      this.apply(a);
+    }
+    this.expressions([j.quals], scope);
+    if (j.jointype === 'JOIN_LEFT' || j.jointype === 'JOIN_FULL') for (const r of right) r.nullable = true;
+    if (j.jointype === 'JOIN_RIGHT' || j.jointype === 'JOIN_FULL') for (const r of left) r.nullable = true;
+    if (j.alias !== undefined) for (const r of both) r.nameHidden = true;
+    return both;
+  }
+
+  /**
+   * The Keap column a ColumnRef names among `refs`. An unqualified name found in exactly one Keap reference
+   * is that reference's column: had another FROM item of the level the same column, the statement would fail
+   * as ambiguous, and an inner level's names hide outer ones.
+   */
+  private resolveColumn(refs: readonly KeapRef[], level: Level, ref: AstNode): ColumnHit<KeapRef> | undefined {
+    const fields = stringList(ref.fields);
+    if (fields === undefined) return undefined;
+    let candidates: KeapRef[];
+    let name: string;
+    if (fields.length === 1) {
+      if (level.mergedColumns) return undefined;
+      name = fields[0]!;
+      candidates = refs.filter((r) => r.renamedColumns || columnOf(r.table, name) !== undefined);
+    } else if (fields.length === 2) {
+      name = fields[1]!;
+      candidates = refs.filter((r) => !r.nameHidden && r.refname === fields[0]);
+    } else if (fields.length === 3) {
+      name = fields[2]!;
+      candidates = refs.filter((r) => !r.nameHidden && !r.hasAlias && r.refname === fields[1] && fields[0] === KEAP_SCHEMA);
+    } else return undefined;
+    if (candidates.length !== 1 || candidates[0]!.renamedColumns) return undefined;
+    const column = columnOf(candidates[0]!.table, name);
+    return column && { rel: candidates[0]!, column };
+  }
+
+  private expandViews(definitions: readonly string[], scope: Scope): void {
+    if (definitions.length === 0) return;
+    if (scope.viewDepth >= MAX_VIEW_DEPTH) return;
+    for (const sql of definitions) {
+      const parsed = parseSqlCached(sql);
+      const stmt = parsed?.length === 1 ? unwrap(parsed[0]!.stmt) : undefined;
+      if (stmt === undefined) continue;
+      const query = stmt[0] === 'ViewStmt' || stmt[0] === 'CreateTableAsStmt' ? stmt[1].query : undefined;
+      // a view's body sees no CTEs or parameters of the statement that uses it
+      new StatementWalker(this.batch, undefined, this.executes).statement(query, { ctes: new Set(), viewDepth: scope.viewDepth + 1 });
+    }
+  }
+
+  /** Plans the subqueries inside expressions (SubLinks); they are query levels of their own. */
+  private expressions(nodes: unknown[], scope: Scope): void {
+    for (const node of nodes) {
+      if (node === undefined) continue;
+      walkNodes(node, (tag, body) => {
+        if (tag !== 'SubLink') return true;
+        this.statement(body.subselect, scope);
+        this.expressions([body.testexpr], scope);
+        return false;
+      });
+    }
+  }
+
+  private singleTableExtras(sel: AstNode, ref: KeapRef, plan: FetchPlan, top: boolean): void {
+    if (ref.sampled || ref.renamedColumns || hasSubLink(sel)) return;
+    if (sel.groupClause !== undefined || sel.havingClause !== undefined || sel.distinctClause !== undefined) return;
+    if (sel.windowClause !== undefined) return;
+    if (top && isCountStar(sel) && ref.table.source.count !== undefined && sel.limitCount === undefined && sel.limitOffset === undefined) {
+      plan.countOnly = true;
+      return;
+    }
+    if (sel.limitCount === undefined || sel.limitOption === 'LIMIT_OPTION_WITH_TIES') return;
+    if (!((sel.targetList ?? []) as AstNode[]).every((t) => rowPreserving(t))) return;
+    const limit = this.integerValue(sel.limitCount);
+    const offset = sel.limitOffset === undefined ? 0 : this.integerValue(sel.limitOffset);
+    if (limit === undefined || offset === undefined || !Number.isSafeInteger(limit + offset)) return;
+    const sort = (sel.sortClause ?? []) as AstNode[];
+    if (sort.length > 1) return;
+    if (sort.length === 1) {
+      const orderBy = this.apiOrder(as(sort[0], 'SortBy'), ref);
+      if (orderBy === undefined) return;
+      plan.orderBy = orderBy;
+    }
+    plan.limit = limit + offset;
+  }
+
+  /** ORDER BY one column the API sorts the way PostgreSQL does: a non-null number or time. */
+  private apiOrder(sortBy: AstNode | undefined, ref: KeapRef): FetchPlan['orderBy'] {
+    if (sortBy === undefined || sortBy.useOp !== undefined) return undefined;
+    const colref = as(sortBy.node, 'ColumnRef');
+    if (colref === undefined) return undefined;
+    const hit = this.resolveColumn([ref], { refs: [ref], opaqueItems: 0, mergedColumns: false }, colref);
+    if (hit === undefined) return undefined;
+    const column = hit.column;
+    if (!ref.table.sort.some((s) => s.column === column.name)) return undefined;
+    if (!ORDER_SAFE_TYPES.has(column.type)) return undefined;
+    // NULLs sort last ascending in PostgreSQL; an API may put them first: only non-null columns are safe
+    if (!(column.notNull === true || ref.table.primaryKey.includes(column.name))) return undefined;
+    const direction = sortBy.sortby_dir === 'SORTBY_DESC' ? 'desc' : sortBy.sortby_dir === 'SORTBY_USING' ? undefined : 'asc';
+    if (direction === undefined) return undefined;
+    return { column: column.name, direction };
+  }
+
+  /** A LIMIT/OFFSET value: a non-negative integer constant or bound parameter; LIMIT ALL/NULL → undefined. */
+  private integerValue(node: AstNode): number | undefined {
+    const v = valueOf(node, this.params);
+    if (v === undefined || v.cast !== undefined) return undefined;
+    if ((v.raw.kind === 'integer' || v.raw.kind === 'string') && /^\s*\+?\d+\s*$/.test(v.raw.text)) {
+      const n = Number(v.raw.text.trim());
+      return Number.isSafeInteger(n) ? n : undefined;
+    }
+    return undefined;
+  }
+
+  private guardWrite(rel: AstNode | undefined, action: string): void {
+    if (!this.executes || rel === undefined || rel.relname === undefined) return;
+    const table = this.batch.relations.keapTable(String(rel.relname), rel.schemaname);
+    if (table !== undefined) this.batch.reject(readOnlyRejection(table.name, action));
+  }
+
+  private guardName(names: string[] | undefined, action: string): void {
+    if (names === undefined || names.length === 0 || names.length > 3) return;
+    const relname = names[names.length - 1]!;
+    const schemaname = names.length >= 2 ? names[names.length - 2] : undefined;
+    this.guardWrite({ relname, schemaname }, action);
+  }
+
+  private guardDrop(body: AstNode): void {
+    const objects = (body.objects ?? []) as AstNode[];
+    if (RELATION_OBJECT_TYPES.has(body.removeType)) {
+      for (const o of objects) this.guardName(stringList(as(o, 'List')?.items), 'DROP');
+    } else if (body.removeType === 'OBJECT_SCHEMA' && this.executes) {
+      for (const o of objects) {
+        if (as(o, 'String')?.sval === KEAP_SCHEMA && this.batch.context.catalog.tables.size > 0) {
+          const first = this.batch.context.catalog.tables.keys().next().value as string;
+          this.batch.reject(readOnlyRejection(first, `DROP SCHEMA ${KEAP_SCHEMA}`));
+        }
+      }
+    }
+  }
+
+  private guardComment(body: AstNode): void {
+    const names = stringList(as(body.object, 'List')?.items);
+    if (RELATION_OBJECT_TYPES.has(body.objtype)) this.guardName(names, 'COMMENT ON');
+    else if (body.objtype === 'OBJECT_COLUMN' && names !== undefined) this.guardName(names.slice(0, -1), 'COMMENT ON COLUMN');
+  }
+
+  private guardGrant(body: AstNode): void {
+    if (body.objtype !== 'OBJECT_TABLE') return;
+    const action = body.is_grant === true ? 'GRANT' : 'REVOKE';
+    if (body.targtype === 'ACL_TARGET_ALL_IN_SCHEMA') {
+      for (const o of (body.objects ?? []) as AstNode[]) {
+        if (as(o, 'String')?.sval === KEAP_SCHEMA && this.executes && this.batch.context.catalog.tables.size > 0) {
+          const first = this.batch.context.catalog.tables.keys().next().value as string;
+          this.batch.reject(readOnlyRejection(first, `${action} ON ALL TABLES IN SCHEMA ${KEAP_SCHEMA}`));
+        }
+      }
+      return;
+    }
+    for (const o of (body.objects ?? []) as AstNode[]) this.guardWrite(as(o, 'RangeVar'), action);
+  }
+
+  /** DO blocks run any SQL: the Keap tables they mention are loaded in full, and writes to them refused. */
+  private proceduralBody(body: AstNode): void {
+    const code = ((body.args ?? []) as AstNode[])
+      .map((a) => as(a, 'DefElem'))
+      .filter((d) => d?.defname === 'as')
+      .map((d) => String(as(d!.arg, 'String')?.sval ?? ''))
+      .join('\n');
+    const names = [...this.batch.context.catalog.tables.keys()];
+    const written = bodyWrites(code, names);
+    if (written !== undefined && this.executes) {
+      this.batch.reject(readOnlyRejection(written, 'a write inside a DO block'));
+      return;
+    }
+    for (const name of bodyMentions(code, names)) this.batch.fetches.push({ table: name, conditions: [] });
+  }
+}
+
+/** A planner that only looks for writes (PREPARE, CREATE VIEW): what it would fetch is dropped. */
+class WriteCheckOnly extends BatchPlanner {
+  constructor(private readonly parent: BatchPlanner) {
+    super(parent.context);
+    this.relations.searchPath = parent.relations.searchPath;
+  }
+  override reject(r: Rejection): void {
+    this.parent.reject(r);
+  }
+  override preparedSql(name: string): string | undefined {
+    return this.parent.preparedSql(name);
+  }
+}
+
+const ORDER_SAFE_TYPES = new Set<ColumnSchema['type']>(['integer', 'bigint', 'numeric', 'double precision', 'timestamptz', 'date']);
+
+function columnOf(table: TableSchema, name: string): ColumnSchema | undefined {
+  return table.columns.find((c) => c.name === name);
+}
+
+function hasSubLink(node: AstNode): boolean {
+  let found = false;
+  walkNodes(node, (tag) => {
+    if (tag === 'SubLink') found = true;
+    return !found;
+  });
+  return found;
+}
+
+function funcName(f: AstNode): string | undefined {
+  const parts = stringList(f.funcname);
+  if (parts === undefined || parts.length === 0 || parts.length > 2) return undefined;
+  if (parts.length === 2 && parts[0] !== 'pg_catalog') return undefined;
+  return parts[parts.length - 1];
+}
+
+function isCountStar(sel: AstNode): boolean {
+  const targets = (sel.targetList ?? []) as AstNode[];
+  if (targets.length !== 1) return false;
+  const f = as(as(targets[0], 'ResTarget')?.val, 'FuncCall');
+  return (
+    f !== undefined &&
+    funcName(f) === 'count' &&
+    f.agg_star === true &&
+    f.agg_distinct !== true &&
+    f.agg_filter === undefined &&
+    f.over === undefined &&
+    sel.sortClause === undefined &&
+    sel.withClause === undefined
+  );
+}
+
+/**
+ * Functions known to return one value per row: a target list made of these (and operators) keeps one output
+ * row per input row, so LIMIT n needs at most n input rows. Aggregates, window and set-returning functions
+ * (unnest, generate_series, user functions) do not.
+ */
+const ROW_PRESERVING_FUNCTIONS = new Set([
+  'lower', 'upper', 'initcap', 'length', 'char_length', 'character_length', 'octet_length', 'btrim', 'ltrim', 'rtrim',
+  'substring', 'substr', 'left', 'right', 'concat', 'concat_ws', 'replace', 'split_part', 'strpos', 'position',
+  'lpad', 'rpad', 'reverse', 'repeat', 'md5', 'starts_with', 'format', 'regexp_replace', 'translate',
+  'abs', 'round', 'floor', 'ceil', 'ceiling', 'trunc', 'sign', 'mod', 'power', 'sqrt',
+  'date_trunc', 'date_part', 'extract', 'to_char', 'to_date', 'to_timestamp', 'timezone', 'age', 'now',
+  'jsonb_extract_path_text', 'json_extract_path_text', 'jsonb_extract_path', 'json_extract_path', 'to_json', 'to_jsonb',
+  'jsonb_build_object', 'json_build_object', 'jsonb_typeof', 'json_typeof', 'array_to_string', 'array_length', 'cardinality',
+  'pg_typeof', 'text', 'numeric', 'int4', 'int8', 'float8', 'bool',
+]);
+
+function rowPreserving(node: AstNode): boolean {
+  let ok = true;
+  walkNodes(node, (tag, body) => {
+    if (tag === 'FuncCall') {
+      const name = funcName(body);
+      if (name === undefined || !ROW_PRESERVING_FUNCTIONS.has(name) || body.over !== undefined || body.agg_star === true) ok = false;
+    }
+    return ok;
+  });
+  return ok;
+}
+
+/**
+ * One condition per column and operator, and none beside an equality on the same column: the API gets a
+ * simple filter, and a dropped condition only widens what it returns (so the reference becomes inexact).
+ */
+function normaliseConditions(ref: KeapRef): PushedCondition[] {
+  const out: PushedCondition[] = [];
+  const byColumn = new Map<string, PushedCondition[]>();
+  for (const c of ref.conditions) {
+    const list = byColumn.get(c.column) ?? [];
+    byColumn.set(c.column, list);
+    list.push(c);
+  }
+  for (const [, list] of byColumn) {
+    const eq = list.find((c) => c.op === '=') ?? list.find((c) => c.op === 'in');
+    const keep = eq !== undefined ? [eq] : list.filter((c, i) => list.findIndex((d) => d.op === c.op) === i);
+    if (keep.length !== list.length) ref.inexact = true;
+    out.push(...keep);
+  }
+  return out;
+}
+
+/** Drops plans another plan of the batch makes redundant; a full fetch of a table covers every other plan of it. */
+export function normaliseFetches(fetches: readonly FetchPlan[]): FetchPlan[] {
+  const tablesWithFullFetch = new Set(
+    fetches.filter((f) => f.conditions.length === 0 && f.limit === undefined && !f.countOnly).map((f) => f.table),
+  );
+  const byTable = new Map<string, number>();
+  for (const f of fetches) byTable.set(f.table, (byTable.get(f.table) ?? 0) + 1);
+  const seen = new Set<string>();
+  const out: FetchPlan[] = [];
+  for (const f of fetches) {
+    let plan = f;
+    // count-only answers a lone count(*); beside other plans of the table the rows are needed after all
+    if (plan.countOnly && (byTable.get(plan.table) ?? 0) > 1) {
+      plan = { table: plan.table, conditions: plan.conditions };
+    }
+    if (tablesWithFullFetch.has(plan.table) && (plan.conditions.length > 0 || plan.limit !== undefined)) continue;
+    const key = JSON.stringify(plan);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(plan);
+  }
+  return out;
+}
