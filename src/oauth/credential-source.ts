@@ -198,6 +198,7 @@ class OAuthCredentialSource implements ManagedCredentialSource {
   }
 
   async headers(signal?: AbortSignal): Promise<Record<string, string>> {
+    if (this.failure || this.pending || !this.tokens) await this.adoptStoredPair();
     this.throwIfUnusable();
     const t = this.tokens!;
     if (this.settings.initiateOAuth !== 'OFF' && t.refreshToken && (t.accessToken === '' || (t.expiresAt !== undefined && this.now() >= t.expiresAt - refreshMargin(t)))) {
@@ -208,6 +209,7 @@ class OAuthCredentialSource implements ManagedCredentialSource {
   }
 
   async unauthorized(rejected: Record<string, string>, signal?: AbortSignal): Promise<boolean> {
+    if (this.failure || this.pending || !this.tokens) await this.adoptStoredPair();
     this.throwIfUnusable();
     if (this.settings.initiateOAuth === 'OFF') {
       throw new SqlError(SQLSTATE.invalidAuthorization, 'Keap rejected the OAuth access token: it has expired or is invalid', {
@@ -226,6 +228,25 @@ class OAuthCredentialSource implements ManagedCredentialSource {
     await abortable(this.refresh(stale ?? this.tokens!.accessToken), signal);
     this.throwIfUnusable();
     return true;
+  }
+
+  /**
+   * While unusable (waiting for authorization, refresh token refused, damaged file), a pair stored
+   * meanwhile by `keapgres auth` or a repaired file puts the connection back to work without a restart.
+   */
+  private async adoptStoredPair(): Promise<void> {
+    if (this.settings.initiateOAuth === 'OFF') return;
+    const stored = await this.store.load().catch(() => undefined);
+    if (!stored || stored.accessToken === this.tokens?.accessToken || stored.obtainedAt < (this.tokens?.obtainedAt ?? 0)) return;
+    registerSecret(stored.accessToken);
+    registerSecret(stored.refreshToken);
+    this.tokens = stored;
+    this.failure = undefined;
+    const pending = this.pending;
+    this.pending = undefined;
+    await pending?.listener.close();
+    this.log.info({ tokenLocation: this.store.location }, 'adopted OAuth tokens stored by another keapgres process');
+    this.scheduleRefresh();
   }
 
   private throwIfUnusable(): void {
@@ -299,6 +320,15 @@ class OAuthCredentialSource implements ManagedCredentialSource {
         new SqlError(SQLSTATE.invalidAuthorization, 'the OAuth refresh token is no longer valid: authorize keapgres again', {
           detail: `${reason}.`,
           hint: 'Run "keapgres auth" for this connection (or --print-url and --verifier), or set a new OAuthRefreshToken, then reconnect.',
+        }),
+      );
+      return this.failure!;
+    }
+    if (err instanceof TokenEndpointError && err.oauthError === 'invalid_client') {
+      this.fail(
+        new SqlError(SQLSTATE.invalidAuthorization, 'Keap rejected the app’s client credentials', {
+          detail: `${err.message}. The refresh token was not used and is kept.`,
+          hint: 'Check OAuthClientId and OAuthClientSecret against your app at https://keys.developer.keap.com, then reconnect.',
         }),
       );
       return this.failure!;
