@@ -1,0 +1,351 @@
+// Writes that let data change under a running keapgres (reference §6): contacts, contact tags, tasks, notes, orders.
+import { ApiError } from './http-errors.js';
+import { parseTime } from './formats.js';
+import { json, type Route, type RouteEnv, type RequestContext, type Reply } from './routes.js';
+import { listParam, fieldSet } from './listing.js';
+import * as V2 from './serialize-v2.js';
+import * as V1 from './serialize-v1.js';
+import type { Contact, CustomFieldDef, CustomValue, EmailAddress, EmailStatus, PhoneNumber, PostalAddress, Task, Note, Order, OrderItem } from './model.js';
+import type { SandboxStore } from './store.js';
+
+const REST = '/crm/rest';
+type Body = Record<string, unknown>;
+
+const obj = (b: unknown): Body => {
+  if (b === null || typeof b !== 'object' || Array.isArray(b)) throw new ApiError(400, 'Request body must be a JSON object');
+  return b as Body;
+};
+const idOf = (c: RequestContext, name: string): number => {
+  const raw = c.params[name]!;
+  if (!/^\d+$/.test(raw)) throw new ApiError(404, `Invalid id: ${raw}`);
+  return Number(raw);
+};
+const str = (v: unknown, name: string): string | null => {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw new ApiError(400, `${name} must be a string`);
+  return v;
+};
+const intId = (v: unknown, name: string): number | null => {
+  if (v === undefined || v === null || v === '') return null;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n)) throw new ApiError(400, `${name} must be an id`);
+  return n;
+};
+const time = (v: unknown, name: string): number | null => {
+  if (v === undefined || v === null || v === '') return null;
+  const t = typeof v === 'string' ? parseTime(v) : undefined;
+  if (t === undefined) throw new ApiError(400, `${name} must be a date-time`);
+  return t;
+};
+const arr = (v: unknown, name: string): Body[] => {
+  if (!Array.isArray(v)) throw new ApiError(400, `${name} must be an array`);
+  return v.map(obj);
+};
+
+const V1_STATUS_TO_V2: Record<string, EmailStatus> = { SingleOptIn: 'SINGLE_OPT_IN', DoubleOptin: 'DOUBLE_OPT_IN', Confirmed: 'CONFIRMED', UnengagedMarketable: 'UNENGAGED_MARKETABLE', NonMarketable: 'NON_MARKETABLE' };
+
+function customValues(store: SandboxStore, defs: CustomFieldDef[], items: Body[], current: Record<number, CustomValue>): Record<number, CustomValue> {
+  const out = { ...current };
+  for (const it of items) {
+    const id = intId(it.id, 'custom_fields[].id');
+    const def = defs.find((d) => d.id === id);
+    if (!def) throw new ApiError(400, `Unknown custom field id: ${String(it.id)}`);
+    const v = it.content;
+    if (v === null || v === undefined) { out[def.id] = null; continue; }
+    switch (def.type) {
+      case 'Date': case 'DateTime': out[def.id] = time(v, def.label); break;
+      case 'WholeNumber': case 'DecimalNumber': case 'Currency': case 'Percent': case 'Year': case 'Month': case 'User': {
+        const n = Number(v); if (Number.isNaN(n)) throw new ApiError(400, `${def.label} must be a number`); out[def.id] = n; break;
+      }
+      case 'YesNo': out[def.id] = v === true || v === 'true' || v === 1 || v === 'Yes'; break;
+      default: out[def.id] = String(v);
+    }
+  }
+  void store;
+  return out;
+}
+
+/** Applies a create/update body (either version's names) to a contact; arrays sent replace the stored ones. */
+function applyContact(store: SandboxStore, c: Contact, b: Body, version: 'v1' | 'v2', mask: string[] | null): Contact {
+  const has = (k: string): boolean => (mask ? mask.includes(k) : k in b);
+  const next: Contact = { ...c };
+  if (has('given_name')) next.givenName = str(b.given_name, 'given_name') ?? '';
+  if (has('family_name')) next.familyName = str(b.family_name, 'family_name') ?? '';
+  if (has('middle_name')) next.middleName = str(b.middle_name, 'middle_name');
+  if (has('preferred_name')) next.preferredName = str(b.preferred_name, 'preferred_name');
+  if (has('prefix')) next.prefix = str(b.prefix, 'prefix');
+  if (has('suffix')) next.suffix = str(b.suffix, 'suffix');
+  if (has('job_title')) next.jobTitle = str(b.job_title, 'job_title');
+  if (has('website')) next.website = str(b.website, 'website');
+  if (has('spouse_name')) next.spouseName = str(b.spouse_name, 'spouse_name');
+  if (has('contact_type')) next.contactType = str(b.contact_type, 'contact_type') ?? 'Lead';
+  if (has('time_zone')) next.timeZone = str(b.time_zone, 'time_zone') ?? next.timeZone;
+  if (has('preferred_locale')) next.preferredLocale = str(b.preferred_locale, 'preferred_locale') ?? next.preferredLocale;
+  if (has('owner_id')) next.ownerId = intId(b.owner_id, 'owner_id');
+  const ls = version === 'v2' ? 'leadsource_id' : 'lead_source_id';
+  if (has(ls)) next.leadSourceId = intId(b[ls], ls);
+  if (has('company')) { const co = b.company === null ? null : obj(b.company); next.companyId = co ? intId(co.id, 'company.id') : null; if (next.companyId !== null && !store.companies.has(next.companyId)) throw new ApiError(400, `Company ${next.companyId} does not exist`); }
+  if (has('email_addresses')) {
+    next.emails = arr(b.email_addresses ?? [], 'email_addresses').map((e, k): EmailAddress => {
+      const email = str(e.email, 'email_addresses[].email');
+      if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new ApiError(400, `Invalid email address: ${email ?? '(none)'}`);
+      const field = (str(e.field, 'field') ?? `EMAIL${k + 1}`) as EmailAddress['field'];
+      if (!['EMAIL1', 'EMAIL2', 'EMAIL3'].includes(field)) throw new ApiError(400, `Invalid email field: ${field}`);
+      const status = version === 'v2' ? ((str(e.email_opt_status, 'email_opt_status') as EmailStatus | null) ?? 'UNENGAGED_MARKETABLE') : 'UNENGAGED_MARKETABLE';
+      return { email, field, status, optInReason: str(e.opt_in_reason, 'opt_in_reason') };
+    });
+    if (version === 'v1' && typeof b.opt_in_reason === 'string' && next.emails[0]) next.emails[0] = { ...next.emails[0], status: 'SINGLE_OPT_IN', optInReason: b.opt_in_reason };
+  }
+  if (version === 'v1' && typeof b.email_status === 'string' && next.emails[0]) next.emails[0] = { ...next.emails[0], status: V1_STATUS_TO_V2[b.email_status] ?? next.emails[0].status };
+  if (has('phone_numbers')) {
+    next.phones = arr(b.phone_numbers ?? [], 'phone_numbers').map((p, k): PhoneNumber => {
+      const number = str(p.number, 'phone_numbers[].number') ?? '';
+      const digits = number.replace(/\D/g, '');
+      return { number, e164: digits.length === 10 ? `+1${digits}` : `+${digits}`, extension: str(p.extension, 'extension'), type: str(p.type, 'type') ?? 'Other', field: str(p.field, 'field') ?? `PHONE${k + 1}` };
+    });
+  }
+  if (has('addresses')) {
+    next.addresses = arr(b.addresses ?? [], 'addresses').map((a): PostalAddress => {
+      const region = str(a.region, 'region');
+      const countryCode = str(a.country_code, 'country_code');
+      if (region && !countryCode) throw new ApiError(400, 'country_code is required when region is given');
+      return {
+        field: (str(a.field, 'field') ?? 'BILLING') as PostalAddress['field'], line1: str(a.line1, 'line1') ?? '', line2: str(a.line2, 'line2'),
+        locality: str(a.locality, 'locality') ?? '', region: region ?? '', regionCode: str(a.region_code, 'region_code') ?? '', countryCode: countryCode ?? '',
+        country: str(a.country, 'country') ?? '', postalCode: str(a.postal_code, 'postal_code') ?? str(a.zip_code, 'zip_code') ?? '', zipFour: str(a.zip_four, 'zip_four'),
+      };
+    });
+  }
+  if (has('custom_fields')) next.customFields = customValues(store, store.customFields('CONTACT'), arr(b.custom_fields ?? [], 'custom_fields'), c.customFields);
+  return next;
+}
+
+function blankContact(id: number, now: number): Contact {
+  return {
+    id, givenName: '', middleName: null, familyName: '', preferredName: null, prefix: null, suffix: null, spouseName: null, jobTitle: null,
+    contactType: 'Lead', website: null, timeZone: 'America/Phoenix', preferredLocale: 'en_US', emails: [], phones: [], faxes: [], addresses: [], social: [],
+    companyId: null, ownerId: null, leadSourceId: null, sourceType: 'API', origin: null, birthDate: null, anniversaryDate: null, scoreValue: null,
+    referralCode: null, customFields: {}, createdAt: now, updatedAt: now,
+  };
+}
+
+export function writeRoutes(env: RouteEnv): Route[] {
+  const s = env.store;
+  const routes: Route[] = [];
+  const add = (method: string, version: 'v1' | 'v2', pattern: string, handle: (c: RequestContext) => Reply): void => { routes.push({ method, pattern: `${REST}/${version}${pattern}`, version, handle }); };
+  const noContent: Reply = { status: 204 };
+  const fullV1Props = new Set([...V1.CONTACT_DEFAULT_PROPERTIES, ...V1.CONTACT_OPTIONAL_PROPERTIES]);
+
+  // ---- contacts ----
+  const createContact = (c: RequestContext, version: 'v1' | 'v2'): Contact => {
+    const b = obj(c.body);
+    const probe = applyContact(s, blankContact(0, c.now), b, version, null);
+    if (version === 'v1' && probe.emails.length === 0 && probe.phones.length === 0) throw new ApiError(400, 'Contact must contain an e-mail address or phone number');
+    if (version === 'v2' && probe.emails.length === 0 && probe.phones.length === 0 && probe.addresses.length === 0) throw new ApiError(400, 'Contact must contain an email address, phone number or address');
+    return s.contacts.insert((id) => ({ ...probe, id }));
+  };
+  add('POST', 'v1', '/contacts', (c) => json(201, V1.contactV1(s, createContact(c, 'v1'), fullV1Props)));
+  add('POST', 'v2', '/contacts', (c) => json(201, V2.contactV2(s, createContact(c, 'v2'), new Set(V2.CONTACT_FIELDS))));
+  const updateContact = (c: RequestContext, param: string, version: 'v1' | 'v2'): Contact => {
+    const id = idOf(c, param);
+    const cur = s.contacts.get(id);
+    if (!cur) throw new ApiError(404, 'Unable to find this Contact');
+    const mask = listParam(c.query, 'update_mask');
+    const next = { ...applyContact(s, cur, obj(c.body), version, mask), id, updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.contacts.put(next);
+    return next;
+  };
+  add('PATCH', 'v1', '/contacts/{contactId}', (c) => json(200, V1.contactV1(s, updateContact(c, 'contactId', 'v1'), fullV1Props)));
+  add('PATCH', 'v2', '/contacts/{contact_id}', (c) => {
+    const next = updateContact(c, 'contact_id', 'v2');
+    return json(200, V2.contactV2(s, next, c.query.has('fields') ? fieldSet(c.query, { all: V2.CONTACT_FIELDS, defaults: V2.CONTACT_DEFAULT_FIELDS }) : new Set(V2.CONTACT_FIELDS)));
+  });
+  const deleteContact = (c: RequestContext, param: string): Reply => {
+    if (!s.contacts.delete(idOf(c, param))) throw new ApiError(404, 'Unable to find this Contact');
+    return noContent;
+  };
+  add('DELETE', 'v1', '/contacts/{contactId}', (c) => deleteContact(c, 'contactId'));
+  add('DELETE', 'v2', '/contacts/{contact_id}', (c) => deleteContact(c, 'contact_id'));
+
+  // ---- contact tags ----
+  const touch = (contactId: number, now: number): void => {
+    const c = s.contacts.get(contactId);
+    if (c) s.contacts.put({ ...c, updatedAt: Math.max(now, c.updatedAt + 1) });
+  };
+  const applyTag = (contactId: number, tagId: number, now: number): string => {
+    if (!s.contacts.has(contactId)) return 'CONTACT_NOT_FOUND';
+    if (!s.tags.has(tagId)) return 'TAG_ID_NOT_FOUND';
+    const cur = s.contactTags(contactId);
+    if (cur.some((t) => t.tagId === tagId)) return 'DUPLICATE';
+    s.setContactTags(contactId, [...cur, { tagId, appliedAt: now }]);
+    touch(contactId, now);
+    return 'SUCCESS';
+  };
+  const removeTag = (contactId: number, tagId: number, now: number): void => {
+    const cur = s.contactTags(contactId);
+    if (!cur.some((t) => t.tagId === tagId)) return;
+    s.setContactTags(contactId, cur.filter((t) => t.tagId !== tagId));
+    touch(contactId, now);
+  };
+  const idList = (v: unknown, name: string): number[] => {
+    if (!Array.isArray(v)) throw new ApiError(400, `${name} must be an array of ids`);
+    return v.map((x) => { const n = intId(x, name); if (n === null) throw new ApiError(400, `${name} must be an array of ids`); return n; });
+  };
+  const queryIds = (c: RequestContext): number[] => (listParam(c.query, 'ids') ?? []).map((x) => { const n = Number(x); if (!Number.isInteger(n)) throw new ApiError(400, `Invalid id: ${x}`); return n; });
+  add('POST', 'v1', '/contacts/{contactId}/tags', (c) => {
+    const cid = idOf(c, 'contactId'); if (!s.contacts.has(cid)) throw new ApiError(404, 'Unable to find this Contact');
+    const out: Record<string, string> = {};
+    for (const t of idList(obj(c.body).tagIds, 'tagIds')) out[String(t)] = applyTag(cid, t, c.now);
+    return json(200, out);
+  });
+  add('DELETE', 'v1', '/contacts/{contactId}/tags', (c) => { const cid = idOf(c, 'contactId'); if (!s.contacts.has(cid)) throw new ApiError(404, 'Unable to find this Contact'); for (const t of queryIds(c)) removeTag(cid, t, c.now); return noContent; });
+  add('DELETE', 'v1', '/contacts/{contactId}/tags/{tagId}', (c) => { const cid = idOf(c, 'contactId'); if (!s.contacts.has(cid)) throw new ApiError(404, 'Unable to find this Contact'); removeTag(cid, idOf(c, 'tagId'), c.now); return noContent; });
+  add('POST', 'v1', '/tags/{tagId}/contacts', (c) => {
+    const tid = idOf(c, 'tagId'); if (!s.tags.has(tid)) throw new ApiError(404, 'Unable to find this Tag');
+    const out: Record<string, string> = {};
+    for (const cid of idList(obj(c.body).ids, 'ids')) out[String(cid)] = applyTag(cid, tid, c.now);
+    return json(200, out);
+  });
+  add('DELETE', 'v1', '/tags/{tagId}/contacts', (c) => { const tid = idOf(c, 'tagId'); if (!s.tags.has(tid)) throw new ApiError(404, 'Unable to find this Tag'); for (const cid of queryIds(c)) removeTag(cid, tid, c.now); return noContent; });
+  add('DELETE', 'v1', '/tags/{tagId}/contacts/{contactId}', (c) => { removeTag(idOf(c, 'contactId'), idOf(c, 'tagId'), c.now); return noContent; });
+  add('POST', 'v2', '/tags/{tag_id}/contacts:applyTags', (c) => {
+    const tid = idOf(c, 'tag_id'); if (!s.tags.has(tid)) throw new ApiError(404, 'Tag not found');
+    const results: Record<string, string> = {};
+    for (const cid of idList(obj(c.body).contact_ids, 'contact_ids')) results[String(cid)] = applyTag(cid, tid, c.now);
+    return json(200, { results });
+  });
+  add('POST', 'v2', '/tags/{tag_id}/contacts:removeTags', (c) => {
+    const tid = idOf(c, 'tag_id'); if (!s.tags.has(tid)) throw new ApiError(404, 'Tag not found');
+    for (const cid of idList(obj(c.body).contact_ids, 'contact_ids')) removeTag(cid, tid, c.now);
+    return noContent;
+  });
+
+  // ---- tasks ----
+  const PRIORITY_V1: Record<number, Task['priority']> = { 1: 'NONESSENTIAL', 2: 'ESSENTIAL', 3: 'CRITICAL' };
+  const applyTask = (t: Task, b: Body, version: 'v1' | 'v2'): Task => {
+    const n: Task = { ...t };
+    if ('title' in b) n.title = str(b.title, 'title') ?? '';
+    if ('description' in b) n.description = str(b.description, 'description');
+    if ('type' in b) n.type = str(b.type, 'type') ?? 'Other';
+    if ('completed' in b) { n.completed = b.completed === true; n.completedAt = n.completed ? (n.completedAt ?? t.updatedAt) : null; }
+    if (version === 'v1') {
+      if ('due_date' in b) n.dueAt = time(b.due_date, 'due_date');
+      if ('priority' in b) n.priority = PRIORITY_V1[Number(b.priority)] ?? 'ESSENTIAL';
+      if ('user_id' in b) n.userId = intId(b.user_id, 'user_id') ?? n.userId;
+      if ('contact' in b) n.contactId = b.contact === null ? null : intId(obj(b.contact).id, 'contact.id');
+      if ('remind_time' in b) n.remindMins = intId(b.remind_time, 'remind_time');
+      if ('completion_date' in b) n.completedAt = time(b.completion_date, 'completion_date');
+    } else {
+      if ('due_time' in b) n.dueAt = time(b.due_time, 'due_time');
+      if ('priority' in b) n.priority = (str(b.priority, 'priority') as Task['priority'] | null) ?? 'ESSENTIAL';
+      if ('assigned_to_user_id' in b) n.userId = intId(b.assigned_to_user_id, 'assigned_to_user_id') ?? n.userId;
+      if ('contact_id' in b) n.contactId = intId(b.contact_id, 'contact_id');
+      if ('remind_time_mins' in b) n.remindMins = intId(b.remind_time_mins, 'remind_time_mins');
+      if ('completion_time' in b) n.completedAt = time(b.completion_time, 'completion_time');
+    }
+    if (n.contactId !== null && !s.contacts.has(n.contactId)) throw new ApiError(400, `Contact ${n.contactId} does not exist`);
+    return n;
+  };
+  const newTask = (c: RequestContext, version: 'v1' | 'v2'): Task => {
+    const b = obj(c.body);
+    if (!str(b.title, 'title')) throw new ApiError(400, 'title is required');
+    if (version === 'v1' && !b.due_date) throw new ApiError(400, 'due_date is required');
+    const base: Task = { id: 0, title: '', description: null, type: 'Other', priority: 'ESSENTIAL', completed: false, completedAt: null, dueAt: null, remindMins: null, contactId: null, userId: 1, createdAt: c.now, updatedAt: c.now };
+    const t = applyTask(base, b, version);
+    return s.tasks.insert((id) => ({ ...t, id }));
+  };
+  const updateTask = (c: RequestContext, param: string, version: 'v1' | 'v2'): Task => {
+    const cur = s.tasks.get(idOf(c, param)); if (!cur) throw new ApiError(404, 'Unable to find this Task');
+    const next = { ...applyTask({ ...cur, updatedAt: c.now }, obj(c.body), version), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.tasks.put(next); return next;
+  };
+  add('POST', 'v1', '/tasks', (c) => json(200, V1.taskV1(s, newTask(c, 'v1'))));
+  add('POST', 'v2', '/tasks', (c) => json(201, V2.taskV2(newTask(c, 'v2'))));
+  add('PATCH', 'v1', '/tasks/{taskId}', (c) => json(200, V1.taskV1(s, updateTask(c, 'taskId', 'v1'))));
+  add('PUT', 'v1', '/tasks/{taskId}', (c) => json(200, V1.taskV1(s, updateTask(c, 'taskId', 'v1'))));
+  add('PATCH', 'v2', '/tasks/{task_id}', (c) => json(200, V2.taskV2(updateTask(c, 'task_id', 'v2'))));
+  add('DELETE', 'v1', '/tasks/{taskId}', (c) => { if (!s.tasks.delete(idOf(c, 'taskId'))) throw new ApiError(404, 'Unable to find this Task'); return noContent; });
+  add('DELETE', 'v2', '/tasks/{task_id}', (c) => { if (!s.tasks.delete(idOf(c, 'task_id'))) throw new ApiError(404, 'Task not found'); return noContent; });
+
+  // ---- notes ----
+  const TYPES = ['Appointment', 'Call', 'Email', 'Fax', 'Letter', 'Other'];
+  const applyNote = (n: Note, b: Body, version: 'v1' | 'v2'): Note => {
+    const x: Note = { ...n };
+    if ('title' in b) x.title = str(b.title, 'title') ?? '';
+    const bodyKey = version === 'v1' ? 'body' : 'text';
+    if (bodyKey in b) x.body = str(b[bodyKey], bodyKey) ?? '';
+    if ('type' in b) { const t = str(b.type, 'type') ?? 'Other'; const norm = TYPES.find((y) => y.toUpperCase() === t.toUpperCase()); if (!norm) throw new ApiError(400, `Invalid note type: ${t}`); x.type = norm as Note['type']; }
+    if (version === 'v1' && 'user_id' in b) x.userId = intId(b.user_id, 'user_id') ?? x.userId;
+    if (version === 'v2' && 'assigned_to_user_id' in b) x.userId = intId(b.assigned_to_user_id, 'assigned_to_user_id') ?? x.userId;
+    return x;
+  };
+  const createNote = (c: RequestContext, contactId: number | null, version: 'v1' | 'v2'): Note => {
+    const b = obj(c.body);
+    const cid = contactId ?? intId(b.contact_id, 'contact_id');
+    if (cid === null || !s.contacts.has(cid)) throw new ApiError(version === 'v1' ? 400 : 404, 'Unable to find this Contact');
+    const n = applyNote({ id: 0, title: '', body: '', type: 'Other', contactId: cid, userId: 1, createdAt: c.now, updatedAt: c.now }, b, version);
+    if (!n.title && !n.body) throw new ApiError(400, version === 'v1' ? 'Note must contain a title or body' : 'Note must contain a title or text');
+    return s.notes.insert((id) => ({ ...n, id }));
+  };
+  const updateNote = (c: RequestContext, noteId: number, contactId: number | null, version: 'v1' | 'v2'): Note => {
+    const cur = s.notes.get(noteId);
+    if (!cur || (contactId !== null && cur.contactId !== contactId)) throw new ApiError(404, 'Unable to find this Note');
+    const next = { ...applyNote(cur, obj(c.body), version), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.notes.put(next); return next;
+  };
+  add('POST', 'v1', '/notes', (c) => json(201, V1.noteV1(s, createNote(c, null, 'v1'))));
+  add('PATCH', 'v1', '/notes/{noteId}', (c) => json(200, V1.noteV1(s, updateNote(c, idOf(c, 'noteId'), null, 'v1'))));
+  add('PUT', 'v1', '/notes/{noteId}', (c) => json(200, V1.noteV1(s, updateNote(c, idOf(c, 'noteId'), null, 'v1'))));
+  add('DELETE', 'v1', '/notes/{noteId}', (c) => { if (!s.notes.delete(idOf(c, 'noteId'))) throw new ApiError(404, 'Unable to find this Note'); return noContent; });
+  add('POST', 'v2', '/contacts/{contact_id}/notes', (c) => json(201, V2.noteV2(s, createNote(c, idOf(c, 'contact_id'), 'v2'))));
+  add('PATCH', 'v2', '/contacts/{contact_id}/notes/{note_id}', (c) => json(200, V2.noteV2(s, updateNote(c, idOf(c, 'note_id'), idOf(c, 'contact_id'), 'v2'))));
+  add('DELETE', 'v2', '/contacts/{contact_id}/notes/{note_id}', (c) => {
+    const n = s.notes.get(idOf(c, 'note_id'));
+    if (!n || n.contactId !== idOf(c, 'contact_id')) throw new ApiError(404, 'Note not found');
+    s.notes.delete(n.id); return noContent;
+  });
+
+  // ---- orders ----
+  const orderItems = (b: Body, orderId: number): OrderItem[] => arr(b.order_items ?? [], 'order_items').map((it, k) => {
+    const productId = intId(it.product_id, 'order_items[].product_id');
+    const p = productId !== null ? s.products.get(productId) : undefined;
+    if (!p) throw new ApiError(400, `Product ${String(it.product_id)} does not exist`);
+    const quantity = intId(it.quantity ?? 1, 'quantity') ?? 1;
+    const price = it.price !== undefined && it.price !== null ? Math.round(Number(it.price) * 100) : p.priceCents;
+    return { id: orderId * 10 + k, productId: p.id, name: p.name, description: str(it.description, 'description') ?? p.shortDescription, quantity, priceCents: price, costCents: Math.round(p.priceCents * 0.4), discountCents: 0, type: 'PRODUCT' };
+  });
+  const createOrder = (c: RequestContext, version: 'v1' | 'v2'): Order => {
+    const b = obj(c.body);
+    const contactId = intId(b.contact_id, 'contact_id');
+    if (contactId === null || !s.contacts.has(contactId)) throw new ApiError(400, 'contact_id must name an existing contact');
+    const orderedAt = time(version === 'v1' ? b.order_date : b.order_time, version === 'v1' ? 'order_date' : 'order_time') ?? c.now;
+    const typeRaw = String(b.order_type ?? 'Offline').toUpperCase();
+    if (typeRaw !== 'ONLINE' && typeRaw !== 'OFFLINE') throw new ApiError(400, `Invalid order_type: ${String(b.order_type)}`);
+    return s.orders.insert((id) => {
+      const items = orderItems(b, id);
+      const total = items.reduce((a, i) => a + i.priceCents * i.quantity, 0);
+      return {
+        id, contactId, title: str(version === 'v1' ? b.order_title : (b.order_title ?? b.title), 'order_title') ?? (items[0]?.name ?? 'Order'), status: 'DRAFT', orderType: typeRaw,
+        sourceType: 'API', items, totalCents: total, paidCents: 0, refundCents: 0, invoiceNumber: 10000 + id, leadAffiliateId: intId(b.lead_affiliate_id, 'lead_affiliate_id'),
+        salesAffiliateId: intId(b.sales_affiliate_id, 'sales_affiliate_id'), notes: str(b.notes, 'notes'), terms: str(b.terms, 'terms'), orderedAt, createdAt: c.now, updatedAt: c.now, customFields: {},
+      };
+    });
+  };
+  add('POST', 'v1', '/orders', (c) => json(201, V1.orderV1(s, createOrder(c, 'v1'))));
+  add('POST', 'v2', '/orders', (c) => json(201, V2.orderV2(s, createOrder(c, 'v2'), true)));
+  add('PATCH', 'v2', '/orders/{order_id}', (c) => {
+    const cur = s.orders.get(idOf(c, 'order_id')); if (!cur) throw new ApiError(404, 'Order not found');
+    const b = obj(c.body); const next: Order = { ...cur, updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    if ('order_title' in b || 'title' in b) next.title = str(b.order_title ?? b.title, 'title') ?? next.title;
+    if ('notes' in b) next.notes = str(b.notes, 'notes');
+    if ('terms' in b) next.terms = str(b.terms, 'terms');
+    if ('order_time' in b) next.orderedAt = time(b.order_time, 'order_time') ?? next.orderedAt;
+    if ('custom_fields' in b) next.customFields = customValues(s, s.customFields('ORDER'), arr(b.custom_fields, 'custom_fields'), cur.customFields);
+    s.orders.put(next);
+    return json(200, V2.orderV2(s, next, true));
+  });
+  add('DELETE', 'v1', '/orders/{orderId}', (c) => { if (!s.orders.delete(idOf(c, 'orderId'))) throw new ApiError(404, 'Unable to find this Order'); return noContent; });
+  add('DELETE', 'v2', '/orders/{order_id}', (c) => { if (!s.orders.delete(idOf(c, 'order_id'))) throw new ApiError(404, 'Order not found'); return noContent; });
+
+  return routes;
+}
