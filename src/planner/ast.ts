@@ -69,10 +69,13 @@ export function walkNodes(node: unknown, visit: (tag: string, body: AstNode) => 
     for (const item of node) walkNodes(item, visit);
     return;
   }
-  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
+  const obj = node as Record<string, unknown>;
+  for (const key in obj) {
+    const value = obj[key];
     if (value === null || typeof value !== 'object') continue;
     // A tagged node is an object whose key starts with an upper-case letter (SelectStmt, A_Expr, String).
-    if (!Array.isArray(value) && /^[A-Z]/.test(key)) {
+    const first = key.charCodeAt(0);
+    if (first >= 65 && first <= 90 && !Array.isArray(value)) {
       if (visit(key, value as AstNode) === false) continue;
     }
     walkNodes(value, visit);

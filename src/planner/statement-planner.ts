@@ -44,6 +44,8 @@ interface KeapRef {
   conditions: PushedCondition[];
   /** some condition on this reference is left for the engine */
   inexact: boolean;
+  /** the reference's plan, placed in the batch when the reference is met (plans keep statement order) */
+  plan: FetchPlan;
 }
 
 /** The FROM items of one query level (SELECT, UPDATE … FROM, DELETE … USING). */
@@ -327,13 +329,9 @@ class StatementWalker {
       if (a === undefined || (!a.strict && a.rel.nullable)) whereLeft = true;
       else this.apply(a);
     }
+    for (const ref of level.refs) ref.plan.conditions = ref.sampled ? [] : normaliseConditions(ref);
     this.expressions([where], scope);
-    const plans = level.refs.map((ref): FetchPlan => {
-      const conditions = ref.sampled ? [] : normaliseConditions(ref);
-      return { table: ref.table.name, conditions };
-    });
-    this.batch.fetches.push(...plans);
-    return { level, plans, whereLeft };
+    return { level, plans: level.refs.map((r) => r.plan), whereLeft };
   }
 
   private apply(a: AnalysedConjunct<KeapRef>): void {
@@ -389,8 +387,10 @@ class StatementWalker {
       nullable: false,
       conditions: [],
       inexact: false,
+      plan: { table: resolved.keapTable.name, conditions: [] },
     };
     level.refs.push(ref);
+    this.batch.fetches.push(ref.plan);
     return [ref];
   }
 
@@ -597,8 +597,15 @@ class WriteCheckOnly extends BatchPlanner {
 
 const ORDER_SAFE_TYPES = new Set<ColumnSchema['type']>(['integer', 'bigint', 'numeric', 'double precision', 'timestamptz', 'date']);
 
+const columnIndexes = new WeakMap<TableSchema, Map<string, ColumnSchema>>();
+
 function columnOf(table: TableSchema, name: string): ColumnSchema | undefined {
-  return table.columns.find((c) => c.name === name);
+  let index = columnIndexes.get(table);
+  if (index === undefined) {
+    index = new Map(table.columns.map((c) => [c.name, c]));
+    columnIndexes.set(table, index);
+  }
+  return index.get(name);
 }
 
 function hasSubLink(node: AstNode): boolean {
