@@ -11,6 +11,7 @@ import {
   isRetryableStatus,
   parseRetryAfter,
   retryDelayMs,
+  throttleDelayMs,
   type RetryPolicyOptions,
 } from './retry-policy.js';
 import { cancelledError, errorForResponse, networkError, timeoutError, unauthorizedError } from './api-errors.js';
@@ -66,6 +67,7 @@ export class KeapHttpClient {
     const target = `${this.basePath}${path}${qs ? `?${qs}` : ''}`;
     let refreshed = false;
     let lastFailure: unknown;
+    let throttledWaitMs = 0;
 
     for (let attempt = 1; ; attempt++) {
       if (signal.aborted) throw cancelledError(signal);
@@ -95,11 +97,17 @@ export class KeapHttpClient {
         }
         if (!isRetryableStatus(res.status)) throw errorForResponse({ status: res.status, path, bodyText: res.bodyText }, credentials);
         const retryAfter = parseRetryAfter(res.headers['retry-after']);
-        const delay = retryDelayMs(this.retry, attempt, retryAfter);
+        let delay: number | undefined;
         if (res.status === 429) {
           this.stats.throttled++;
-          this.opts.pacer.holdFor(retryAfter ?? delay ?? 0);
-        }
+          const spike = /Allowed rate\s*:\s*(\d+)\s*ps/i.exec(res.bodyText);
+          if (spike) this.opts.pacer.lowerSpikeLimit(Number(spike[1]));
+          delay = throttleDelayMs(this.retry, attempt, throttledWaitMs, retryAfter);
+          if (delay !== undefined) {
+            throttledWaitMs += delay;
+            this.opts.pacer.holdFor(delay);
+          }
+        } else delay = retryDelayMs(this.retry, attempt, retryAfter);
         if (delay === undefined) throw errorForResponse({ status: res.status, path, bodyText: res.bodyText }, credentials);
         this.opts.logger?.debug({ path, status: res.status, attempt, delay }, 'retrying Keap GET');
         this.stats.retries++;

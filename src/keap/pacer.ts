@@ -21,7 +21,8 @@ const BUCKET_PREFIXES = ['x-keap-product-throttle', 'x-keap-tenant-throttle', 'x
 const UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86_400 };
 
 export class RequestPacer {
-  private readonly spikeRate: number;
+  private spikeRate: number;
+  private readonly headroom: number;
   private readonly minRate: number;
   private readonly now: () => number;
   private headerRate = Infinity;
@@ -30,7 +31,8 @@ export class RequestPacer {
 
   constructor(opts: PacerOptions) {
     if (!(opts.spikePerSecond > 0)) throw new RangeError('spikePerSecond must be positive');
-    this.spikeRate = opts.spikePerSecond * (opts.headroom ?? 0.95);
+    this.headroom = opts.headroom ?? 0.95;
+    this.spikeRate = opts.spikePerSecond * this.headroom;
     this.minRate = Math.min(opts.minPerSecond ?? 0.5, this.spikeRate);
     this.now = opts.now ?? (() => performance.now());
   }
@@ -58,6 +60,11 @@ export class RequestPacer {
   /** After a 429: nothing leaves before `ms` from now (every concurrent fetch waits, not just the one that hit it). */
   holdFor(ms: number): void {
     this.holdUntil = Math.max(this.holdUntil, this.now() + ms);
+  }
+
+  /** The gateway named a lower spike limit than configured (a 429 "Allowed rate : 10ps"): adopt it. */
+  lowerSpikeLimit(perSecond: number): void {
+    if (perSecond > 0) this.spikeRate = Math.min(this.spikeRate, perSecond * this.headroom);
   }
 
   /** Reads the quota headers of a response and adapts the rate. */

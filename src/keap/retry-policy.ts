@@ -14,6 +14,11 @@ export interface RetryPolicyOptions {
   maxDelayMs: number;
   /** longest Retry-After honoured (ms); a longer one ends the retries */
   maxRetryAfterMs: number;
+  /**
+   * 429s are retried past maxAttempts until this much time (ms) went into waiting for them: a per-minute
+   * quota only refills when its minute ends, which plain attempt counting would not live to see.
+   */
+  maxThrottleWaitMs: number;
   /** injectable for tests; returns [0, 1) */
   random?: () => number;
 }
@@ -23,6 +28,7 @@ export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicyOptions> = Object.freeze(
   baseDelayMs: 250,
   maxDelayMs: 8_000,
   maxRetryAfterMs: 60_000,
+  maxThrottleWaitMs: 75_000,
 });
 
 export function isRetryableStatus(status: number): boolean {
@@ -40,6 +46,16 @@ export function retryDelayMs(policy: RetryPolicyOptions, attempt: number, retryA
   const jittered = Math.floor((policy.random ?? Math.random)() * ceiling);
   // Retry-After is the server's floor; jitter on top spreads the retries of concurrent requests.
   return retryAfterMs !== undefined ? retryAfterMs + Math.floor(jittered / 4) : jittered;
+}
+
+/**
+ * Delay before retrying a 429, or undefined when the time already spent waiting on 429s (`waitedMs`) plus this
+ * delay would pass the policy's budget.
+ */
+export function throttleDelayMs(policy: RetryPolicyOptions, attempt: number, waitedMs: number, retryAfterMs?: number): number | undefined {
+  const delay = retryDelayMs({ ...policy, maxAttempts: Infinity }, attempt, retryAfterMs);
+  if (delay === undefined || waitedMs + delay > policy.maxThrottleWaitMs) return undefined;
+  return delay;
 }
 
 /** Parses a Retry-After header (delta-seconds or HTTP-date) into milliseconds from `now`. */
