@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createLogger, redactSecret, registerSecret, scrubSecrets } from '../src/log/logger.js';
+import { createConnectionLogger, createLogger, redactSecret, registerSecret, scrubSecrets } from '../src/log/logger.js';
 
 function memoryLogger(level = 'debug') {
   const stream = new PassThrough();
@@ -83,4 +83,18 @@ test('a file destination receives the lines; the level filters them', () => {
   logger.warn({ n: 1 }, 'shown');
   const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(lines.map((l) => l.msg), ['shown']);
+});
+
+test('a connection with Logfile logs there at its Verbosity; without one it logs to the server log tagged with its database', () => {
+  const path = join(mkdtempSync(join(tmpdir(), 'keapgres-log-')), 'conn.log');
+  const { logger: base, lines } = memoryLogger('info');
+  createConnectionLogger({ verbosity: 1 }, base, 'acme').info('to the server log');
+  assert.equal(lines.at(-1)!.database, 'acme');
+  const quiet = createConnectionLogger({ logfile: path, verbosity: 1 }, base, 'acme');
+  quiet.debug('not at verbosity 1');
+  quiet.info('setup line');
+  const chatty = createConnectionLogger({ logfile: path, verbosity: 5 }, base, 'acme');
+  chatty.trace('at verbosity 5');
+  const written = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg);
+  assert.deepEqual(written, ['setup line', 'at verbosity 5']);
 });

@@ -280,6 +280,52 @@ test('API keys work in both header forms Keap accepts; OAuth properties are igno
   await assert.rejects(userinfo(bad), is28000(/Keap rejected the API key[\s\S]*X-Keap-API-Key/));
 });
 
+test('a token about to expire is refreshed in the background, before any query needs it', async () => {
+  const pair = sandbox.issueTokens({ expiresInSeconds: 1 });
+  secrets.add(pair.access_token);
+  secrets.add(pair.refresh_token);
+  sandbox.resetStats();
+  const creds = await source(
+    oauthConnection(`InitiateOAuth=REFRESH;OAuthAccessToken=${pair.access_token};OAuthRefreshToken=${pair.refresh_token};OAuthExpiresIn=1;OAuthTokenTimestamp=${Date.now()};OAuthSettingsLocation=memory://background`),
+  );
+  assert.equal((await creds.headers()).authorization, `Bearer ${pair.access_token}`);
+  await new Promise((r) => setTimeout(r, 1300));
+  assert.equal(sandbox.stats().tokenRefreshes, 1);
+  assert.notEqual((await creds.headers()).authorization, `Bearer ${pair.access_token}`);
+  assert.equal(await userinfo(creds), 200);
+  await creds.close();
+});
+
+test('keapgres auth runs the whole flow by hand for one database of a configuration file', async () => {
+  const file = join(dir, 'by-hand.json');
+  const configFile = join(dir, 'keapgres.json');
+  writeFileSync(configFile, JSON.stringify({ databases: { other: 'sandbox', acme: oauthConnection(`InitiateOAuth=GETANDREFRESH;CallbackURL=http://127.0.0.1:0/by-hand;OAuthSettingsLocation=${file}`) } }));
+  const out = new PassThrough();
+  let printed = '';
+  out.on('data', (c: Buffer) => (printed += c.toString()));
+  let browser: Promise<{ status: number; body: string }> | undefined;
+  sandbox.resetStats();
+  const code = await runAuthCommand(['--config', configFile, '--database', 'acme'], { stdin: process.stdin, stdout: out, stderr: new PassThrough() }, {
+    openBrowser: (url) => {
+      browser = authorizeInBrowser(url);
+      return true;
+    },
+  });
+  assert.equal(code, 0);
+  assert.equal((await browser!).status, 200);
+  assert.match(printed, /Open this URL in a browser[\s\S]*Authorized database "acme": tokens stored in .*by-hand\.json/);
+  assert.equal(sandbox.stats().tokenCodeExchanges, 1);
+  rememberTokenFile(file);
+  const err = new PassThrough();
+  let errors = '';
+  err.on('data', (c: Buffer) => (errors += c.toString()));
+  assert.equal(await runAuthCommand(['--config', configFile, '--database', 'nope'], { stdin: process.stdin, stdout: out, stderr: err }), 1);
+  assert.match(errors, /database "nope" is not configured/);
+  assert.equal(await runAuthCommand(['--config', configFile, '--database', 'other'], { stdin: process.stdin, stdout: out, stderr: err }), 1);
+  assert.match(errors, /is the built-in sandbox; it needs no authorization/);
+  assert.equal(await runAuthCommand(['--bogus'], { stdin: process.stdin, stdout: out, stderr: err }), 2);
+});
+
 test('no secret used in this file appears in any log line', () => {
   assert.ok(logText.length > 0);
   assert.ok(secrets.size >= 10, `collected ${secrets.size} secrets`);

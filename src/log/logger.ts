@@ -98,3 +98,17 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+/** CData's Verbosity 1–5 as pino levels: 1–2 setup, queries and errors; 3 requests; 4–5 everything. */
+export function levelForVerbosity(verbosity: number): string {
+  return verbosity >= 4 ? 'trace' : verbosity === 3 ? 'debug' : 'info';
+}
+
+/**
+ * The logger for one Keap connection: a child of the server's logger tagged with the database
+ * name, or, when the connection string sets Logfile, a logger writing to that file at its Verbosity.
+ */
+export function createConnectionLogger(settings: { logfile?: string; verbosity: number }, base: Logger, database: string): Logger {
+  if (!settings.logfile) return base.child({ database });
+  return createLogger({ level: levelForVerbosity(settings.verbosity), destination: settings.logfile }).child({ database });
+}
