@@ -91,6 +91,11 @@ export class KeapConnector {
     this.maxRows = opts.maxRows !== undefined && opts.maxRows > 0 ? Math.floor(opts.maxRows) : Infinity;
   }
 
+  /** Requests per second the pacer allows now (after what the gateway's headers and 429s taught it). */
+  get ratePerSecond(): number {
+    return this.pacer.ratePerSecond;
+  }
+
   /** Requests sent, retries, 429s seen (since start). */
   get stats(): Readonly<HttpClientStats> {
     return this.http.stats;
@@ -168,7 +173,7 @@ export class KeapConnector {
       };
       const run = source.perParent
         ? self.fetchPerParent(ctx, table, baseQuery, pageSize, pin?.ids ?? options.parentIds)
-        : self.fetchLists(ctx, table, plan, baseQuery, pageSize, limit === Infinity && !hasSelectiveCondition(encoded.pushed));
+        : self.fetchLists(ctx, table, plan, baseQuery, pageSize, self.worthSplitting(budget, pageSize, limit, encoded.pushed));
       run.then(
         () => queue.end(),
         (err: unknown) => {
@@ -195,6 +200,15 @@ export class KeapConnector {
       dropped,
       limitPushed: limit !== Infinity,
     };
+  }
+
+  /**
+   * Id ranges cost a probe and a partial page per range: worth it for a scan of many pages, not for a pushed
+   * LIMIT, a selective filter (likely one page), or a MaxRows that a few sequential pages reach.
+   */
+  private worthSplitting(budget: RowBudget, pageSize: number, limit: number, pushed: readonly PushedCondition[]): boolean {
+    if (limit !== Infinity || hasSelectiveCondition(pushed)) return false;
+    return budget.remaining > pageSize * this.concurrency * 2;
   }
 
   private async fetchLists(
