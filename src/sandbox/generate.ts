@@ -26,7 +26,13 @@ function weighted<T>(r: Rng, xs: readonly T[], ws: readonly number[]): T {
   return xs[xs.length - 1]!;
 }
 const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
-const slug = (s: string): string => s.normalize('NFD').replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+const slugs = new Map<string, string>();
+/** ASCII lower-case form of a name for e-mail addresses (memoised: normalize() is slow and names repeat) */
+const slug = (s: string): string => {
+  let v = slugs.get(s);
+  if (v === undefined) { v = s.normalize('NFD').replace(/[^A-Za-z0-9]/g, '').toLowerCase(); if (slugs.size < 10_000) slugs.set(s, v); }
+  return v;
+};
 
 function address(r: Rng, field: PostalAddress['field']): PostalAddress {
   const [city, region, regionCode, zipPrefix] = r.pick(W.CITIES);
@@ -43,8 +49,10 @@ function phone(r: Rng, field: string, type: string): { number: string; e164: str
 
 export class DataGenerator {
   readonly customFields: CustomFieldDef[];
+  private readonly contactFields: CustomFieldDef[];
   constructor(readonly seed: number, readonly sizes: DataSizes) {
     this.customFields = customFieldDefs();
+    this.contactFields = this.fieldsFor('CONTACT');
   }
 
   fieldsFor(recordType: CustomRecordType): CustomFieldDef[] {
@@ -97,8 +105,6 @@ export class DataGenerator {
     if (r.chance(0.05)) addresses.push(address(r, 'OTHER'));
     const createdAt = this.contactCreatedAt(id); const updatedAt = this.contactUpdatedAt(id);
     const hasCompany = this.sizes.companies > 0 && r.chance(0.45);
-    const custom: Record<number, CustomValue> = {};
-    for (const f of this.fieldsFor('CONTACT')) custom[f.id] = customValue(r, f, this.sizes.users);
     return {
       id, givenName: given, middleName: r.chance(0.2) ? r.pick(W.MIDDLE_INITIALS) : null, familyName: family,
       preferredName: r.chance(0.1) ? given.slice(0, 3) : null, prefix: r.chance(0.1) ? r.pick(['Mr.', 'Ms.', 'Dr.', 'Mrs.']) : null,
@@ -116,8 +122,16 @@ export class DataGenerator {
       birthDate: r.chance(0.3) ? isoDate(Date.UTC(r.range(1950, 2004), r.int(12), r.range(1, 28))) : null,
       anniversaryDate: r.chance(0.1) ? isoDate(Date.UTC(r.range(1980, 2024), r.int(12), r.range(1, 28))) : null,
       scoreValue: r.chance(0.5) ? String(r.int(100)) : null, referralCode: r.chance(0.05) ? `REF${r.digits(6)}` : null,
-      customFields: custom, createdAt, updatedAt,
+      customFields: null, createdAt, updatedAt,
     };
+  }
+
+  /** Custom-field values of a generated contact: their own stream, built only when asked for. */
+  contactCustomFields(id: number): Record<number, CustomValue> {
+    const r = new Rng(this.seed, KIND.contact + 1000, id);
+    const custom: Record<number, CustomValue> = {};
+    for (const f of this.contactFields) custom[f.id] = customValue(r, f, this.sizes.users);
+    return custom;
   }
 
   company(id: number): Company {

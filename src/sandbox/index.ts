@@ -26,6 +26,8 @@ export interface SandboxOptions {
   limits?: ThrottleLimits;
   /** initial faults (same as setFaults) */
   faults?: Partial<Faults>;
+  /** byte budget for serialised v2 contacts reused across list pages (default 1e9: a million contacts fit) */
+  jsonCacheBytes?: number;
   /** fixed credentials, e.g. for a long-running `keapgres sandbox`; random when absent */
   credentials?: { clientId?: string; clientSecret?: string; personalAccessToken?: string; serviceAccountKey?: string };
 }
@@ -53,7 +55,7 @@ export interface Sandbox {
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
   const seed = opts.seed ?? 1;
-  const store = createStore(seed, opts.contacts ?? 5000);
+  const store = createStore(seed, opts.contacts ?? 5000, opts.jsonCacheBytes);
   let clockOffset = 0;
   const now = (): number => Date.now() + clockOffset;
   const tenant = `sb${seed}.infusionsoft.com`;

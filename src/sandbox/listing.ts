@@ -3,6 +3,7 @@
 import { ApiError } from './http-errors.js';
 import { parseFilter, type FilterSpec, type ParsedFilter } from './filters.js';
 import type { CustomFieldDef, CustomValue } from './model.js';
+import { RawJson, type FragmentCache } from './fragment-cache.js';
 
 type Json = Record<string, unknown>;
 
@@ -27,6 +28,8 @@ export interface V2List<T> {
   /** optional properties: every name `fields` may list and those sent when it lists none */
   fields?: { all: readonly string[]; defaults: readonly string[] };
   serialize(rec: T, fields: ReadonlySet<string>): unknown;
+  /** serialised records to reuse, keyed by the field set (hot lists: contacts) */
+  cache?: FragmentCache;
 }
 
 interface PageToken { a?: number; o?: number }
@@ -100,7 +103,7 @@ function sortedMatches<T extends { id: number }>(source: Source<T>, f: ParsedFil
   return out.map((x) => x.rec);
 }
 
-export function listV2<T extends { id: number }>(source: Source<T>, spec: V2List<T>, q: URLSearchParams): Json {
+export function listV2<T extends { id: number }>(source: Source<T>, spec: V2List<T>, q: URLSearchParams): Json | RawJson {
   const sizeRaw = q.get('page_size');
   let pageSize = spec.maxPageSize;
   if (sizeRaw !== null && sizeRaw !== '') {
@@ -114,26 +117,42 @@ export function listV2<T extends { id: number }>(source: Source<T>, spec: V2List
   const tokenRaw = q.get('page_token');
   const token = tokenRaw ? decodeToken(tokenRaw) : {};
   const items: unknown[] = [];
+  const cache = spec.cache;
+  const variant = cache ? [...fields].sort().join(',') : '';
+  const raw: Buffer[] = [];
+  const emit = (r: T): void => {
+    if (!cache) { items.push(spec.serialize(r, fields)); return; }
+    let b = cache.get(variant, r.id);
+    if (!b) { b = Buffer.from(JSON.stringify(spec.serialize(r, fields))); cache.set(variant, r.id, b); }
+    raw.push(b);
+  };
   let next = '';
   if (!order) {
     let last = token.a ?? 0; let found = 0;
     for (const id of candidateIds(source, filter, last)) {
       let rec: T | undefined;
       const lazy = (): T | undefined => (rec ??= source.get(id));
-      if (!filter.matches(id, lazy)) continue;
-      const r = lazy();
-      if (!r) continue;
+      if (!filter.empty && !filter.matches(id, lazy)) continue;
+      // a cached record needs no building: scanIds has already skipped deleted ids
+      const hit = cache?.get(variant, id);
+      if (hit === undefined && !lazy()) continue;
       if (found === pageSize) { next = encodeToken({ a: last }); break; }
-      items.push(spec.serialize(r, fields)); last = id; found++;
+      if (hit) raw.push(hit); else emit(rec!);
+      last = id; found++;
     }
   } else {
     const all = sortedMatches(source, filter, order.key, order.desc);
     const offset = token.o ?? 0;
-    for (const r of all.slice(offset, offset + pageSize)) items.push(spec.serialize(r, fields));
+    for (const r of all.slice(offset, offset + pageSize)) emit(r);
     if (offset + pageSize < all.length) next = encodeToken({ o: offset + pageSize });
   }
-  return { [spec.envelope]: items, next_page_token: next };
+  if (!cache) return { [spec.envelope]: items, next_page_token: next };
+  const parts: Buffer[] = [Buffer.from(`{${JSON.stringify(spec.envelope)}:[`)];
+  raw.forEach((b, i) => { if (i > 0) parts.push(COMMA); parts.push(b); });
+  parts.push(Buffer.from(`],"next_page_token":${JSON.stringify(next)}}`));
+  return new RawJson(Buffer.concat(parts));
 }
+const COMMA = Buffer.from(',');
 
 // ---------------- v1 ----------------
 

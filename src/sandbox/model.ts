@@ -25,7 +25,8 @@ export interface Contact {
   origin: { date: number; ipAddress: string } | null;
   birthDate: string | null; anniversaryDate: string | null;
   scoreValue: string | null; referralCode: string | null;
-  customFields: Record<number, CustomValue>;
+  /** null: the generated values (SandboxStore.contactCustomFields builds them on demand) */
+  customFields: Record<number, CustomValue> | null;
   createdAt: number; updatedAt: number;
 }
 

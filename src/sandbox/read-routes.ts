@@ -62,10 +62,11 @@ export function readRoutes(env: RouteEnv): Route[] {
   }
   const contactsV2: V2List<Contact> = {
     envelope: 'contacts', maxPageSize: 1000, filters: contactFilters,
-    custom: { defs: s.customFields('CONTACT'), values: (c) => c.customFields },
+    custom: { defs: s.customFields('CONTACT'), values: (c) => s.contactCustomFields(c) },
     orderBy: { id: (c) => c.id, create_time: (c) => c.createdAt, update_time: (c) => c.updatedAt, email: (c) => c.emails[0]?.email },
     fields: { all: V2.CONTACT_FIELDS, defaults: V2.CONTACT_DEFAULT_FIELDS },
     serialize: (c, f) => V2.contactV2(s, c, f),
+    cache: s.contactJson,
   };
   list2('/contacts', () => s.contacts, contactsV2);
   get2('/contacts/{contact_id}', 'contact_id', () => s.contacts, 'Contact', (c, ctx) => V2.contactV2(s, c, fieldSet(ctx.query, contactsV2.fields)));

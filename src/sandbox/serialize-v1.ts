@@ -61,7 +61,7 @@ export function contactV1(store: SandboxStore, c: Contact, props: ReadonlySet<st
       case 'preferred_locale': o.preferred_locale = c.preferredLocale; break;
       case 'website': o.website = c.website; break;
       case 'notes': o.notes = null; break;
-      case 'custom_fields': o.custom_fields = customFieldsV1(store, 'CONTACT', c.customFields); break;
+      case 'custom_fields': o.custom_fields = customFieldsV1(store, 'CONTACT', store.contactCustomFields(c)); break;
       case 'prefix': o.prefix = c.prefix; break;
       case 'suffix': o.suffix = c.suffix; break;
       case 'origin': o.origin = c.origin ? { date: v1Time(c.origin.date), ip_address: c.origin.ipAddress } : null; break;

@@ -66,7 +66,7 @@ export function contactV2(store: SandboxStore, c: Contact, fields: ReadonlySet<s
       case 'origin': if (c.origin) o.origin = { date: v2Time(c.origin.date), ip_address: c.origin.ipAddress }; break;
       case 'birth_date': if (c.birthDate) o.birth_date = c.birthDate; break;
       case 'anniversary_date': if (c.anniversaryDate) o.anniversary_date = c.anniversaryDate; break;
-      case 'custom_fields': o.custom_fields = customFieldsV2(store, 'CONTACT', c.customFields); break;
+      case 'custom_fields': o.custom_fields = customFieldsV2(store, 'CONTACT', store.contactCustomFields(c)); break;
       case 'tag_ids': o.tag_ids = store.contactTags(c.id).map((t) => String(t.tagId)); break;
       case 'links': o.links = []; break;
       case 'utm_parameters': o.utm_parameters = []; break;

@@ -7,6 +7,7 @@ import { Throttle } from './throttle.js';
 import { FaultInjector, type Faults } from './faults.js';
 import { StatsCounter } from './stats.js';
 import type { Route, ApiVersion, Reply } from './routes.js';
+import { RawJson } from './fragment-cache.js';
 
 const MAX_BODY = 1 << 20;
 const NOT_FOUND_HTML = '<!DOCTYPE html><html><head><title>Keap - Page Not Found</title></head><body><h1>Page Not Found</h1><p>The page you requested could not be found.</p></body></html>';
@@ -81,7 +82,7 @@ export function createSandboxServer(parts: ServerParts): Server {
     res.end(buf);
   };
   const sendJson = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, opts: { truncate?: boolean; slowMs?: number } = {}): Promise<void> =>
-    send(res, status, body === undefined ? null : JSON.stringify(body), body === undefined ? headers : { 'content-type': 'application/json;charset=UTF-8', ...headers }, opts);
+    send(res, status, body === undefined ? null : body instanceof RawJson ? body.bytes : JSON.stringify(body), body === undefined ? headers : { 'content-type': 'application/json;charset=UTF-8', ...headers }, opts);
 
   async function control(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     try {

@@ -2,9 +2,10 @@
 // with writes, not with the data-set size.
 import { DataGenerator } from './generate.js';
 import { sizesFor, type DataSizes } from './sizes.js';
+import { FragmentCache } from './fragment-cache.js';
 import type {
   Contact, Company, Tag, TagCategory, Product, Order, Payment, Subscription, Stage, Opportunity, Task, Note, Campaign,
-  SentEmail, User, Appointment, FileMeta, Affiliate, TagApplication, CustomFieldDef, CustomRecordType,
+  SentEmail, User, Appointment, FileMeta, Affiliate, TagApplication, CustomFieldDef, CustomRecordType, CustomValue,
 } from './model.js';
 
 /** One kind of record: generated ones by index, with writes layered on top. Ids ascend in scan order. */
@@ -16,7 +17,9 @@ export class Collection<T extends { id: number }> {
 
   constructor(readonly name: string, private readonly baseCount: number, private readonly generate: (id: number) => T,
     /** small cache of generated records: list pages and their neighbours are asked for repeatedly */
-    private readonly cacheSize = 0) {
+    private readonly cacheSize = 0,
+    /** told about every write, so caches of serialised records can drop them */
+    private readonly onChange?: (id: number) => void) {
     this.nextId = baseCount + 1;
   }
   private cache = new Map<number, T>();
@@ -67,13 +70,15 @@ export class Collection<T extends { id: number }> {
   put(rec: T): void {
     if (!this.has(rec.id)) throw new Error(`${this.name} ${rec.id} does not exist`);
     this.overlay.set(rec.id, rec); this.cache.delete(rec.id);
+    this.onChange?.(rec.id);
   }
   delete(id: number): boolean {
     if (!this.has(id)) return false;
     if (id <= this.baseCount) this.deletedBase++;
     else this.created.splice(this.created.indexOf(id), 1);
-    this.overlay.set(id, id <= this.baseCount ? null : null);
+    this.overlay.set(id, null);
     this.cache.delete(id);
+    this.onChange?.(id);
     return true;
   }
   /** the id of the k-th record (0-based) in id order */
@@ -92,6 +97,8 @@ export interface SandboxStore {
   readonly sizes: DataSizes;
   readonly generator: DataGenerator;
   readonly contacts: Collection<Contact>;
+  /** serialised v2 contacts, invalidated by writes to the contact or its tags */
+  readonly contactJson: FragmentCache;
   readonly companies: Collection<Company>;
   readonly users: Collection<User>;
   readonly tagCategories: Collection<TagCategory>;
@@ -117,18 +124,24 @@ export interface SandboxStore {
   /** every payment, ascending id, starting after `afterId` */
   scanPayments(afterId?: number): Generator<Payment>;
   contactUpdatedAt(id: number): number;
+  /** a contact's custom-field values by field id */
+  contactCustomFields(c: Contact): Record<number, CustomValue>;
   contactCreatedAt(id: number): number;
 }
 
-export function createStore(seed: number, contacts: number): SandboxStore {
+/** Default byte budget of the serialised-contact cache: a million contacts' default fields fit. */
+export const DEFAULT_JSON_CACHE_BYTES = 1_000_000_000;
+
+export function createStore(seed: number, contacts: number, jsonCacheBytes = DEFAULT_JSON_CACHE_BYTES): SandboxStore {
   const sizes = sizesFor(contacts);
   const g = new DataGenerator(seed, sizes);
   const tagOverlay = new Map<number, TagApplication[]>();
-  const contactsC = new Collection<Contact>('contact', sizes.contacts, (id) => g.contact(id), 4096);
+  const contactJson = new FragmentCache(sizes.contacts, jsonCacheBytes);
+  const contactsC = new Collection<Contact>('contact', sizes.contacts, (id) => g.contact(id), 4096, (id) => contactJson.invalidate(id));
   const orders = new Collection<Order>('order', sizes.orders, (id) => g.order(id), 2048);
   const store: SandboxStore = {
     seed, sizes, generator: g,
-    contacts: contactsC,
+    contacts: contactsC, contactJson,
     companies: new Collection('company', sizes.companies, (id) => g.company(id), 1024),
     users: new Collection('user', sizes.users, (id) => g.user(id), 200),
     tagCategories: new Collection('tag category', sizes.tagCategories, (id) => g.tagCategory(id), 100),
@@ -152,7 +165,7 @@ export function createStore(seed: number, contacts: number): SandboxStore {
       if (contactId > sizes.contacts) return [];
       return g.contactTags(contactId).filter((a) => store.tags.has(a.tagId));
     },
-    setContactTags(contactId, tags) { tagOverlay.set(contactId, [...tags].sort((a, b) => a.tagId - b.tagId)); },
+    setContactTags(contactId, tags) { tagOverlay.set(contactId, [...tags].sort((a, b) => a.tagId - b.tagId)); contactJson.invalidate(contactId); },
     orderPayments(orderId) {
       const o = orders.get(orderId);
       return o ? g.orderPayments(o) : [];
@@ -160,6 +173,7 @@ export function createStore(seed: number, contacts: number): SandboxStore {
     *scanPayments(afterId = 0) {
       for (const o of orders.scan(Math.floor(afterId / 4) - 1)) for (const p of g.orderPayments(o)) if (p.id > afterId) yield p;
     },
+    contactCustomFields(c) { return c.customFields ?? g.contactCustomFields(c.id); },
     contactUpdatedAt(id) { return contactsC.isOverlaid(id) || id > sizes.contacts ? (contactsC.get(id)?.updatedAt ?? 0) : g.contactUpdatedAt(id); },
     contactCreatedAt(id) { return contactsC.isOverlaid(id) || id > sizes.contacts ? (contactsC.get(id)?.createdAt ?? 0) : g.contactCreatedAt(id); },
   };

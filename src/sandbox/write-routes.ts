@@ -116,7 +116,7 @@ function applyContact(store: SandboxStore, c: Contact, b: Body, version: 'v1' | 
       };
     });
   }
-  if (has('custom_fields')) next.customFields = customValues(store, store.customFields('CONTACT'), arr(b.custom_fields ?? [], 'custom_fields'), c.customFields);
+  if (has('custom_fields')) next.customFields = customValues(store, store.customFields('CONTACT'), arr(b.custom_fields ?? [], 'custom_fields'), store.contactCustomFields(c));
   return next;
 }
 
