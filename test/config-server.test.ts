@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { loadServerConfig } from '../src/config/server-config.js';
 import { ConfigError } from '../src/config/config-error.js';
 import { createScramVerifier } from '../src/wire/scram.js';
+import { logServerConfig } from '../src/config/describe-config.js';
+import { createLogger } from '../src/log/logger.js';
+import { PassThrough } from 'node:stream';
 
 const dir = mkdtempSync(join(tmpdir(), 'keapgres-config-'));
 const baseEnv = { HOME: dir };
@@ -129,3 +132,18 @@ for (const [name, load, message, extra] of bad) {
     });
   });
 }
+
+test('the start-up log says when the sandbox is served, and masks connection strings', () => {
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (c: Buffer) => (text += c.toString()));
+  const logger = createLogger({ stream });
+  logServerConfig(loadServerConfig({ env: baseEnv }), logger);
+  assert.match(text, /database \\"keap\\" is served by the built-in Keap sandbox/);
+  assert.match(text, /no users and no trust configured/);
+  text = '';
+  logServerConfig(loadServerConfig({ env: baseEnv, connection: CONN }), logger);
+  assert.match(text, /database \\"keap\\" serves a Keap connection/);
+  assert.match(text, /OAuthClientSecret=\*{8}/);
+  assert.ok(!text.includes('csecret'));
+});

@@ -1,0 +1,24 @@
+// What the server says at start-up about its configuration: every served database with its masked
+// connection string, and plainly when the sandbox stands in for Keap.
+import type { Logger } from '../log/logger.js';
+import type { ServerConfig } from './server-config.js';
+
+export function logServerConfig(config: ServerConfig, logger: Logger): void {
+  logger.info(
+    { host: config.host, port: config.port, tls: config.tls !== undefined, users: config.users.map((u) => u.name), trust: config.trust, configFile: config.configFile },
+    'keapgres configuration loaded',
+  );
+  for (const [database, settings] of config.databases) {
+    if (settings === 'sandbox') {
+      logger.warn(
+        { database, sandbox: config.sandbox },
+        `database "${database}" is served by the built-in Keap sandbox (simulated data, started in-process): no Keap connection is configured. Use --connection, KEAPGRES_CONNECTION or a configuration file to serve a real Keap account.`,
+      );
+    } else {
+      logger.info({ database, connection: settings.masked, authScheme: settings.authScheme, initiateOAuth: settings.initiateOAuth, tokenLocation: settings.oauthSettingsLocation }, `database "${database}" serves a Keap connection`);
+    }
+  }
+  if (config.users.length === 0 && config.trust === false) {
+    logger.warn('no users and no trust configured: no client can log in. Add users with "keapgres passwd USER", or set trust.');
+  }
+}
