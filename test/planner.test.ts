@@ -118,6 +118,13 @@ describe('planner: which Keap tables a statement reads', () => {
     { name: 'DELETE FROM scratch USING a Keap table', sql: 'DELETE FROM mine USING tags t WHERE t.id = mine.tag_id', fetches: [all('tags')] },
     { name: 'a data-modifying CTE on a scratch table', sql: 'WITH d AS (DELETE FROM mine RETURNING id) SELECT * FROM d JOIN tags ON tags.id = d.id', fetches: [all('tags')] },
     { name: 'a DO block mentioning a Keap table loads it', sql: "DO $$ BEGIN PERFORM count(*) FROM contacts; END $$", fetches: [all('contacts')] },
+    {
+      name: 'a call to a user function loads the Keap tables its definition mentions',
+      sql: 'SELECT * FROM recent_orders(7)',
+      ctx: { functions: new Map([['recent_orders', "CREATE FUNCTION recent_orders(n int) RETURNS SETOF orders LANGUAGE sql AS 'SELECT * FROM orders o JOIN helper() h ON true'"], ['helper', 'CREATE FUNCTION helper() RETURNS int LANGUAGE sql AS $$ SELECT count(*)::int FROM tags $$']]) },
+      fetches: [all('orders'), all('tags')],
+    },
+    { name: 'a function created earlier in the batch', sql: "CREATE FUNCTION f() RETURNS bigint LANGUAGE sql AS 'SELECT max(id) FROM contacts'; SELECT f()", fetches: [all('contacts')] },
     { name: 'a parse error plans nothing', sql: 'SELEC * FROM contacts', fetches: [] },
     { name: 'a view created earlier in the batch is expanded', sql: 'CREATE VIEW v AS SELECT * FROM contacts WHERE id > 10; SELECT * FROM v', fetches: [{ table: 'contacts', conditions: [{ column: 'id', op: '>', value: 10 }] }] },
     {
@@ -287,6 +294,9 @@ describe('planner: LIMIT, ORDER BY and count(*)', () => {
     { name: 'ORDER BY a non-null sortable column', sql: 'SELECT * FROM contacts ORDER BY id DESC LIMIT 5', fetches: [{ table: 'contacts', conditions: [], orderBy: { column: 'id', direction: 'desc' }, limit: 5 }] },
     { name: 'ORDER BY a text column (collations differ) is not pushed', sql: 'SELECT * FROM contacts ORDER BY email LIMIT 5', fetches: [all('contacts')] },
     { name: 'ORDER BY a nullable column is not pushed (NULLS ordering differs)', sql: 'SELECT * FROM contacts ORDER BY update_time LIMIT 5', fetches: [all('contacts')] },
+    { name: 'ORDER BY an output column that shadows a table column is not pushed', sql: 'SELECT id::text FROM contacts ORDER BY id LIMIT 5', fetches: [all('contacts')] },
+    { name: 'ORDER BY an alias of another expression is not pushed', sql: 'SELECT email AS id FROM contacts ORDER BY id LIMIT 5', fetches: [all('contacts')] },
+    { name: 'ORDER BY a qualified column ignores output names', sql: 'SELECT id::text FROM contacts c ORDER BY c.id LIMIT 5', fetches: [{ table: 'contacts', conditions: [], orderBy: { column: 'id', direction: 'asc' }, limit: 5 }] },
     { name: 'ORDER BY two columns is not pushed', sql: 'SELECT * FROM contacts ORDER BY id, email LIMIT 5', fetches: [all('contacts')] },
     { name: 'ORDER BY a column the API cannot sort by is not pushed', sql: 'SELECT * FROM appointments ORDER BY id LIMIT 5', fetches: [all('appointments')] },
     { name: 'a condition left for the engine prevents LIMIT', sql: "SELECT * FROM contacts WHERE job_title = 'x' LIMIT 5", fetches: [all('contacts')] },
@@ -367,6 +377,16 @@ describe('planner: writes to Keap tables are refused', () => {
       assert.equal(plan.rejection, undefined);
     });
   }
+  it('a write through a view on a Keap table is refused', async () => {
+    const plan = await planSql("UPDATE v SET email = 'x'", undefined, { ...base, views: new Map([['v', 'CREATE VIEW v AS SELECT * FROM contacts']]) });
+    assert.equal(plan.rejection?.sqlstate, '0A000');
+    assert.equal(plan.rejection?.message, 'Keap table "contacts" is read-only');
+  });
+  it('a call to a user function that writes to a Keap table is refused', async () => {
+    const functions = new Map([['purge', 'CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM public.tags $$']]);
+    const plan = await planSql('SELECT purge()', undefined, { ...base, functions });
+    assert.equal(plan.rejection?.message, 'Keap table "tags" is read-only');
+  });
   it('a temporary table shadowing a Keap table is writable', async () => {
     const plan = await planSql('INSERT INTO contacts VALUES (1)', undefined, { ...base, tempRelations: new Set(['contacts']) });
     assert.equal(plan.rejection, undefined);

@@ -14,6 +14,12 @@ export interface PlannerContext {
    */
   views?: ReadonlyMap<string, string>;
   /**
+   * Functions and procedures the user created in this session: lower-case name (without schema) → the full
+   * `CREATE FUNCTION …` text (see sessionDefinitions). A statement calling one loads every Keap table its
+   * definition mentions, in full, and is refused if the definition writes to one.
+   */
+  functions?: ReadonlyMap<string, string>;
+  /**
    * Temporary relations known to exist in the session (lower-case names). An unqualified Keap table name
    * that a temporary table shadows is not a Keap table. Report only relations that certainly exist
    * (e.g. read from the engine): a wrongly reported one would leave a Keap table unloaded.

@@ -13,7 +13,9 @@ export type SessionDefinition =
   /** `CREATE [OR REPLACE] [MATERIALIZED] VIEW`; name lower-case as written ("v" or "crm.v"), `sql` the full text */
   | { kind: 'view'; name: string; sql: string }
   /** `DROP VIEW` / `DROP MATERIALIZED VIEW` */
-  | { kind: 'drop-view'; name: string };
+  | { kind: 'drop-view'; name: string }
+  /** `CREATE [OR REPLACE] FUNCTION | PROCEDURE`; name lower-case without schema, `sql` the full text */
+  | { kind: 'function'; name: string; sql: string };
 
 /** The definitions `sql` makes, in order. Call `loadParser()` first (planSql does). */
 export function sessionDefinitions(sql: string): SessionDefinition[] {
@@ -27,7 +29,10 @@ export function sessionDefinitions(sql: string): SessionDefinition[] {
     if (tag === 'PrepareStmt') out.push({ kind: 'prepare', name: String(body.name), sql: text });
     else if (tag === 'DeallocateStmt') out.push({ kind: 'deallocate', name: body.isall === true || body.name === undefined ? null : String(body.name) });
     else if (tag === 'DiscardStmt' && body.target === 'DISCARD_ALL') out.push({ kind: 'deallocate', name: null });
-    else if (tag === 'ViewStmt' && body.view?.relname) out.push({ kind: 'view', name: qualifiedName(body.view), sql: text });
+    else if (tag === 'CreateFunctionStmt') {
+      const name = ((body.funcname ?? []) as AstNode[]).map((n) => String(as(n, 'String')?.sval ?? '')).at(-1);
+      if (name) out.push({ kind: 'function', name, sql: text });
+    } else if (tag === 'ViewStmt' && body.view?.relname) out.push({ kind: 'view', name: qualifiedName(body.view), sql: text });
     else if (tag === 'CreateTableAsStmt' && body.objtype === 'OBJECT_MATVIEW' && body.into?.rel?.relname) {
       out.push({ kind: 'view', name: qualifiedName(body.into.rel), sql: text });
     } else if (tag === 'DropStmt' && (body.removeType === 'OBJECT_VIEW' || body.removeType === 'OBJECT_MATVIEW')) {
@@ -44,6 +49,7 @@ export function sessionDefinitions(sql: string): SessionDefinition[] {
 export interface SessionDefinitionState {
   preparedStatements: Map<string, string>;
   views: Map<string, string>;
+  functions?: Map<string, string>;
 }
 
 /**
@@ -62,6 +68,9 @@ export function applySessionDefinitions(state: SessionDefinitionState, defs: rea
         break;
       case 'view':
         state.views.set(d.name, d.sql);
+        break;
+      case 'function':
+        state.functions?.set(d.name, d.sql);
         break;
       case 'drop-view': {
         const bare = d.name.slice(d.name.lastIndexOf('.') + 1);

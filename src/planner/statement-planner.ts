@@ -73,18 +73,45 @@ export class BatchPlanner {
   private readonly resolver: RelationResolver;
   private readonly views: Map<string, string>;
   private readonly prepared: Map<string, string>;
+  private readonly functions: Map<string, string>;
   private readonly coercion: CoercionOptions;
 
   constructor(private readonly ctx: PlannerContext) {
     this.views = new Map(ctx.views ?? []);
     this.prepared = new Map(ctx.preparedStatements ?? []);
+    this.functions = new Map(ctx.functions ?? []);
     this.resolver = new RelationResolver({ ...ctx, views: this.views }, normaliseSearchPath(ctx.searchPath));
     this.coercion = { utc: isUtcTimeZone(ctx.timeZone) };
   }
 
   planStatement(stmt: AstNode, text: string, params: ParamValues): void {
     new StatementWalker(this, params, true).statement(stmt, { ctes: new Set(), viewDepth: 0 }, true);
+    if (this.functions.size > 0) this.userFunctionCalls(stmt);
     this.remember(stmt, text);
+  }
+
+  /**
+   * A user function may run any SQL: every Keap table its definition (or a user function it calls) mentions
+   * is loaded in full, and a definition writing to one is refused. Functions are not parsed: a mention is
+   * enough, since loading too much only costs API calls.
+   */
+  private userFunctionCalls(stmt: AstNode): void {
+    const called: string[] = [];
+    walkNodes(stmt, (tag, body) => {
+      if (tag === 'FuncCall') {
+        const name = stringList(body.funcname)?.at(-1);
+        if (name !== undefined && this.functions.has(name) && !called.includes(name)) called.push(name);
+      }
+    });
+    if (unwrap(stmt)?.[0] === 'CreateFunctionStmt') return;
+    const tables = [...this.ctx.catalog.tables.keys()];
+    for (let i = 0; i < called.length; i++) {
+      const definition = this.functions.get(called[i]!)!;
+      const written = bodyWrites(definition, tables);
+      if (written !== undefined) this.reject(readOnlyRejection(written, `a write inside function ${called[i]}()`));
+      for (const table of bodyMentions(definition, tables)) this.fetches.push({ table, conditions: [] });
+      for (const other of bodyMentions(definition, this.functions.keys())) if (!called.includes(other)) called.push(other);
+    }
   }
 
   result(): BatchPlan {
@@ -116,6 +143,9 @@ export class BatchPlanner {
     if (tag === 'ViewStmt' || (tag === 'CreateTableAsStmt' && body.objtype === 'OBJECT_MATVIEW')) {
       const rel = tag === 'ViewStmt' ? body.view : body.into?.rel;
       if (rel?.relname) this.views.set(qualifiedName(rel), text);
+    } else if (tag === 'CreateFunctionStmt') {
+      const name = stringList(body.funcname)?.at(-1);
+      if (name !== undefined) this.functions.set(name, text);
     } else if (tag === 'PrepareStmt' && typeof body.name === 'string') {
       this.prepared.set(body.name, text);
     } else if (tag === 'VariableSetStmt' && body.name === 'search_path') {
@@ -439,7 +469,7 @@ class StatementWalker {
     return column && { rel: candidates[0]!, column };
   }
 
-  private expandViews(definitions: readonly string[], scope: Scope): void {
+  expandViews(definitions: readonly string[], scope: Scope): void {
     if (definitions.length === 0) return;
     if (scope.viewDepth >= MAX_VIEW_DEPTH) return;
     for (const sql of definitions) {
@@ -481,7 +511,7 @@ class StatementWalker {
     const sort = (sel.sortClause ?? []) as AstNode[];
     if (sort.length > 1) return;
     if (sort.length === 1) {
-      const orderBy = this.apiOrder(as(sort[0], 'SortBy'), ref);
+      const orderBy = this.apiOrder(as(sort[0], 'SortBy'), ref, (sel.targetList ?? []) as AstNode[]);
       if (orderBy === undefined) return;
       plan.orderBy = orderBy;
     }
@@ -489,10 +519,13 @@ class StatementWalker {
   }
 
   /** ORDER BY one column the API sorts the way PostgreSQL does: a non-null number or time. */
-  private apiOrder(sortBy: AstNode | undefined, ref: KeapRef): FetchPlan['orderBy'] {
+  private apiOrder(sortBy: AstNode | undefined, ref: KeapRef, targets: AstNode[]): FetchPlan['orderBy'] {
     if (sortBy === undefined || sortBy.useOp !== undefined) return undefined;
     const colref = as(sortBy.node, 'ColumnRef');
     if (colref === undefined) return undefined;
+    const fields = stringList(colref.fields);
+    // an unqualified ORDER BY name means an output column first: `SELECT id::text … ORDER BY id` sorts text
+    if (fields?.length === 1 && targets.some((t) => outputNameShadows(as(t, 'ResTarget'), fields[0]!))) return undefined;
     const hit = this.resolveColumn([ref], { refs: [ref], opaqueItems: 0, mergedColumns: false }, colref);
     if (hit === undefined) return undefined;
     const column = hit.column;
@@ -519,7 +552,17 @@ class StatementWalker {
   private guardWrite(rel: AstNode | undefined, action: string): void {
     if (!this.executes || rel === undefined || rel.relname === undefined) return;
     const table = this.batch.relations.keapTable(String(rel.relname), rel.schemaname);
-    if (table !== undefined) this.batch.reject(readOnlyRejection(table.name, action));
+    if (table !== undefined) {
+      this.batch.reject(readOnlyRejection(table.name, action));
+      return;
+    }
+    // an updatable view writes through to the table it selects from
+    const views = this.batch.relations.resolve(rel, new Set()).viewDefinitions;
+    if (views.length === 0) return;
+    const probe = new BatchPlanner(this.batch.context);
+    new StatementWalker(probe, undefined, false).expandViews(views, { ctes: new Set(), viewDepth: 0 });
+    const through = probe.fetches[0];
+    if (through !== undefined) this.batch.reject(readOnlyRejection(through.table, `${action} through view "${String(rel.relname)}"`));
   }
 
   private guardName(names: string[] | undefined, action: string): void {
@@ -615,6 +658,25 @@ function hasSubLink(node: AstNode): boolean {
     return !found;
   });
   return found;
+}
+
+/** True when an output column is named `name` and is not simply a column reference (PostgreSQL's FigureColname). */
+function outputNameShadows(target: AstNode | undefined, name: string): boolean {
+  if (target === undefined) return true;
+  const column = as(target.val, 'ColumnRef');
+  const sameColumn = column !== undefined && stringList(column.fields)?.at(-1) === name;
+  if (target.name !== undefined) return target.name === name && !sameColumn;
+  return column === undefined && implicitName(target.val) === name;
+}
+
+function implicitName(node: AstNode | undefined): string | undefined {
+  const u = unwrap(node);
+  if (u === undefined) return undefined;
+  const [tag, body] = u;
+  if (tag === 'ColumnRef') return stringList(body.fields)?.at(-1);
+  if (tag === 'TypeCast' || tag === 'CollateClause') return implicitName(body.arg);
+  if (tag === 'FuncCall') return stringList(body.funcname)?.at(-1);
+  return undefined;
 }
 
 function funcName(f: AstNode): string | undefined {
