@@ -44,7 +44,7 @@ test('columns carry the declared PostgreSQL types and NOT NULL on keys', async (
   assert.equal(by.get('given_name')!.data_type, 'text');
   assert.equal(by.get('create_time')!.data_type, 'timestamp with time zone');
   assert.equal(by.get('birth_date')!.data_type, 'date');
-  assert.equal(by.get('email_addresses')!.data_type, 'jsonb');
+  assert.equal(by.get('social_accounts')!.data_type, 'jsonb');
   assert.equal(by.get('tag_ids')!.udt_name, '_int8');
   const orders = await rows<{ data_type: string }>(
     `SELECT data_type FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'total'`,

@@ -365,40 +365,44 @@ export class CopyRowEncoder {
    * pass the parent row (e.g. the tag) as `parent`.
    */
   encode(records: readonly unknown[], parent?: unknown): string {
-    const lines: string[] = [];
+    let out = '';
     const unnest = this.unnest;
     for (const record of records) {
       if (unnest === undefined) {
-        this.encodeRow(lines, record, parent);
+        out += this.encodeRow(record, parent);
       } else if (record !== null && typeof record === 'object') {
         const children = (record as Record<string, unknown>)[unnest];
-        if (Array.isArray(children)) for (const child of children) this.encodeRow(lines, child, record);
+        if (Array.isArray(children)) for (const child of children) out += this.encodeRow(child, record);
       }
     }
-    return lines.length === 0 ? '' : lines.join('\n') + '\n';
+    return out;
   }
 
-  private encodeRow(lines: string[], record: unknown, parent: unknown): void {
+  /** One line of COPY text with its newline, or '' when the row is skipped. */
+  private encodeRow(record: unknown, parent: unknown): string {
     const custom = this.hasCustom ? customFieldMap(record) : undefined;
-    const n = this.getters.length;
-    const fields = new Array<string>(n);
-    for (let i = 0; i < n; i++) fields[i] = this.formatters[i]!(this.getters[i]!(record, parent, custom));
+    const getters = this.getters;
+    const formatters = this.formatters;
+    const keyIndexes = this.keyIndexes;
     let key = '';
-    for (const k of this.keyIndexes) {
-      const f = fields[k]!;
+    for (let k = 0; k < keyIndexes.length; k++) {
+      const i = keyIndexes[k]!;
+      const f = formatters[i]!(getters[i]!(record, parent, custom));
       if (f === NULL) {
         this.skippedNullKey++;
-        return;
+        return '';
       }
-      key = key === '' ? f : `${key}\t${f}`;
+      key = k === 0 ? f : `${key}\t${f}`;
     }
     if (this.seen.has(key)) {
       this.skippedDuplicateKey++;
-      return;
+      return '';
     }
     this.seen.add(key);
     this.rowCount++;
-    lines.push(fields.join('\t'));
+    let line = formatters[0]!(getters[0]!(record, parent, custom));
+    for (let i = 1; i < getters.length; i++) line += '\t' + formatters[i]!(getters[i]!(record, parent, custom));
+    return line + '\n';
   }
 }
 
