@@ -245,6 +245,21 @@ test('GETANDREFRESH with a refused refresh token starts the authorization again 
   assert.equal(await userinfo(creds), 200);
 });
 
+test('a stored pair whose refresh token Keap refuses leads to one authorization URL, not a retry on every query', async () => {
+  const file = join(dir, 'refused.json');
+  writeFileSync(file, JSON.stringify({ format: 'keapgres-oauth-tokens', version: 1, access_token: 'stale-access-token-1', refresh_token: 'refused-refresh-token-1', expires_at: new Date(Date.now() - 1000).toISOString(), obtained_at: new Date(Date.now() - 86_400_000).toISOString() }));
+  const creds = await source(oauthConnection(`InitiateOAuth=GETANDREFRESH;CallbackURL=http://127.0.0.1:0/cb;OAuthSettingsLocation=${file}`));
+  await assert.rejects(creds.headers(), is28000(/waiting for you to authorize[\s\S]*Keap refused the refresh token/));
+  const url = creds.status().authorizationUrl;
+  assert.ok(url);
+  await assert.rejects(creds.headers(), is28000(/waiting for you to authorize/));
+  await assert.rejects(creds.headers(), is28000(/waiting for you to authorize/));
+  assert.equal(creds.status().authorizationUrl, url, 'the same pending authorization');
+  assert.equal((await authorizeInBrowser(url)).status, 200);
+  assert.equal(await userinfo(creds), 200);
+  assert.notEqual(rememberTokenFile(file).refresh_token, 'refused-refresh-token-1');
+});
+
 test('OFF: a good token is used as given; an expired one gives an error saying so and how to get a new one', async () => {
   const pair = sandbox.issueTokens();
   secrets.add(pair.access_token);

@@ -123,6 +123,7 @@ class OAuthCredentialSource implements ManagedCredentialSource {
   private failure: SqlError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private refreshes = 0;
+  private refusedRefreshToken: string | undefined;
   private closed = false;
 
   constructor(
@@ -238,6 +239,8 @@ class OAuthCredentialSource implements ManagedCredentialSource {
     if (this.settings.initiateOAuth === 'OFF') return;
     const stored = await this.store.load().catch(() => undefined);
     if (!stored || stored.accessToken === this.tokens?.accessToken || stored.obtainedAt < (this.tokens?.obtainedAt ?? 0)) return;
+    // the pair Keap just refused may still be in the store: adopting it would refuse again, forever
+    if (stored.refreshToken !== undefined && stored.refreshToken === this.refusedRefreshToken) return;
     registerSecret(stored.accessToken);
     registerSecret(stored.refreshToken);
     this.tokens = stored;
@@ -311,8 +314,8 @@ class OAuthCredentialSource implements ManagedCredentialSource {
   private async refreshFailed(err: Error): Promise<SqlError> {
     if (err instanceof TokenEndpointError && err.needsReauthorization) {
       const reason = `Keap refused the refresh token (${err.oauthError}${err.description ? `: ${err.description}` : ''}); it was used already, revoked, or is older than 45 days`;
+      this.refusedRefreshToken = this.tokens?.refreshToken;
       if (this.settings.initiateOAuth === 'GETANDREFRESH') {
-        this.tokens = undefined;
         await this.startAuthorization(reason);
         return this.failure ?? this.pendingError(reason);
       }
