@@ -110,6 +110,8 @@ const invalid: Array<[string, string, RegExp, RegExp?]> = [
   ['APIKeyHeader value', `AuthScheme=APIKey;APIKey=k;Other='APIKeyHeader=Cookie'`, /"APIKeyHeader": is not a header Keap reads API keys from$/],
   ['OpenBrowser not boolean', `${OAUTH}Other='OpenBrowser=maybe'`, /"OpenBrowser": value "maybe" is not a boolean$/],
   ['an empty quoted value', `${OAUTH}Timeout=''`, /^connection property "Timeout" is empty$/],
+  ['Other malformed', `${OAUTH}Other='OpenBrowser'`, /^connection property "Other" is malformed: connection string syntax error at character 1: expected Name=Value$/, /Other='APIKeyHeader=Authorization;OpenBrowser=false'/],
+  ['an unknown name right after a secret is not quoted', `${OAUTH}abc=1`, /^unknown connection property at character 73, after property "OAuthClientSecret"$/, /If the value of OAuthClientSecret contains ";", quote it/],
   ['a NUL in a path', `${OAUTH}Logfile=/tmp/a\0b`, /"Logfile": path contains a NUL character$/],
 ];
 
