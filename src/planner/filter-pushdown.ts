@@ -10,7 +10,15 @@ export interface PushResult {
   conditions: PushedCondition[];
   /** the API evaluates the requirement exactly: rows it returns all satisfy it */
   exact: boolean;
+  /**
+   * An IN list on a column the API filters only by equality: one fetch per value (their union is the
+   * requirement). Only for short lists, since each value costs at least one API call.
+   */
+  split?: { column: string; values: PushedValue[] };
 }
+
+/** Longest IN list fetched as one equality fetch per value. */
+export const MAX_SPLIT_VALUES = 10;
 
 const NOTHING: PushResult = { conditions: [], exact: false };
 
@@ -50,7 +58,10 @@ export function pushRequirement(table: TableSchema, column: ColumnSchema, req: R
       }
       if (values.length === 0) return NOTHING;
       if (values.length === 1) return pushEquals(column, filter, { value: values[0]!, widened: false }, can);
-      if (!can('in') || (filter.maxList !== undefined && values.length > filter.maxList)) return NOTHING;
+      if (!can('in') || (filter.maxList !== undefined && values.length > filter.maxList)) {
+        if (can('=') && values.length <= MAX_SPLIT_VALUES) return { conditions: [], exact: exactType(column), split: { column: column.name, values } };
+        return NOTHING;
+      }
       return { conditions: [{ column: column.name, op: 'in', values }], exact: exactType(column) };
     }
     case 'compare': {

@@ -10,7 +10,7 @@
 // - A subquery's conditions apply to its own references only; outer conditions are not pushed into it.
 // - Anything else (OR across columns, functions of a column, correlated values) is left to the engine.
 import type { ColumnSchema, TableSchema } from '../schema/types.js';
-import type { BatchPlan, FetchPlan, PushedCondition } from './types.js';
+import type { BatchPlan, FetchPlan, PushedCondition, PushedValue } from './types.js';
 import { as, conjuncts, stringList, unwrap, walkNodes, type AstNode } from './ast.js';
 import { KEAP_SCHEMA, normaliseSearchPath, type PlannerContext } from './context.js';
 import { analyseConjunct, valueOf, type AnalysedConjunct, type ColumnHit, type ParamValues } from './conjunct-analysis.js';
@@ -46,6 +46,8 @@ interface KeapRef {
   inexact: boolean;
   /** the reference's plan, placed in the batch when the reference is met (plans keep statement order) */
   plan: FetchPlan;
+  /** an IN list fetched as one plan per value (see PushResult.split) */
+  split?: { column: string; values: PushedValue[] };
 }
 
 /** The FROM items of one query level (SELECT, UPDATE … FROM, DELETE … USING). */
@@ -359,9 +361,25 @@ class StatementWalker {
       if (a === undefined || (!a.strict && a.rel.nullable)) whereLeft = true;
       else this.apply(a);
     }
-    for (const ref of level.refs) ref.plan.conditions = ref.sampled ? [] : normaliseConditions(ref);
+    for (const ref of level.refs) {
+      ref.plan.conditions = ref.sampled ? [] : normaliseConditions(ref);
+      if (ref.split !== undefined && !ref.sampled) this.splitPlan(ref, ref.split);
+    }
     this.expressions([where], scope);
     return { level, plans: level.refs.map((r) => r.plan), whereLeft };
+  }
+
+  /** Replaces the reference's plan by one plan per IN value, in place (plans keep statement order). */
+  private splitPlan(ref: KeapRef, split: { column: string; values: PushedValue[] }): void {
+    const column = split.column;
+    // an equality on the column already narrows the fetch more than the list
+    if (ref.plan.conditions.some((c) => c.column === column && (c.op === '=' || c.op === 'in'))) return;
+    const rest = ref.plan.conditions.filter((c) => c.column !== column);
+    if (rest.length !== ref.plan.conditions.length) ref.inexact = true;
+    const plans = split.values.map((value): FetchPlan => ({ table: ref.table.name, conditions: [...rest, { column, op: '=', value }] }));
+    const at = this.batch.fetches.indexOf(ref.plan);
+    ref.plan.conditions = plans[0]!.conditions;
+    this.batch.fetches.splice(at + 1, 0, ...plans.slice(1));
   }
 
   private apply(a: AnalysedConjunct<KeapRef>): void {
@@ -369,6 +387,10 @@ class StatementWalker {
       const pushed = pushRequirement(a.rel.table, a.column, req, this.batch.coercionOptions);
       a.rel.conditions.push(...pushed.conditions);
       if (!pushed.exact) a.rel.inexact = true;
+      if (pushed.split !== undefined) {
+        if (a.rel.split === undefined) a.rel.split = pushed.split;
+        else a.rel.inexact = true;
+      }
     }
   }
 
