@@ -2,6 +2,9 @@
 
 export function snakeCase(name: string): string {
   return name
+    // "Café Größe" → "Cafe Groe…": accents dropped rather than every accented letter becoming "_".
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
     .replace(/[^A-Za-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '')
