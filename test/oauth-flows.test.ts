@@ -161,6 +161,21 @@ test('20 concurrent sessions hitting an expired token cause exactly one refresh,
   await creds.close();
 });
 
+test('two keapgres connections sharing one token file refresh it once between them', async () => {
+  const a = await source(GETANDREFRESH());
+  const b = await source(GETANDREFRESH());
+  assert.equal(await userinfo(a), 200);
+  assert.equal(await userinfo(b), 200);
+  sandbox.expireAccessTokens();
+  sandbox.resetStats();
+  const statuses = await Promise.all(Array.from({ length: 10 }, (_, i) => userinfo(i % 2 ? a : b)));
+  assert.deepEqual(statuses, Array(10).fill(200));
+  assert.equal(sandbox.stats().tokenRefreshes, 1);
+  assert.equal(a.status().refreshes + b.status().refreshes, 1);
+  rememberTokenFile(tokenFile);
+  await Promise.all([a.close(), b.close()]);
+});
+
 test('the rotated pair survives a restart: a new process uses the stored pair and can refresh it', async () => {
   const stored = rememberTokenFile(tokenFile);
   sandbox.resetStats();

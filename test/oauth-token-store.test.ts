@@ -90,3 +90,23 @@ test('a process killed while writing the token file leaves the previous good fil
   await openTokenStore(path).save(pair(99));
   assert.deepEqual(readdirSync(join(path, '..')), ['keap.json'], 'the next save removes temporary files of killed writers');
 });
+
+test('the refresh lock serializes holders, clears a lock left by a dead process, and times out on a live one', async () => {
+  const path = join(dir(), 'keap.json');
+  const store = openTokenStore(path);
+  const order: string[] = [];
+  await Promise.all([
+    store.withLock(async () => {
+      order.push('a-start');
+      await new Promise((r) => setTimeout(r, 50));
+      order.push('a-end');
+    }),
+    new Promise((r) => setTimeout(r, 5)).then(() => store.withLock(async () => order.push('b'))),
+  ]);
+  assert.deepEqual(order, ['a-start', 'a-end', 'b']);
+  // a crashed holder: a pid that cannot exist
+  writeFileSync(`${path}.lock`, '2147483646\n');
+  assert.equal(await store.withLock(async () => 'ran'), 'ran');
+  writeFileSync(`${path}.lock`, `${process.pid}\n`);
+  await assert.rejects(store.withLock(async () => 'never', 200), (e: unknown) => e instanceof SqlError && /stays locked/.test(e.message) && new RegExp(`Process ${process.pid}`).test(e.detail ?? ''));
+});

@@ -276,14 +276,18 @@ class OAuthCredentialSource implements ManagedCredentialSource {
     return this.refreshing;
   }
 
-  private async doRefresh(): Promise<void> {
+  private doRefresh(): Promise<void> {
+    return this.store.withLock(() => this.refreshUnderLock(), this.settings.timeoutSeconds * 1000 + 10_000);
+  }
+
+  private async refreshUnderLock(): Promise<void> {
     const current = this.tokens!;
     // `keapgres auth` or a restart may have stored a newer pair since we loaded ours
     const stored = await this.store.load().catch((err: SqlError) => {
       this.fail(err);
       throw err;
     });
-    if (stored && stored.refreshToken && stored.refreshToken !== current.refreshToken && stored.obtainedAt > current.obtainedAt) {
+    if (stored && stored.refreshToken && stored.refreshToken !== current.refreshToken && stored.obtainedAt >= current.obtainedAt) {
       this.log.info({ tokenLocation: this.store.location }, 'adopting a newer OAuth token pair found in the token store');
       registerSecret(stored.accessToken);
       registerSecret(stored.refreshToken);

@@ -24,6 +24,11 @@ export interface TokenStore {
   load(): Promise<StoredTokens | undefined>;
   save(tokens: StoredTokens): Promise<void>;
   clear(): Promise<void>;
+  /**
+   * Run `fn` while no other keapgres process (or source in this one) refreshes the same pair: two
+   * refreshes of one rotating refresh token would leave one of them with a dead token.
+   */
+  withLock<T>(fn: () => Promise<T>, waitMs?: number): Promise<T>;
 }
 
 const FILE_FORMAT = 'keapgres-oauth-tokens';
@@ -52,7 +57,17 @@ class MemoryTokenStore implements TokenStore {
   async clear(): Promise<void> {
     memoryStores.delete(this.location);
   }
+  withLock<T>(fn: () => Promise<T>): Promise<T> {
+    // memory stores live in one process, where each credential source is already single-flight;
+    // sources sharing one name queue here
+    const previous = memoryLocks.get(this.location) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    memoryLocks.set(this.location, run.catch(() => {}));
+    return run;
+  }
 }
+
+const memoryLocks = new Map<string, Promise<unknown>>();
 
 export function damagedTokenFile(path: string, what: string): SqlError {
   return new SqlError(SQLSTATE.invalidAuthorization, `the OAuth token file "${path}" is damaged`, {
@@ -124,6 +139,39 @@ class FileTokenStore implements TokenStore {
     await unlink(this.location).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
+  }
+
+  async withLock<T>(fn: () => Promise<T>, waitMs = 60_000): Promise<T> {
+    const lockPath = `${this.location}.lock`;
+    await mkdir(dirname(this.location), { recursive: true, mode: 0o700 });
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        const handle = await open(lockPath, 'wx', 0o600);
+        await handle.writeFile(`${process.pid}\n`).finally(() => handle.close());
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw saveFailed(this.location, err);
+      }
+      const holder = Number((await readFile(lockPath, 'utf8').catch(() => '')).trim());
+      // a lock whose process is gone was left by a crash
+      if (Number.isInteger(holder) && holder > 0 && !processExists(holder)) {
+        await unlink(lockPath).catch(() => {});
+        continue;
+      }
+      if (Date.now() >= deadline) {
+        throw new SqlError(SQLSTATE.systemError, `the OAuth token file "${this.location}" stays locked`, {
+          detail: `Process ${holder || '(unknown)'} has held ${lockPath} for more than ${Math.round(waitMs / 1000)} s while refreshing the tokens.`,
+          hint: 'If no keapgres process is refreshing tokens, delete the lock file.',
+        });
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    try {
+      return await fn();
+    } finally {
+      await unlink(lockPath).catch(() => {});
+    }
   }
 }
 
