@@ -245,7 +245,7 @@ describe('planner: joins', () => {
     {
       name: 'inner join: ON and WHERE conditions apply to both sides',
       sql: "SELECT * FROM contacts c JOIN orders o ON o.contact_id = c.id AND o.title = 'x' WHERE c.id = 5",
-      fetches: [{ table: 'contacts', conditions: [eq('id', 5)] }, { table: 'orders', conditions: [eq('title', 'x')] }],
+      fetches: [{ table: 'contacts', conditions: [eq('id', 5)] }, { table: 'orders', conditions: [eq('title', 'x'), eq('contact_id', 5)] }],
     },
     {
       name: 'LEFT JOIN: an ON condition on the nullable side is pushed (its other rows never match)',
@@ -286,6 +286,30 @@ describe('planner: joins', () => {
       name: 'a nested outer join inside an ON keeps IS NULL out',
       sql: 'SELECT * FROM orders o LEFT JOIN (contacts c LEFT JOIN tasks t ON t.contact_id = c.id) ON c.id = o.contact_id AND t.priority IS NULL',
       fetches: [all('orders'), all('contacts'), all('tasks')],
+    },
+    {
+      name: 'an equality carries a condition across an inner join',
+      sql: 'SELECT * FROM contacts c JOIN orders o ON o.contact_id = c.id WHERE c.id = 5',
+      fetches: [{ table: 'contacts', conditions: [eq('id', 5)] }, { table: 'orders', conditions: [eq('contact_id', 5)] }],
+    },
+    {
+      name: 'a WHERE equality carries an IN list both ways',
+      sql: 'SELECT * FROM contacts c, orders o WHERE o.contact_id = c.id AND o.contact_id IN (1, 2)',
+      fetches: [
+        { table: 'contacts', conditions: [{ column: 'id', op: 'in', values: [1, 2] }] },
+        { table: 'orders', conditions: [eq('contact_id', 1)] },
+        { table: 'orders', conditions: [eq('contact_id', 2)] },
+      ],
+    },
+    {
+      name: "a LEFT JOIN's ON equality carries nothing to the preserved side",
+      sql: 'SELECT * FROM contacts c LEFT JOIN orders o ON o.contact_id = c.id AND o.contact_id = 5',
+      fetches: [all('contacts'), { table: 'orders', conditions: [eq('contact_id', 5)] }],
+    },
+    {
+      name: 'an equality between columns of different types carries nothing',
+      sql: "SELECT * FROM contacts c JOIN orders o ON o.title = c.id::text WHERE c.id = 5",
+      fetches: [{ table: 'contacts', conditions: [eq('id', 5)] }, all('orders')],
     },
     {
       name: 'a join alias hides the inner names',

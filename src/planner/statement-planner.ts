@@ -57,6 +57,10 @@ interface Level {
   opaqueItems: number;
   /** a USING / NATURAL join merges columns: unqualified names are not matched to one table */
   mergedColumns: boolean;
+  /** `a.x = b.y` between two Keap references, from WHERE or an inner join's ON */
+  equalities: Array<[ColumnHit<KeapRef>, ColumnHit<KeapRef>]>;
+  /** conditions on one reference from WHERE or an inner join's ON, which equalities carry to another */
+  facts: AnalysedConjunct<KeapRef>[];
 }
 
 interface Scope {
@@ -353,20 +357,62 @@ class StatementWalker {
    * the level that are not in `from` (the target of UPDATE/DELETE).
    */
   private level(from: AstNode[], where: AstNode | undefined, scope: Scope, extraOpaque: number): { level: Level; plans: FetchPlan[]; whereLeft: boolean } {
-    const level: Level = { refs: [], opaqueItems: extraOpaque, mergedColumns: false };
+    const level: Level = { refs: [], opaqueItems: extraOpaque, mergedColumns: false, equalities: [], facts: [] };
     for (const item of from) this.fromItem(item, level, scope);
     let whereLeft = false;
     for (const c of conjuncts(where)) {
-      const a = analyseConjunct(c, (ref) => this.resolveColumn(level.refs, level, ref), this.params);
+      const resolve = (ref: AstNode): ColumnHit<KeapRef> | undefined => this.resolveColumn(level.refs, level, ref);
+      const a = analyseConjunct(c, resolve, this.params);
       if (a === undefined || (!a.strict && a.rel.nullable)) whereLeft = true;
       else this.apply(a);
+      this.noteForTransfer(level, c, a, resolve);
     }
+    this.transferThroughEqualities(level);
     for (const ref of level.refs) {
       ref.plan.conditions = ref.sampled ? [] : normaliseConditions(ref);
       if (ref.split !== undefined && !ref.sampled) this.splitPlan(ref, ref.split);
     }
     this.expressions([where], scope);
     return { level, plans: level.refs.map((r) => r.plan), whereLeft };
+  }
+
+  /**
+   * Remembers `a.x = b.y` and single-table comparisons of WHERE and inner-join ON clauses. Every row the
+   * query keeps satisfies both, so `a.x = b.y AND a.x = 5` implies `b.y = 5` for every row of b it keeps,
+   * whichever side of an outer join b is on (comparisons are strict: a NULL-extended row fails them).
+   */
+  private noteForTransfer(
+    level: Level,
+    conjunct: AstNode,
+    analysed: AnalysedConjunct<KeapRef> | undefined,
+    resolve: (ref: AstNode) => ColumnHit<KeapRef> | undefined,
+  ): void {
+    if (analysed !== undefined) {
+      if (analysed.requirements.every((r) => r.kind === 'compare' || r.kind === 'in')) level.facts.push(analysed);
+      return;
+    }
+    const e = as(conjunct, 'A_Expr');
+    if (e === undefined || e.kind !== 'AEXPR_OP' || stringList(e.name)?.join('.') !== '=') return;
+    const left = as(e.lexpr, 'ColumnRef');
+    const right = as(e.rexpr, 'ColumnRef');
+    const a = left && resolve(left);
+    const b = right && resolve(right);
+    if (a === undefined || b === undefined || a.rel === b.rel || !sameComparison(a.column, b.column)) return;
+    level.equalities.push([a, b]);
+  }
+
+  private transferThroughEqualities(level: Level): void {
+    if (level.equalities.length === 0 || level.facts.length === 0) return;
+    const facts = [...level.facts];
+    for (const [a, b] of level.equalities) {
+      for (const fact of facts) {
+        for (const [from, to] of [[a, b], [b, a]] as const) {
+          if (fact.rel === from.rel && fact.column === from.column) {
+            this.apply({ rel: to.rel, column: to.column, requirements: fact.requirements, strict: true });
+          }
+        }
+      }
+    }
   }
 
   /** Replaces the reference's plan by one plan per IN value, in place (plans keep statement order). */
@@ -454,7 +500,9 @@ class StatementWalker {
     const filtered =
       j.jointype === 'JOIN_LEFT' ? right : j.jointype === 'JOIN_RIGHT' ? left : j.jointype === 'JOIN_FULL' ? [] : both;
     for (const c of conjuncts(j.quals)) {
-      const a = analyseConjunct(c, (ref) => this.resolveColumn(both, level, ref), this.params);
+      const resolve = (ref: AstNode): ColumnHit<KeapRef> | undefined => this.resolveColumn(both, level, ref);
+      const a = analyseConjunct(c, resolve, this.params);
+      if (j.jointype === 'JOIN_INNER') this.noteForTransfer(level, c, a, resolve);
       if (a === undefined || !filtered.includes(a.rel) || (!a.strict && a.rel.nullable)) continue;
       this.apply(a);
     }
@@ -548,7 +596,7 @@ class StatementWalker {
     const fields = stringList(colref.fields);
     // an unqualified ORDER BY name means an output column first: `SELECT id::text … ORDER BY id` sorts text
     if (fields?.length === 1 && targets.some((t) => outputNameShadows(as(t, 'ResTarget'), fields[0]!))) return undefined;
-    const hit = this.resolveColumn([ref], { refs: [ref], opaqueItems: 0, mergedColumns: false }, colref);
+    const hit = this.resolveColumn([ref], { refs: [ref], opaqueItems: 0, mergedColumns: false, equalities: [], facts: [] }, colref);
     if (hit === undefined) return undefined;
     const column = hit.column;
     if (!ref.table.sort.some((s) => s.column === column.name)) return undefined;
@@ -658,6 +706,13 @@ class WriteCheckOnly extends BatchPlanner {
   override preparedSql(name: string): string | undefined {
     return this.parent.preparedSql(name);
   }
+}
+
+/** Equal values of these columns are equal values of the other: integers with integers, text with text. */
+function sameComparison(a: ColumnSchema, b: ColumnSchema): boolean {
+  const integer = (t: ColumnSchema['type']): boolean => t === 'integer' || t === 'bigint';
+  if (integer(a.type) && integer(b.type)) return true;
+  return a.type === b.type && (a.type === 'text' || a.type === 'date');
 }
 
 const ORDER_SAFE_TYPES = new Set<ColumnSchema['type']>(['integer', 'bigint', 'numeric', 'double precision', 'timestamptz', 'date']);
