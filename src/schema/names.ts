@@ -2,7 +2,7 @@
 
 export function snakeCase(name: string): string {
   return name
-    // "Café Größe" → "Cafe Groe…": accents dropped rather than every accented letter becoming "_".
+    // "Café" → "cafe": accents are dropped rather than every accented letter becoming "_".
     .normalize('NFKD')
     .replace(/[\u0300-\u036f]/g, '')
     .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
