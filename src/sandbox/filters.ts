@@ -104,9 +104,9 @@ function clausePredicate<T>(name: string, field: FilterField<T>, op: Op, raw: st
   let test: (v: Scalar) => boolean;
   switch (field.type) {
     case 'string': {
+      if (field.prefix && raw.slice(0, -1).includes('*')) throw new ApiError(400, `Invalid filter value '${raw}': only a trailing * is allowed`);
       if (field.prefix && raw.endsWith('*')) {
         const p = raw.slice(0, -1).toLowerCase();
-        if (p.includes('*')) throw new ApiError(400, `Invalid filter value '${raw}': only a trailing * is allowed`);
         test = (v) => typeof v === 'string' && v.toLowerCase().startsWith(p);
       } else {
         if (raw.includes('*') && !field.prefix) throw new ApiError(400, `Filter field '${name}' does not accept wildcards`);
