@@ -133,7 +133,7 @@ export function parseConnectionString(s: string, options: ParseOptions = {}): Co
   for (const pair of pairs) {
     const spec = BY_NORMALIZED.get(normalizeName(pair.name));
     if (!spec) {
-      const suggestion = closestName(pair.name.replace(/\s+/g, ''), NAMES);
+      const suggestion = closestName(pair.name.replace(/\s+/g, '').slice(0, 64), NAMES);
       if (previous && isSecretProperty(previous)) {
         // the "name" may really be the tail of a secret that held an unquoted ';'
         throw new ConfigError(`unknown connection property at character ${pair.position}, after property "${previous}"`, {
@@ -277,7 +277,7 @@ function applyOther(value: string, draft: Draft): void {
     const name = OTHER_PROPERTIES.find((o) => normalizeName(o) === normalizeName(pair.name));
     if (!name) {
       throw new ConfigError(`unknown property "${truncate(pair.name)}" in Other`, {
-        detail: `Perhaps you meant "${closestName(pair.name, OTHER_PROPERTIES)}".`,
+        detail: `Perhaps you meant "${closestName(pair.name.slice(0, 64), OTHER_PROPERTIES)}".`,
         hint: `Other accepts: ${OTHER_PROPERTIES.join(', ')}.`,
       });
     }

@@ -135,7 +135,7 @@ function readConfigFile(path: string): Raw {
   for (const key of Object.keys(data)) {
     if (!(FILE_KEYS as readonly string[]).includes(key)) {
       throw new ConfigError(`unknown key "${key.slice(0, 64)}" in configuration file "${path}"`, {
-        detail: `Perhaps you meant "${closestName(key, FILE_KEYS)}".`,
+        detail: `Perhaps you meant "${closestName(key.slice(0, 64), FILE_KEYS)}".`,
         hint: `Known keys: ${FILE_KEYS.join(', ')}.`,
       });
     }
