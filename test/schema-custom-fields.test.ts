@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { parse } from 'yaml';
 import { loadCatalog } from '../src/schema/load.js';
-import { customFieldColumns, customFieldType, withCustomFields } from '../src/schema/custom-fields.js';
-import { tableDdl } from '../src/schema/ddl.js';
+import { customFieldColumns, customFieldModels, customFieldsDdl, customFieldType, withAccountCustomFields, withCustomFields } from '../src/schema/custom-fields.js';
+import { catalogDdl, tableDdl } from '../src/schema/ddl.js';
 import { copyStatement, recordsToCopyText } from '../src/schema/rows.js';
 import { generateDrafts } from '../src/schema/generate.js';
 
@@ -231,5 +231,74 @@ test('the generator drafts a table from the OpenAPI response schema and the refe
     assert.equal(orders.columns.find((c) => c.name === 'total')?.transform, 'currency_amount');
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('customFieldModels lists the /model endpoint of every table that has custom fields', () => {
+  const models = customFieldModels(loadCatalog());
+  assert.deepEqual(
+    models.map((m) => `${m.table} ${m.path} v${m.version}`).sort(),
+    [
+      'affiliates /v2/affiliates/model v2',
+      'companies /v2/companies/model v2',
+      'contacts /v2/contacts/model v2',
+      'notes /v2/notes/model v2',
+      'opportunities /v2/opportunities/model v2',
+      'orders /v2/orders/model v2',
+      'subscriptions /v2/subscriptions/model v2',
+      'tasks /v2/tasks/model v2',
+    ],
+  );
+});
+
+test('re-reading the custom fields changes the engine tables with ALTER TABLE, keeping unchanged columns', async () => {
+  const base = loadCatalog();
+  const first = withAccountCustomFields(
+    base,
+    new Map<string, unknown>([
+      ['/v2/contacts/model', { custom_fields: [V2_MODEL.custom_fields[0], V2_MODEL.custom_fields[1], V2_MODEL.custom_fields[2]] }],
+      ['/v2/orders/model', { custom_fields: [{ id: '40', label: 'PO number', field_name: 'PONumber', field_type: 'TEXT' }] }],
+    ]),
+  );
+  assert.ok(first.tables.get('orders')!.columns.some((c) => c.name === 'custom_po_number'));
+  assert.equal(first.tables.get('companies'), base.tables.get('companies'));
+  const second = withAccountCustomFields(
+    first,
+    new Map<string, unknown>([
+      [
+        '/v2/contacts/model',
+        {
+          custom_fields: [
+            { ...V2_MODEL.custom_fields[0], label: 'Role at work' }, // relabelled
+            { ...V2_MODEL.custom_fields[1], field_type: 'TEXT' }, // type changed
+            V2_MODEL.custom_fields[3], // added; LTV (15) removed
+          ],
+        },
+      ],
+    ]),
+  );
+  const db = new PGlite();
+  try {
+    await db.exec(catalogDdl(base));
+    await db.exec(customFieldsDdl(base, first));
+    await db.exec(customFieldsDdl(first, second));
+    const { rows } = await db.query<{ column_name: string; data_type: string; d: string | null }>(
+      `SELECT column_name, data_type, col_description('public.contacts'::regclass, ordinal_position) AS d
+         FROM information_schema.columns WHERE table_name = 'contacts' AND column_name LIKE 'custom\\_%' ORDER BY column_name`,
+    );
+    assert.deepEqual(
+      rows.map((r) => [r.column_name, r.data_type]),
+      [
+        ['custom_job_role', 'text'],
+        ['custom_renewal_date', 'date'],
+        ['custom_seats', 'text'],
+      ],
+    );
+    assert.match(rows[0]!.d!, /^Role at work/);
+    const orders = await db.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'custom_po_number'`);
+    assert.equal(orders.rows.length, 1, 'a table whose model was not re-read keeps its columns');
+    assert.equal(customFieldsDdl(second, second), '');
+  } finally {
+    await db.close();
   }
 });

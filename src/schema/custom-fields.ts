@@ -1,6 +1,7 @@
 // The connected account's custom fields (GET /v{1,2}/<resource>/model) as typed columns custom_<name>.
 // Values live in each record's custom_fields: [{id, content}], so a column names its field by id.
 import { catalogOf } from './load.js';
+import { addColumnsDdl, qualifiedName, quoteIdent, quoteLiteral } from './ddl.js';
 import { snakeCase } from './names.js';
 import type { Catalog, ColumnSchema, FilterOp, PgType, PushableFilter, TableSchema } from './types.js';
 
@@ -165,4 +166,57 @@ export function withCustomFields(catalog: Catalog, tableName: string, columns: r
   if (added.length > 0 && source.fields && !source.fields.includes('custom_fields')) source.fields = [...source.fields, 'custom_fields'];
   const next: TableSchema = { ...table, source, columns: [...base, ...added], filters, sort };
   return catalogOf([...catalog.tables.values()].map((t) => (t.name === tableName ? next : t)));
+}
+
+/** A `/model` endpoint to read when a connection starts: the custom fields of `table`. */
+export interface CustomFieldModelSource {
+  table: string;
+  path: string;
+  version: 1 | 2;
+}
+
+/** Every table's custom-field model endpoint, in catalog order. */
+export function customFieldModels(catalog: Catalog): CustomFieldModelSource[] {
+  const out: CustomFieldModelSource[] = [];
+  for (const t of catalog.tables.values()) {
+    const path = t.source.customFieldsModel;
+    if (path) out.push({ table: t.name, path, version: path.startsWith('/v1/') ? 1 : 2 });
+  }
+  return out;
+}
+
+/**
+ * The catalog with each table's custom fields from the fetched model bodies (keyed by model path, as
+ * listed by customFieldModels). A table whose model was not fetched keeps the columns it has.
+ */
+export function withAccountCustomFields(catalog: Catalog, models: ReadonlyMap<string, unknown>): Catalog {
+  let next = catalog;
+  for (const m of customFieldModels(catalog)) {
+    if (!models.has(m.path)) continue;
+    next = withCustomFields(next, m.table, customFieldColumns(models.get(m.path), m.version));
+  }
+  return next;
+}
+
+/**
+ * DDL that turns an engine's tables built for `from` into those for `to` (the custom fields were re-read):
+ * custom columns that went away or changed type are dropped, new ones are added with their comments.
+ */
+export function customFieldsDdl(from: Catalog, to: Catalog): string {
+  const parts: string[] = [];
+  for (const table of to.tables.values()) {
+    const before = new Map((from.tables.get(table.name)?.columns ?? []).filter((c) => c.customFieldId !== undefined).map((c) => [c.name, c]));
+    const after = table.columns.filter((c) => c.customFieldId !== undefined);
+    const keep = new Set(after.filter((c) => before.get(c.name)?.type === c.type).map((c) => c.name));
+    for (const c of before.values()) {
+      if (!keep.has(c.name)) parts.push(`ALTER TABLE ${qualifiedName(table)} DROP COLUMN IF EXISTS ${quoteIdent(c.name)};`);
+    }
+    const added = after.filter((c) => !keep.has(c.name));
+    if (added.length > 0) parts.push(addColumnsDdl(table, added));
+    // A label may change while the column stays: refresh every comment.
+    for (const c of after.filter((x) => keep.has(x.name) && before.get(x.name)!.description !== x.description)) {
+      parts.push(`COMMENT ON COLUMN ${qualifiedName(table)}.${quoteIdent(c.name)} IS ${quoteLiteral(c.description)};`);
+    }
+  }
+  return parts.join('\n');
 }
