@@ -341,28 +341,44 @@ function idRangeSplit(table: TableSchema, plan: FetchPlan, baseQuery: Query) {
   const pk = table.primaryKey[0] as string;
   const lowFilter = filterFor(table, pk, '>=');
   const highFilter = filterFor(table, pk, '<');
-  const sort = table.sort.find((s) => s.column === pk);
   const pkPath = table.columns.find((c) => c.name === pk)?.path;
-  if (!lowFilter || !highFilter || !sort || !pkPath || lowFilter.format !== 'id' || highFilter.format !== 'id') return undefined;
-  const descending = encodeOrder(table, { column: pk, direction: 'desc' });
   const ascending = encodeOrder(table, { column: pk, direction: 'asc' });
-  if (!descending || !ascending) return undefined;
-  // The ranges replace any range the statement itself put on the key: they lie inside it, since the first
-  // page and the bottom probe were fetched with it.
+  if (!lowFilter || !highFilter || !pkPath || !ascending || lowFilter.format !== 'id' || highFilter.format !== 'id') return undefined;
+  // The statement's own bounds on the key are folded into every range, so no range reaches outside them.
   const others = plan.conditions.filter((c) => !(c.column === pk && ['<', '<=', '>', '>='].includes(c.op)));
+  let floor: bigint | undefined;
+  let ceiling: bigint | undefined;
+  for (const c of plan.conditions) {
+    if (c.column !== pk || c.value === undefined || c.value === null) continue;
+    const text = String(c.value);
+    if (!/^-?\d{1,19}$/.test(text)) continue; // not an integer: the engine applies it
+    const v = BigInt(text);
+    if (c.op === '>' || c.op === '>=') {
+      const lo = c.op === '>' ? v + 1n : v;
+      floor = floor === undefined || lo > floor ? lo : floor;
+    } else if (c.op === '<' || c.op === '<=') {
+      const hi = c.op === '<=' ? v + 1n : v;
+      ceiling = ceiling === undefined || hi < ceiling ? hi : ceiling;
+    }
+  }
+  const withIds = (low: bigint | undefined, high: bigint | undefined): Query => {
+    const bounds: PushedCondition[] = [];
+    const lo = low === undefined ? floor : floor === undefined || low > floor ? low : floor;
+    if (lo !== undefined) bounds.push({ column: pk, op: '>=', value: (lo < 0n ? 0n : lo).toString() });
+    const hi = high === undefined ? ceiling : ceiling === undefined || high < ceiling ? high : ceiling;
+    if (hi !== undefined) bounds.push({ column: pk, op: '<', value: (hi < 0n ? 0n : hi).toString() });
+    const encoded = encodeFilter(table, [...bounds, ...others]);
+    const query: Query = { ...baseQuery };
+    delete query.filter;
+    return { ...query, ...encoded.query };
+  };
   return {
-    descendingQuery: { ...baseQuery, ...descending },
-    ascendingQuery: { ...baseQuery, ...ascending },
-    rangeQuery(low: bigint, high: bigint): Query {
-      const conditions: PushedCondition[] = [
-        ...others,
-        { column: pk, op: '>=', value: low.toString() },
-        { column: pk, op: '<', value: high.toString() },
-      ];
-      const encoded = encodeFilter(table, conditions);
-      const query: Query = { ...baseQuery };
-      delete query.filter;
-      return { ...query, ...encoded.query };
+    ascendingQuery(low: bigint | undefined): Query {
+      return { ...withIds(low, undefined), ...ascending };
+    },
+    rangeQuery(low: bigint, high: bigint): Query | undefined {
+      if (ceiling !== undefined && low >= ceiling) return undefined;
+      return withIds(low, high);
     },
     idOf(record: unknown): bigint | undefined {
       const v = readPath(record, pkPath);

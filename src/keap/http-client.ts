@@ -37,6 +37,9 @@ export interface HttpClientStats {
 
 export type QueryParams = Record<string, string | number | undefined>;
 
+/** What getJsonUnless returns for a request it did not send. */
+export const SKIPPED: unique symbol = Symbol('skipped');
+
 class BodyNotJson extends Error {}
 class AttemptTimedOut extends Error {}
 
@@ -61,6 +64,15 @@ export class KeapHttpClient {
 
   /** GET `path` (relative to the API base, e.g. "/v2/contacts") and parse the JSON body. */
   async getJson(path: string, query: QueryParams, signal: AbortSignal): Promise<unknown> {
+    return this.getJsonUnless(path, query, signal, undefined);
+  }
+
+  /**
+   * As getJson, but `skip` is asked once the request's pacing slot has come: when it answers true the request
+   * is not sent and the result is SKIPPED. Speculative requests use it to stand down when they became useless
+   * while waiting for their turn.
+   */
+  async getJsonUnless(path: string, query: QueryParams, signal: AbortSignal, skip: (() => boolean) | undefined): Promise<unknown> {
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) search.set(k, String(v));
     const qs = search.toString();
@@ -74,6 +86,7 @@ export class KeapHttpClient {
       let credentials: Record<string, string> = {};
       try {
         await this.opts.pacer.acquire(signal);
+        if (skip?.()) return SKIPPED;
         credentials = await this.opts.credentials.headers(signal);
         this.stats.requests++;
         const res = await this.attempt(target, credentials, signal);

@@ -3,7 +3,7 @@
 // known and fetched concurrently. v2 (page_token) is sequential by nature; where the table can filter on
 // a range of its ids, the id space is cut into ranges that are paged concurrently.
 import { SqlError, SQLSTATE } from '../errors.js';
-import type { KeapHttpClient } from './http-client.js';
+import { SKIPPED, type KeapHttpClient } from './http-client.js';
 
 export type Query = Record<string, string>;
 
@@ -122,52 +122,108 @@ export async function fetchV2Pages(ctx: PagerContext, req: ListRequest, startTok
 }
 
 export interface IdRangeRequest extends ListRequest {
-  /** `query` plus ordering by id descending */
-  descendingQuery: Query;
-  /** `query` plus ordering by id ascending */
-  ascendingQuery: Query;
-  /** `query` with the id range [low, high) added to the filter */
-  rangeQuery(low: bigint, high: bigint): Query;
+  /** `query` plus ordering by id ascending, and the id bound `>= low` when given */
+  ascendingQuery(low: bigint | undefined): Query;
+  /** `query` with the id range [low, high) added to the filter; undefined when no id of the range can match */
+  rangeQuery(low: bigint, high: bigint): Query | undefined;
   idOf(record: unknown): bigint | undefined;
 }
 
+interface IdRange {
+  low: bigint;
+  high: bigint;
+  state: 'pending' | 'done' | 'skipped';
+  records: number;
+}
+
 /**
- * v2 with an id-range filter: the first page (highest ids first) gives the top of the id space and shows
- * whether there is more; one probe gives the bottom; the rest is cut into ranges paged concurrently.
- * Range widths are whole pages at the density seen on the first page, so few partial pages are fetched.
+ * v2 with an id-range filter, without knowing where the ids end. A head page in id order shows where the ids
+ * start, how dense they are and whether there is more; then consecutive ranges of about one page of ids each
+ * are fetched concurrently, in order, until one comes back empty. Ranges still waiting for their pacing slot
+ * then stand down, and the next head page (ids from the first range not fetched) either finds nothing — the
+ * end — or jumps the gap and starts another round. Every id is covered once: ranges are contiguous, and
+ * a range is only given up before its request left, after which a later head page covers it.
  */
 export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): Promise<void> {
-  const first = await ctx.http.getJson(req.path, { ...req.descendingQuery, page_size: String(req.pageSize) }, ctx.signal);
-  const records = recordsOf(first, req.listKey, req.path);
-  if (!(await keep(ctx, records))) return;
-  const next = (first as { next_page_token?: unknown } | null)?.next_page_token;
-  if (typeof next !== 'string' || next === '' || records.length === 0) return;
-  if (ctx.budget.exhausted) return ctx.markMore();
+  let low: bigint | undefined;
+  let spanIds = 0;
+  let spanRecords = 0;
+  for (;;) {
+    const head = await ctx.http.getJson(req.path, { ...req.ascendingQuery(low), page_size: String(req.pageSize) }, ctx.signal);
+    const records = recordsOf(head, req.listKey, req.path);
+    if (!(await keep(ctx, records))) return;
+    const next = (head as { next_page_token?: unknown } | null)?.next_page_token;
+    if (typeof next !== 'string' || next === '' || records.length === 0) return;
+    if (ctx.budget.exhausted) return ctx.markMore();
+    const ids = records.map(req.idOf);
+    const ascending = ids.every((id, i) => id !== undefined && (i === 0 || (ids[i - 1] as bigint) < id));
+    // Ids we cannot read or an order we did not ask for: keep following this listing's tokens.
+    if (!ascending) return fetchV2Pages(ctx, { ...req, query: req.ascendingQuery(low) }, next);
+    const first = ids[0] as bigint;
+    const last = ids[ids.length - 1] as bigint;
+    spanIds += Number(last - (low ?? first)) + 1;
+    spanRecords += records.length;
 
-  const ids = records.map(req.idOf);
-  // Ids we cannot read give no ranges: keep following this listing's tokens.
-  if (ids.some((id) => id === undefined)) return fetchV2Pages(ctx, { ...req, query: req.descendingQuery }, next);
-  const top = ids.reduce((a, b) => ((a as bigint) > (b as bigint) ? a : b)) as bigint;
-  const lowestSeen = ids.reduce((a, b) => ((a as bigint) < (b as bigint) ? a : b)) as bigint;
-  const probe = await ctx.http.getJson(req.path, { ...req.ascendingQuery, page_size: '1' }, ctx.signal);
-  const bottomRecord = recordsOf(probe, req.listKey, req.path)[0];
-  const bottom = bottomRecord === undefined ? undefined : req.idOf(bottomRecord);
-  if (bottom === undefined || bottom >= lowestSeen) return;
+    const ranges: IdRange[] = [];
+    let nextLow = last + 1n;
+    let stop = false;
+    const worker = async (): Promise<void> => {
+      while (!stop && !ctx.budget.exhausted) {
+        // Each range is about one page at the density seen so far, so most ranges cost one request.
+        const density = Math.min(1, Math.max(1e-9, spanRecords / Math.max(1, spanIds)));
+        const width = BigInt(Math.max(1, Math.floor(req.pageSize / density)));
+        const range: IdRange = { low: nextLow, high: nextLow + width, state: 'pending', records: 0 };
+        nextLow = range.high;
+        ranges.push(range);
+        await fetchRange(ctx, req, range, () => stop);
+        if (range.state === 'skipped') return;
+        spanIds += Number(range.high - range.low);
+        spanRecords += range.records;
+        if (range.records === 0) stop = true;
+      }
+    };
+    await Promise.all(Array.from({ length: ctx.concurrency }, worker));
+    if (ctx.budget.exhausted) return ctx.markMore();
 
-  const span = lowestSeen - bottom;
-  const density = Math.min(1, records.length / Number(top - lowestSeen + 1n));
-  const idsPerPage = BigInt(Math.max(1, Math.ceil(req.pageSize / density)));
-  const estimatedPages = Math.ceil((Number(span) * density) / req.pageSize);
-  const rangeCount = BigInt(Math.max(1, Math.min(ctx.concurrency, estimatedPages)));
-  const pagesPerRange = (span + rangeCount * idsPerPage - 1n) / (rangeCount * idsPerPage);
-  const width = (pagesPerRange > 0n ? pagesPerRange : 1n) * idsPerPage;
-  const ranges: Array<[bigint, bigint]> = [];
-  for (let low = bottom; low < lowestSeen; low += width) ranges.push([low, low + width < lowestSeen ? low + width : lowestSeen]);
+    // Resume at the first range not fetched; ranges are handed out in pacing order, so none above it was fetched.
+    const firstSkipped = ranges.find((r) => r.state === 'skipped');
+    low = firstSkipped ? firstSkipped.low : nextLow;
+    const above = ranges.filter((r) => r.state === 'done' && r.low >= (low as bigint));
+    if (above.length > 0) {
+      // Not expected (pacing order), but never fetch a range twice: fill the holes one by one instead.
+      for (const r of ranges.filter((x) => x.state === 'skipped')) await fetchRange(ctx, req, r, () => false);
+      low = nextLow;
+    }
+  }
+}
 
-  await runPool(ranges, ctx.concurrency, async ([low, high]) => {
-    await fetchV2Pages(ctx, { ...req, query: req.rangeQuery(low, high) });
-    return !ctx.budget.exhausted;
-  });
+async function fetchRange(ctx: PagerContext, req: IdRangeRequest, range: IdRange, standDown: () => boolean): Promise<void> {
+  let token: string | undefined;
+  const rangeQuery = req.rangeQuery(range.low, range.high);
+  if (!rangeQuery) {
+    range.state = 'done';
+    return;
+  }
+  for (;;) {
+    const query: Query = { ...rangeQuery, page_size: String(req.pageSize) };
+    if (token) query.page_token = token;
+    const body = await ctx.http.getJsonUnless(req.path, query, ctx.signal, token ? undefined : standDown);
+    if (body === SKIPPED) {
+      range.state = 'skipped';
+      return;
+    }
+    const records = recordsOf(body, req.listKey, req.path);
+    range.records += records.length;
+    const kept = await keep(ctx, records);
+    const next = (body as { next_page_token?: unknown } | null)?.next_page_token;
+    if (!kept || typeof next !== 'string' || next === '' || records.length === 0) break;
+    if (ctx.budget.exhausted) {
+      ctx.markMore();
+      break;
+    }
+    token = next;
+  }
+  range.state = 'done';
 }
 
 /**
