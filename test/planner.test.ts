@@ -27,6 +27,7 @@ interface Case {
 }
 
 const all = (table: string): FetchPlan => ({ table, conditions: [] });
+const eq = (column: string, value: FetchPlan['conditions'][number]['value']) => ({ column, op: '=' as const, value });
 
 function check(cases: Case[]): void {
   for (const c of cases) {
@@ -81,11 +82,38 @@ describe('planner: which Keap tables a statement reads', () => {
       ],
     },
     { name: 'a subquery in FROM', sql: "SELECT * FROM (SELECT * FROM tags WHERE name = 'vip') t", fetches: [{ table: 'tags', conditions: [{ column: 'name', op: '=', value: 'vip' }] }] },
+    { name: 'an outer condition on a pass-through column reaches the table below', sql: "SELECT * FROM (SELECT * FROM tags) t WHERE t.name = 'vip'", fetches: [{ table: 'tags', conditions: [eq('name', 'vip')] }] },
+    { name: 'through a renamed output column', sql: "SELECT * FROM (SELECT email AS mail FROM contacts) s WHERE mail = 'x'", fetches: [{ table: 'contacts', conditions: [eq('email', 'x')] }] },
+    { name: 'through nested derived tables', sql: 'SELECT * FROM (SELECT * FROM (SELECT * FROM tags) a) b WHERE b.id = 3', fetches: [{ table: 'tags', conditions: [eq('id', 3)] }] },
     {
-      name: 'an outer condition is not pushed into a derived table',
-      sql: "SELECT * FROM (SELECT * FROM tags) t WHERE t.name = 'vip'",
-      fetches: [all('tags')],
+      name: 'Superset virtual dataset: the outer filter joins the inner one',
+      sql: "SELECT email FROM (SELECT * FROM contacts WHERE owner_id = 1 AND given_name = 'A') AS virtual_table WHERE virtual_table.id > 100 LIMIT 1000",
+      fetches: [{ table: 'contacts', conditions: [eq('given_name', 'A'), { column: 'id', op: '>', value: 100 }] }],
     },
+    { name: 'not through LIMIT', sql: "SELECT * FROM (SELECT * FROM tags LIMIT 10) t WHERE t.name = 'vip'", fetches: [{ table: 'tags', conditions: [], limit: 10 }] },
+    { name: 'not through GROUP BY', sql: 'SELECT * FROM (SELECT contact_id, count(*) AS n FROM orders GROUP BY contact_id) s WHERE s.contact_id = 5', fetches: [all('orders')] },
+    { name: 'not through DISTINCT', sql: 'SELECT * FROM (SELECT DISTINCT contact_id FROM orders) s WHERE s.contact_id = 5', fetches: [all('orders')] },
+    { name: 'not through a computed column', sql: 'SELECT * FROM (SELECT id + 0 AS id FROM contacts) s WHERE s.id = 5', fetches: [all('contacts')] },
+    { name: 'not through UNION', sql: 'SELECT * FROM (SELECT id FROM contacts UNION SELECT id FROM orders) u WHERE id = 1', fetches: [all('contacts'), all('orders')] },
+    { name: 'not through renamed derived columns', sql: 'SELECT * FROM (SELECT id FROM contacts) s(x) WHERE x = 1', fetches: [all('contacts')] },
+    { name: 'a duplicated output name is not resolved', sql: "SELECT * FROM (SELECT * FROM contacts c JOIN orders o ON o.contact_id = c.id) s WHERE s.email = 'x' AND s.id = 1", fetches: [{ table: 'contacts', conditions: [eq('email', 'x')] }, all('orders')] },
+    {
+      name: 'IS NULL through a derived table on the nullable side is not pushed',
+      sql: 'SELECT * FROM orders o LEFT JOIN (SELECT * FROM tasks) t ON t.contact_id = o.contact_id WHERE t.priority IS NULL',
+      fetches: [all('orders'), all('tasks')],
+    },
+    {
+      name: 'ON conditions reach a derived table on the filtered side',
+      sql: 'SELECT * FROM orders o LEFT JOIN (SELECT * FROM tasks) t ON t.contact_id = o.contact_id AND t.id = 9',
+      fetches: [all('orders'), { table: 'tasks', conditions: [eq('id', 9)] }],
+    },
+    {
+      name: 'a view passes conditions through like a derived table',
+      sql: "SELECT * FROM v WHERE email = 'x'",
+      ctx: { views: new Map([['v', 'CREATE VIEW v AS SELECT id, email FROM contacts WHERE id > 1']]) },
+      fetches: [{ table: 'contacts', conditions: [{ column: 'id', op: '>', value: 1 }, eq('email', 'x')] }],
+    },
+    { name: 'a view with its own column names does not', sql: "SELECT * FROM v WHERE a = 'x'", ctx: { views: new Map([['v', 'CREATE VIEW v (a) AS SELECT email FROM contacts']]) }, fetches: [all('contacts')] },
     {
       name: "a correlated subquery's outer reference is not a constant",
       sql: 'SELECT * FROM contacts c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.contact_id = c.id)',
@@ -139,8 +167,6 @@ describe('planner: which Keap tables a statement reads', () => {
     { name: 'renamed columns get no pushdown', sql: 'SELECT * FROM contacts AS c(a, b) WHERE a = 1', fetches: [all('contacts')] },
   ]);
 });
-
-const eq = (column: string, value: FetchPlan['conditions'][number]['value']) => ({ column, op: '=' as const, value });
 
 describe('planner: which conditions are implied for a reference', () => {
   check([

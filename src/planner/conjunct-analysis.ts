@@ -17,11 +17,11 @@ export type Requirement =
 export interface ColumnHit<R> {
   rel: R;
   column: ColumnSchema;
+  /** the derived table or view whose output column passes this column through, when named through one */
+  via?: object;
 }
 
-export interface AnalysedConjunct<R> {
-  rel: R;
-  column: ColumnSchema;
+export interface AnalysedConjunct<R> extends ColumnHit<R> {
   requirements: Requirement[];
   /** false for conditions that hold on a NULL-extended row (IS NULL): unsafe on the nullable side of an outer join */
   strict: boolean;
@@ -76,14 +76,14 @@ function analyseOr<R>(arms: AstNode[], resolve: ColumnResolver<R>, params: Param
     const a = analyseConjunct(arm, resolve, params);
     if (a === undefined || a.requirements.length !== 1) return undefined;
     if (first === undefined) first = a;
-    else if (a.rel !== first.rel || a.column !== first.column) return undefined;
+    else if (a.rel !== first.rel || a.column !== first.column || a.via !== first.via) return undefined;
     const req = a.requirements[0]!;
     if (req.kind === 'compare' && req.op === '=') values.push(req.value);
     else if (req.kind === 'in') values.push(...req.values);
     else return undefined;
   }
   if (first === undefined) return undefined;
-  return { rel: first.rel, column: first.column, requirements: [{ kind: 'in', values }], strict: true };
+  return { rel: first.rel, column: first.column, via: first.via, requirements: [{ kind: 'in', values }], strict: true };
 }
 
 function operatorName(name: readonly AstNode[] | undefined): string | undefined {

@@ -50,9 +50,31 @@ interface KeapRef {
   split?: { column: string; values: PushedValue[] };
 }
 
+/**
+ * A subquery in FROM or a view whose output columns pass Keap columns through unchanged (no grouping,
+ * DISTINCT, LIMIT, window or set-returning functions): a condition on such an output column holds for
+ * every row of the Keap reference below that reaches the result.
+ */
+interface DerivedRef {
+  refname: string;
+  nameHidden: boolean;
+  nullable: boolean;
+  /** output column → the Keap column it passes through, or null (computed, ambiguous) */
+  columns: ReadonlyMap<string, ColumnHit<KeapRef> | null>;
+}
+
+type FromRef = KeapRef | DerivedRef;
+
+function isKeapRef(r: FromRef): r is KeapRef {
+  return 'table' in r;
+}
+
 /** The FROM items of one query level (SELECT, UPDATE … FROM, DELETE … USING). */
 interface Level {
   refs: KeapRef[];
+  derived: DerivedRef[];
+  /** Keap references of inner levels that got conditions through a derived table of this level */
+  touched: Set<KeapRef>;
   /** FROM items that are not Keap tables (CTEs, subqueries, functions, scratch tables, views) */
   opaqueItems: number;
   /** a USING / NATURAL join merges columns: unqualified names are not matched to one table */
@@ -324,17 +346,18 @@ class StatementWalker {
     return { ...scope, ctes: names };
   }
 
-  private select(sel: AstNode, outerScope: Scope, top: boolean): void {
+  /** Plans a SELECT; returns its pass-through output columns when it is a plain filter/projection. */
+  private select(sel: AstNode, outerScope: Scope, top: boolean): DerivedRef['columns'] | undefined {
     const scope = this.withClause(sel.withClause, outerScope);
     if (sel.op !== undefined && sel.op !== 'SETOP_NONE') {
       this.statement({ SelectStmt: sel.larg }, scope);
       this.statement({ SelectStmt: sel.rarg }, scope);
       this.expressions([sel.sortClause, sel.limitCount, sel.limitOffset], scope);
-      return;
+      return undefined;
     }
     if (sel.valuesLists !== undefined) {
       this.expressions([sel.valuesLists], scope);
-      return;
+      return undefined;
     }
     const from = (sel.fromClause ?? []) as AstNode[];
     const start = this.batch.fetches.length;
@@ -350,6 +373,7 @@ class StatementWalker {
         this.singleTableExtras(sel, result.level.refs[0]!, plan, top);
       }
     }
+    return passThroughColumns(sel, result.level, (ref) => this.resolveColumn(allRefs(result.level), result.level, ref));
   }
 
   /**
@@ -357,14 +381,14 @@ class StatementWalker {
    * the level that are not in `from` (the target of UPDATE/DELETE).
    */
   private level(from: AstNode[], where: AstNode | undefined, scope: Scope, extraOpaque: number): { level: Level; plans: FetchPlan[]; whereLeft: boolean } {
-    const level: Level = { refs: [], opaqueItems: extraOpaque, mergedColumns: false, equalities: [], facts: [] };
+    const level: Level = { refs: [], derived: [], touched: new Set(), opaqueItems: extraOpaque, mergedColumns: false, equalities: [], facts: [] };
     for (const item of from) this.fromItem(item, level, scope);
     let whereLeft = false;
     for (const c of conjuncts(where)) {
-      const resolve = (ref: AstNode): ColumnHit<KeapRef> | undefined => this.resolveColumn(level.refs, level, ref);
+      const resolve = (ref: AstNode): ColumnHit<KeapRef> | undefined => this.resolveColumn(allRefs(level), level, ref);
       const a = analyseConjunct(c, resolve, this.params);
-      if (a === undefined || (!a.strict && a.rel.nullable)) whereLeft = true;
-      else this.apply(a);
+      if (a === undefined || (!a.strict && (a.rel.nullable || a.via !== undefined))) whereLeft = true;
+      else this.apply(a, level);
       this.noteForTransfer(level, c, a, resolve);
     }
     this.transferThroughEqualities(level);
@@ -372,6 +396,7 @@ class StatementWalker {
       ref.plan.conditions = ref.sampled ? [] : normaliseConditions(ref);
       if (ref.split !== undefined && !ref.sampled) this.splitPlan(ref, ref.split);
     }
+    for (const ref of level.touched) ref.plan.conditions = normaliseConditions(ref);
     this.expressions([where], scope);
     return { level, plans: level.refs.map((r) => r.plan), whereLeft };
   }
@@ -408,7 +433,7 @@ class StatementWalker {
       for (const fact of facts) {
         for (const [from, to] of [[a, b], [b, a]] as const) {
           if (fact.rel === from.rel && fact.column === from.column) {
-            this.apply({ rel: to.rel, column: to.column, requirements: fact.requirements, strict: true });
+            this.apply({ rel: to.rel, column: to.column, via: to.via, requirements: fact.requirements, strict: true }, level);
           }
         }
       }
@@ -428,9 +453,15 @@ class StatementWalker {
     this.batch.fetches.splice(at + 1, 0, ...plans.slice(1));
   }
 
-  private apply(a: AnalysedConjunct<KeapRef>): void {
+  private apply(a: AnalysedConjunct<KeapRef>, level: Level): void {
+    if (a.via !== undefined) {
+      // the reference's plan is already final (its level is done): only plain conditions are added to it
+      if (a.rel.split !== undefined || a.rel.sampled) return;
+      level.touched.add(a.rel);
+    }
     for (const req of a.requirements) {
       const pushed = pushRequirement(a.rel.table, a.column, req, this.batch.coercionOptions);
+      if (a.via !== undefined && pushed.split !== undefined) continue;
       a.rel.conditions.push(...pushed.conditions);
       if (!pushed.exact) a.rel.inexact = true;
       if (pushed.split !== undefined) {
@@ -440,8 +471,8 @@ class StatementWalker {
     }
   }
 
-  /** Adds a FROM item's table references to the level; returns the Keap references inside it. */
-  private fromItem(node: AstNode, level: Level, scope: Scope): KeapRef[] {
+  /** Adds a FROM item's table references to the level; returns the references inside it. */
+  private fromItem(node: AstNode, level: Level, scope: Scope): FromRef[] {
     const u = unwrap(node);
     if (u === undefined) return [];
     const [tag, body] = u;
@@ -455,10 +486,18 @@ class StatementWalker {
       }
       case 'JoinExpr':
         return this.join(body, level, scope);
-      case 'RangeSubselect':
+      case 'RangeSubselect': {
         level.opaqueItems++;
-        this.statement(body.subquery, scope);
-        return [];
+        const sel = as(body.subquery, 'SelectStmt');
+        if (sel === undefined) {
+          this.statement(body.subquery, scope);
+          return [];
+        }
+        const columns = this.select(sel, scope, false);
+        const alias = body.alias as AstNode | undefined;
+        if (columns === undefined || alias?.aliasname === undefined || alias.colnames !== undefined) return [];
+        return [this.addDerived(level, String(alias.aliasname), columns)];
+      }
       default:
         // functions in FROM, XMLTABLE, JSON_TABLE: only their argument subqueries matter
         level.opaqueItems++;
@@ -467,14 +506,26 @@ class StatementWalker {
     }
   }
 
-  private rangeVar(rv: AstNode, level: Level, scope: Scope, sampled: boolean): KeapRef[] {
+  private addDerived(level: Level, refname: string, columns: DerivedRef['columns']): DerivedRef {
+    const derived: DerivedRef = { refname, nameHidden: false, nullable: false, columns };
+    level.derived.push(derived);
+    return derived;
+  }
+
+  private rangeVar(rv: AstNode, level: Level, scope: Scope, sampled: boolean): FromRef[] {
     const resolved = this.batch.relations.resolve(rv, scope.ctes);
-    this.expandViews(resolved.viewDefinitions, scope);
+    const alias = rv.alias as AstNode | undefined;
+    if (resolved.keapTable === undefined && resolved.viewDefinitions.length === 1 && !sampled) {
+      level.opaqueItems++;
+      const columns = this.expandView(resolved.viewDefinitions[0]!, scope);
+      if (columns === undefined || alias?.colnames !== undefined) return [];
+      return [this.addDerived(level, alias?.aliasname ?? String(rv.relname), columns)];
+    }
+    for (const sql of resolved.viewDefinitions) this.expandView(sql, scope);
     if (resolved.keapTable === undefined) {
       level.opaqueItems++;
       return [];
     }
-    const alias = rv.alias as AstNode | undefined;
     const ref: KeapRef = {
       table: resolved.keapTable,
       refname: alias?.aliasname ?? String(rv.relname),
@@ -492,7 +543,7 @@ class StatementWalker {
     return [ref];
   }
 
-  private join(j: AstNode, level: Level, scope: Scope): KeapRef[] {
+  private join(j: AstNode, level: Level, scope: Scope): FromRef[] {
     const left = this.fromItem(j.larg, level, scope);
     const right = this.fromItem(j.rarg, level, scope);
     const both = [...left, ...right];
@@ -503,8 +554,9 @@ class StatementWalker {
       const resolve = (ref: AstNode): ColumnHit<KeapRef> | undefined => this.resolveColumn(both, level, ref);
       const a = analyseConjunct(c, resolve, this.params);
       if (j.jointype === 'JOIN_INNER') this.noteForTransfer(level, c, a, resolve);
-      if (a === undefined || !filtered.includes(a.rel) || (!a.strict && a.rel.nullable)) continue;
-      this.apply(a);
+      if (a === undefined || !filtered.includes((a.via as DerivedRef | undefined) ?? a.rel)) continue;
+      if (!a.strict && (a.rel.nullable || a.via !== undefined)) continue;
+      this.apply(a, level);
     }
     this.expressions([j.quals], scope);
     if (j.jointype === 'JOIN_LEFT' || j.jointype === 'JOIN_FULL') for (const r of right) r.nullable = true;
@@ -518,38 +570,53 @@ class StatementWalker {
    * is that reference's column: had another FROM item of the level the same column, the statement would fail
    * as ambiguous, and an inner level's names hide outer ones.
    */
-  private resolveColumn(refs: readonly KeapRef[], level: Level, ref: AstNode): ColumnHit<KeapRef> | undefined {
+  private resolveColumn(refs: readonly FromRef[], level: Level, ref: AstNode): ColumnHit<KeapRef> | undefined {
     const fields = stringList(ref.fields);
     if (fields === undefined) return undefined;
-    let candidates: KeapRef[];
+    let candidates: FromRef[];
     let name: string;
     if (fields.length === 1) {
       if (level.mergedColumns) return undefined;
       name = fields[0]!;
-      candidates = refs.filter((r) => r.renamedColumns || columnOf(r.table, name) !== undefined);
+      candidates = refs.filter((r) => (isKeapRef(r) ? r.renamedColumns || columnOf(r.table, name) !== undefined : r.columns.has(name)));
     } else if (fields.length === 2) {
       name = fields[1]!;
       candidates = refs.filter((r) => !r.nameHidden && r.refname === fields[0]);
     } else if (fields.length === 3) {
       name = fields[2]!;
-      candidates = refs.filter((r) => !r.nameHidden && !r.hasAlias && r.refname === fields[1] && fields[0] === KEAP_SCHEMA);
+      candidates = refs.filter((r) => isKeapRef(r) && !r.nameHidden && !r.hasAlias && r.refname === fields[1] && fields[0] === KEAP_SCHEMA);
     } else return undefined;
-    if (candidates.length !== 1 || candidates[0]!.renamedColumns) return undefined;
-    const column = columnOf(candidates[0]!.table, name);
-    return column && { rel: candidates[0]!, column };
+    if (candidates.length !== 1) return undefined;
+    const found = candidates[0]!;
+    if (!isKeapRef(found)) {
+      const hit = found.columns.get(name);
+      return hit ? { rel: hit.rel, column: hit.column, via: found } : undefined;
+    }
+    if (found.renamedColumns) return undefined;
+    const column = columnOf(found.table, name);
+    return column && { rel: found, column };
   }
 
   expandViews(definitions: readonly string[], scope: Scope): void {
-    if (definitions.length === 0) return;
-    if (scope.viewDepth >= MAX_VIEW_DEPTH) return;
-    for (const sql of definitions) {
-      const parsed = parseSqlCached(sql);
-      const stmt = parsed?.length === 1 ? unwrap(parsed[0]!.stmt) : undefined;
-      if (stmt === undefined) continue;
-      const query = stmt[0] === 'ViewStmt' || stmt[0] === 'CreateTableAsStmt' ? stmt[1].query : undefined;
-      // a view's body sees no CTEs or parameters of the statement that uses it
-      new StatementWalker(this.batch, undefined, this.executes).statement(query, { ctes: new Set(), viewDepth: scope.viewDepth + 1 });
+    for (const sql of definitions) this.expandView(sql, scope);
+  }
+
+  /** Plans a view's query (a view sees no CTEs or parameters of the statement using it); returns its pass-through columns. */
+  private expandView(sql: string, scope: Scope): DerivedRef['columns'] | undefined {
+    if (scope.viewDepth >= MAX_VIEW_DEPTH) return undefined;
+    const parsed = parseSqlCached(sql);
+    const stmt = parsed?.length === 1 ? unwrap(parsed[0]!.stmt) : undefined;
+    if (stmt === undefined) return undefined;
+    const query = stmt[0] === 'ViewStmt' || stmt[0] === 'CreateTableAsStmt' ? (stmt[1].query as AstNode) : undefined;
+    const inner: Scope = { ctes: new Set(), viewDepth: scope.viewDepth + 1 };
+    const walker = new StatementWalker(this.batch, undefined, this.executes);
+    const sel = as(query, 'SelectStmt');
+    // a view's own column list renames its columns: no pass-through then
+    if (sel === undefined || stmt[1].aliases !== undefined) {
+      walker.statement(query, inner);
+      return undefined;
     }
+    return walker.select(sel, inner, false);
   }
 
   /** Plans the subqueries inside expressions (SubLinks); they are query levels of their own. */
@@ -596,7 +663,7 @@ class StatementWalker {
     const fields = stringList(colref.fields);
     // an unqualified ORDER BY name means an output column first: `SELECT id::text … ORDER BY id` sorts text
     if (fields?.length === 1 && targets.some((t) => outputNameShadows(as(t, 'ResTarget'), fields[0]!))) return undefined;
-    const hit = this.resolveColumn([ref], { refs: [ref], opaqueItems: 0, mergedColumns: false, equalities: [], facts: [] }, colref);
+    const hit = this.resolveColumn([ref], { refs: [ref], derived: [], touched: new Set(), opaqueItems: 0, mergedColumns: false, equalities: [], facts: [] }, colref);
     if (hit === undefined) return undefined;
     const column = hit.column;
     if (!ref.table.sort.some((s) => s.column === column.name)) return undefined;
@@ -706,6 +773,57 @@ class WriteCheckOnly extends BatchPlanner {
   override preparedSql(name: string): string | undefined {
     return this.parent.preparedSql(name);
   }
+}
+
+function allRefs(level: Level): FromRef[] {
+  return level.derived.length === 0 ? level.refs : [...level.refs, ...level.derived];
+}
+
+/**
+ * The output columns of a SELECT that pass a Keap column through unchanged, when the SELECT only filters
+ * and projects (no grouping, DISTINCT, LIMIT/OFFSET, window or set-returning functions): then a condition
+ * on the output column is a condition on the Keap rows that reach the output.
+ */
+function passThroughColumns(
+  sel: AstNode,
+  level: Level,
+  resolve: (ref: AstNode) => ColumnHit<KeapRef> | undefined,
+): DerivedRef['columns'] | undefined {
+  if (sel.groupClause !== undefined || sel.havingClause !== undefined || sel.distinctClause !== undefined) return undefined;
+  if (sel.windowClause !== undefined || sel.limitCount !== undefined || sel.limitOffset !== undefined) return undefined;
+  if (sel.intoClause !== undefined || sel.lockingClause !== undefined) return undefined;
+  const targets = (sel.targetList ?? []) as AstNode[];
+  if (!targets.every((t) => rowPreserving(t))) return undefined;
+  const columns = new Map<string, ColumnHit<KeapRef> | null>();
+  const duplicates = new Set<string>();
+  const add = (name: string, hit: ColumnHit<KeapRef> | null): void => {
+    if (columns.has(name)) duplicates.add(name);
+    columns.set(name, hit);
+  };
+  for (const t of targets) {
+    const target = as(t, 'ResTarget');
+    if (target === undefined) return undefined;
+    const colref = as(target.val, 'ColumnRef');
+    const fields = (colref?.fields ?? []) as AstNode[];
+    if (colref !== undefined && as(fields[fields.length - 1], 'A_Star') !== undefined) {
+      // * and x.* expand to columns the planner can name only for Keap references
+      if (level.mergedColumns) return undefined;
+      const qualifier = fields.length === 2 ? as(fields[0], 'String')?.sval : undefined;
+      if (fields.length > 2 || (fields.length === 2 && qualifier === undefined)) return undefined;
+      const expanded = qualifier === undefined ? allRefs(level) : allRefs(level).filter((r) => !r.nameHidden && r.refname === qualifier);
+      if (expanded.length === 0 || (qualifier === undefined && level.opaqueItems > level.derived.length)) return undefined;
+      for (const r of expanded) {
+        if (!isKeapRef(r)) for (const [name, hit] of r.columns) add(name, hit);
+        else if (r.renamedColumns) return undefined;
+        else for (const column of r.table.columns) add(column.name, { rel: r, column });
+      }
+      continue;
+    }
+    const name = target.name ?? implicitName(target.val) ?? '?column?';
+    add(name, colref !== undefined ? (resolve(colref) ?? null) : null);
+  }
+  for (const d of duplicates) columns.set(d, null);
+  return columns;
 }
 
 /** Equal values of these columns are equal values of the other: integers with integers, text with text. */
