@@ -189,6 +189,21 @@ test('unnest tables make one row per array element, reading the parent through $
   ]);
 });
 
+test('per-parent records read their parent from the argument or from the $parent the connector attaches', async () => {
+  const tags = catalog.tables.get('contact_tags')!;
+  const text = recordsToCopyText(tags, [
+    { id: '31', applied_time: '2024-01-01T00:00:00Z', $parent: { id: '8', name: 'VIP' } },
+    { id: '32', applied_time: '2024-01-02T00:00:00Z', $parent: { id: '9' } },
+  ]);
+  await load(tags, text);
+  const got = await rows<{ contact_id: string; tag_id: string }>(`SELECT contact_id::text, tag_id::text FROM contact_tags WHERE contact_id IN (31, 32) ORDER BY 1`);
+  assert.deepEqual(got, [
+    { contact_id: '31', tag_id: '8' },
+    { contact_id: '32', tag_id: '9' },
+  ]);
+  assert.equal(recordsToCopyText(tags, [{ id: '33', $parent: { id: '9' } }], { id: '10' }).split('\t')[1], '10');
+});
+
 test('a record seen twice (paging while data changes) or with a NULL key is skipped and counted, not a failed COPY', async () => {
   const tags = catalog.tables.get('tags')!;
   const encoder = new CopyRowEncoder(tags);

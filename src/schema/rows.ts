@@ -362,14 +362,16 @@ export class CopyRowEncoder {
   /**
    * COPY text for these records. For an unnest table, pass the parent endpoint's records: each element
    * of `record[unnest]` becomes a row, with `$parent.` paths reading the record. For a perParent table,
-   * pass the parent row (e.g. the tag) as `parent`.
+   * `$parent.` paths read `parent` (the parent's API record, e.g. the tag), or else each record's own
+   * `$parent` property (how the Keap connector delivers per-parent records).
    */
   encode(records: readonly unknown[], parent?: unknown): string {
     let out = '';
     const unnest = this.unnest;
     for (const record of records) {
       if (unnest === undefined) {
-        out += this.encodeRow(record, parent);
+        // The connector hands per-parent records with their parent attached as `$parent`.
+        out += this.encodeRow(record, parent ?? (record !== null && typeof record === 'object' ? (record as { $parent?: unknown }).$parent : undefined));
       } else if (record !== null && typeof record === 'object') {
         const children = (record as Record<string, unknown>)[unnest];
         if (Array.isArray(children)) for (const child of children) out += this.encodeRow(child, record);
