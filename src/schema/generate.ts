@@ -3,6 +3,7 @@
 // into a scratch directory and merge by hand (`node dist/src/schema/generate.js /tmp/drafts`).
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { snakeCase } from './names.js';
@@ -186,6 +187,6 @@ export function generateDrafts(specDir: string, outDir: string): string[] {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-  const out = process.argv[2] ?? join(root, 'schemas', '.drafts');
+  const out = process.argv[2] ?? join(tmpdir(), 'keapgres-schema-drafts');
   for (const f of generateDrafts(join(root, 'spec'), out)) console.log(f);
 }
