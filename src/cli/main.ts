@@ -1,0 +1,28 @@
+// The `keapgres` command: dispatches to its subcommands.
+import { runServeCommand } from './serve.js';
+import { runPasswdCommand } from './passwd.js';
+import { runAuthCommand } from './auth.js';
+import { runSandboxCommand } from './sandbox.js';
+
+const USAGE = `usage: keapgres <command> [options]
+  serve     run the PostgreSQL server over Keap (keapgres serve --help)
+  passwd    print a SCRAM-SHA-256 verifier for a user of the configuration
+  auth      authorize a Keap connection (OAuth) by hand: --print-url, --verifier CODE
+  sandbox   run the built-in sandbox Keap API alone
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': return runServeCommand(rest);
+    case 'passwd': return runPasswdCommand(rest);
+    case 'auth': return runAuthCommand(rest);
+    case 'sandbox': return runSandboxCommand(rest);
+    case undefined: case '-h': case '--help': case 'help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`keapgres: unknown command "${command}"\n${USAGE}`);
+      return 2;
+  }
+}

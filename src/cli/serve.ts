@@ -1,0 +1,114 @@
+// `keapgres serve`: the PostgreSQL front end over every configured database.
+import { loadServerConfig } from '../config/server-config.js';
+import { logServerConfig } from '../config/describe-config.js';
+import { createLogger, registerSecret } from '../log/logger.js';
+import { loadEngineArtifacts } from '../engine/artifacts.js';
+import { PgListener, type DatabaseBackend } from '../wire/listener.js';
+import { accessFromSettings, openKeapDatabase, type KeapDatabase } from '../loader/keap-database.js';
+import { startSandbox, type Sandbox } from '../sandbox/index.js';
+import type { Logger } from 'pino';
+
+export const SERVE_USAGE = `usage: keapgres serve [--host H] [--port P] [--config FILE] [--connection STRING]
+  --host H            listen address (default 127.0.0.1; env KEAPGRES_HOST)
+  --port P            listen port (default 5433; env KEAPGRES_PORT)
+  --config FILE       JSON configuration file (env KEAPGRES_CONFIG)
+  --connection STR    a Keap connection string, served as database "keap" (env KEAPGRES_CONNECTION)
+With no connection configured, a built-in sandbox Keap account is served as "keap".
+`;
+
+export interface RunningServer {
+  host: string;
+  port: number;
+  listener: PgListener;
+  databases: Map<string, KeapDatabase>;
+  sandbox?: Sandbox;
+  stop(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  configFile?: string;
+  host?: string;
+  port?: number;
+  connection?: string;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  const config = loadServerConfig({ configFile: opts.configFile, host: opts.host, port: opts.port, connection: opts.connection, env: opts.env });
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  logServerConfig(config, logger);
+  const artifacts = await loadEngineArtifacts();
+  let sandbox: Sandbox | undefined;
+  const databases = new Map<string, KeapDatabase>();
+  const backends = new Map<string, DatabaseBackend>();
+  try {
+    for (const [name, conn] of config.databases) {
+      let access;
+      if (conn === 'sandbox') {
+        sandbox ??= await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts });
+        registerSecret(sandbox.personalAccessToken);
+        const token = sandbox.personalAccessToken;
+        access = {
+          apiBase: sandbox.apiBase,
+          credentials: { headers: async () => ({ 'X-Keap-API-Key': token }), unauthorized: async () => false },
+          pageSize: 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 10,
+        };
+        logger.info({ database: name, api: sandbox.apiBase }, 'serving the built-in sandbox Keap account (no Keap connection configured)');
+      } else {
+        access = await accessFromSettings(conn, logger.child({ database: name }));
+      }
+      const db = await openKeapDatabase({ name, access, artifacts, spares: config.idleSpareEngines, logger });
+      databases.set(name, db);
+      backends.set(name, db.backend);
+    }
+  } catch (err) {
+    for (const db of databases.values()) await db.close();
+    await sandbox?.close();
+    throw err;
+  }
+  if (config.users.length === 0 && config.trust === false) {
+    logger.warn('no users configured: accepting loopback connections only, without a password');
+  }
+  const listener = new PgListener({
+    host: config.host, port: config.port, tls: config.tls, users: config.users, trust: config.trust,
+    maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: backends, logger,
+  });
+  const addr = await listener.listen();
+  logger.info({ host: addr.host, port: addr.port, databases: [...backends.keys()] }, 'keapgres is serving');
+  return {
+    host: addr.host, port: addr.port, listener, databases, sandbox,
+    async stop() {
+      await listener.stop(config.shutdownGraceMs);
+      for (const db of databases.values()) await db.close();
+      await sandbox?.close();
+    },
+  };
+}
+
+export async function runServeCommand(args: string[]): Promise<number> {
+  const opts: StartServerOptions = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const value = () => {
+      const v = args[++i];
+      if (v === undefined) throw new Error(`${a} needs a value\n${SERVE_USAGE}`);
+      return v;
+    };
+    if (a === '--host') opts.host = value();
+    else if (a === '--port') opts.port = Number(value());
+    else if (a === '--config') opts.configFile = value();
+    else if (a === '--connection') opts.connection = value();
+    else if (a === '-h' || a === '--help') { process.stdout.write(SERVE_USAGE); return 0; }
+    else throw new Error(`unknown argument "${a}"\n${SERVE_USAGE}`);
+  }
+  const server = await startServer(opts);
+  process.stdout.write(`keapgres listening on ${server.host}:${server.port} — connect with: psql "host=${server.host} port=${server.port} dbname=${[...server.databases.keys()][0] ?? 'keap'}"\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await server.stop();
+  return 0;
+}

@@ -1,0 +1,37 @@
+// PGlite's WebAssembly modules and file-system bundle, compiled and read once per process and
+// shared with every engine worker (a WebAssembly.Module and a Blob cross postMessage without a copy
+// or a recompile).
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export interface EngineArtifacts {
+  pgliteWasmModule: WebAssembly.Module;
+  initdbWasmModule: WebAssembly.Module;
+  fsBundle: Blob;
+}
+
+let loading: Promise<EngineArtifacts> | undefined;
+
+export function pgliteDistDir(): string {
+  const require = createRequire(import.meta.url);
+  // The package's "main" lives in dist/; its .wasm and .data files sit beside it.
+  return path.dirname(require.resolve('@electric-sql/pglite'));
+}
+
+export function loadEngineArtifacts(): Promise<EngineArtifacts> {
+  loading ??= (async () => {
+    const dir = pgliteDistDir();
+    const [pglite, initdb, bundle] = await Promise.all([
+      readFile(path.join(dir, 'pglite.wasm')),
+      readFile(path.join(dir, 'initdb.wasm')),
+      readFile(path.join(dir, 'pglite.data')),
+    ]);
+    const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
+      WebAssembly.compile(pglite),
+      WebAssembly.compile(initdb),
+    ]);
+    return { pgliteWasmModule, initdbWasmModule, fsBundle: new Blob([bundle]) };
+  })();
+  return loading;
+}

@@ -1,0 +1,160 @@
+// Engines for one database name, started ahead of demand (an engine takes about half a second to
+// start) and reused after a reset when the session left nothing behind.
+import { cp, mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { EngineArtifacts } from './artifacts.js';
+import { EngineInstance } from './instance.js';
+import { ENGINE_START_PARAMS } from './start-params.js';
+
+export interface EnginePoolOptions {
+  artifacts: EngineArtifacts;
+  templateDir: string;
+  database: string;
+  /** engines kept started and idle, ready for the next connection */
+  spares: number;
+  /** where per-session data directories live */
+  sessionsDir?: string;
+  highWaterBytes?: number;
+  onError?: (err: unknown) => void;
+}
+
+/** Counts of the catalog rows a session could add; a session that changed none can hand its engine on. */
+const FINGERPRINT_SQL = `SELECT concat_ws(',',
+  (SELECT count(*) FROM pg_catalog.pg_class), (SELECT count(*) FROM pg_catalog.pg_proc),
+  (SELECT count(*) FROM pg_catalog.pg_type), (SELECT count(*) FROM pg_catalog.pg_namespace),
+  (SELECT count(*) FROM pg_catalog.pg_constraint), (SELECT count(*) FROM pg_catalog.pg_trigger),
+  (SELECT count(*) FROM pg_catalog.pg_rewrite), (SELECT count(*) FROM pg_catalog.pg_attribute),
+  (SELECT count(*) FROM pg_catalog.pg_description), (SELECT count(*) FROM pg_catalog.pg_db_role_setting),
+  (SELECT count(*) FROM pg_catalog.pg_extension), (SELECT count(*) FROM pg_catalog.pg_operator),
+  (SELECT count(*) FROM pg_catalog.pg_database), (SELECT count(*) FROM pg_catalog.pg_sequence)
+) AS fingerprint`;
+
+let sessionDirCounter = 0;
+
+export class EnginePool {
+  private readonly opts: EnginePoolOptions;
+  private templateDir: string;
+  private readonly idle: EngineInstance[] = [];
+  private starting = 0;
+  private fingerprint?: string;
+  private closed = false;
+  private readonly sessionsDir: string;
+
+  constructor(opts: EnginePoolOptions) {
+    this.opts = opts;
+    this.templateDir = opts.templateDir;
+    this.sessionsDir = opts.sessionsDir ?? path.join(os.tmpdir(), `keapgres-${process.pid}`, opts.database);
+  }
+
+  get database(): string {
+    return this.opts.database;
+  }
+
+  /** Starts the spares; resolves when the first one is ready. */
+  async warm(): Promise<void> {
+    if (this.opts.spares <= 0) return;
+    const first = await this.startOne();
+    this.fingerprint ??= await this.readFingerprint(first);
+    this.offer(first);
+    this.replenish();
+  }
+
+  /** An engine for a new session: an idle one at once, otherwise the next to finish starting. */
+  async acquire(): Promise<EngineInstance> {
+    const ready = this.idle.pop();
+    this.replenish();
+    if (ready) return ready;
+    const engine = await this.startOne();
+    this.fingerprint ??= await this.readFingerprint(engine).catch(() => undefined);
+    return engine;
+  }
+
+  /**
+   * Takes an engine back from a session that ended. It is reset to the template's state and reused
+   * when the session created nothing; otherwise it is ended (its data directory goes with it).
+   */
+  async release(engine: EngineInstance, keapTables: readonly string[]): Promise<void> {
+    if (this.closed || !engine.alive || engine.dataDir.indexOf(this.templateGeneration()) < 0) {
+      await engine.terminate();
+      return;
+    }
+    try {
+      await engine.query('ROLLBACK').catch(() => undefined);
+      const truncate = keapTables.length ? `TRUNCATE ${keapTables.map(quote).join(', ')};` : '';
+      await engine.query(`DISCARD ALL; RESET SESSION AUTHORIZATION; RESET ALL; ${truncate}`);
+      const fp = await this.readFingerprint(engine);
+      if (this.fingerprint && fp === this.fingerprint && this.idle.length < this.opts.spares) {
+        this.offer(engine);
+        return;
+      }
+    } catch {
+      // an engine that cannot be reset is not reused
+    }
+    await engine.terminate();
+  }
+
+  /** Schema changed (custom fields refreshed): new sessions start from the new template. */
+  async replaceTemplate(templateDir: string): Promise<void> {
+    this.templateDir = templateDir;
+    this.fingerprint = undefined;
+    const old = this.idle.splice(0);
+    await Promise.all(old.map((e) => e.terminate()));
+    this.replenish();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const old = this.idle.splice(0);
+    await Promise.all(old.map((e) => e.terminate()));
+    await rm(this.sessionsDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  private templateGeneration(): string {
+    return path.basename(this.templateDir);
+  }
+
+  private offer(engine: EngineInstance): void {
+    this.idle.push(engine);
+  }
+
+  private replenish(): void {
+    if (this.closed) return;
+    while (this.idle.length + this.starting < this.opts.spares) {
+      this.starting++;
+      this.startOne()
+        .then((e) => {
+          this.starting--;
+          if (this.closed) void e.terminate();
+          else this.offer(e);
+        })
+        .catch((err) => {
+          this.starting--;
+          this.opts.onError?.(err);
+        });
+    }
+  }
+
+  private async startOne(): Promise<EngineInstance> {
+    const dir = path.join(this.sessionsDir, `${this.templateGeneration()}-${process.pid}-${++sessionDirCounter}`);
+    await mkdir(this.sessionsDir, { recursive: true });
+    await cp(this.templateDir, dir, { recursive: true });
+    return EngineInstance.start({
+      artifacts: this.opts.artifacts,
+      dataDir: dir,
+      database: this.opts.database,
+      startParams: [...ENGINE_START_PARAMS],
+      highWaterBytes: this.opts.highWaterBytes,
+      ownsDataDir: true,
+    });
+  }
+
+  private async readFingerprint(engine: EngineInstance): Promise<string> {
+    const { rows } = await engine.query(FINGERPRINT_SQL);
+    return String(rows[0]?.fingerprint ?? '');
+  }
+}
+
+function quote(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,137 @@
+// One PGlite engine in its own thread. PGlite runs its WebAssembly synchronously, so a long statement
+// blocks only this thread; the main thread keeps serving every other session, and cancelling a
+// statement means terminating this thread.
+import { parentPort } from 'node:worker_threads';
+import { PGlite } from '@electric-sql/pglite';
+import { BackendOutputFilter } from './output-filter.js';
+import type { MainToWorker, WorkerToMain } from './worker-protocol.js';
+
+if (!parentPort) throw new Error('engine worker must run in a worker thread');
+const port = parentPort;
+
+let db: PGlite | undefined;
+let control: Int32Array | undefined;
+let highWaterBytes = 4 * 1024 * 1024;
+// ParameterStatus the engine emits on its own mid-session is not what PostgreSQL sends to a client
+// (PostgreSQL reports only GUC_REPORT changes, which the session tracks itself).
+const filter = new BackendOutputFilter({ drop: new Set<number>() });
+
+function send(msg: WorkerToMain, transfer?: ArrayBuffer[]): void {
+  port.postMessage(msg, transfer ?? []);
+}
+
+/** Blocks this thread while the client has not drained enough of what we sent: real backpressure. */
+function waitForDrain(): void {
+  if (!control) return;
+  for (;;) {
+    const outstanding = Atomics.load(control, 0);
+    if (outstanding <= highWaterBytes) return;
+    Atomics.wait(control, 0, outstanding, 1000);
+  }
+}
+
+// Output is coalesced into chunks of this size: fewer, larger messages to the main thread.
+const CHUNK = 256 * 1024;
+let pending: Uint8Array[] = [];
+let pendingBytes = 0;
+
+/**
+ * Sends what is pending, up to the last whole message: a client must never see half a message,
+ * even when this worker is terminated (cancel) right after.
+ */
+function flushOutput(id: number): void {
+  const sendBytes = pendingBytes - filter.partialBytes;
+  if (sendBytes <= 0) return;
+  const all = new Uint8Array(pendingBytes);
+  let off = 0;
+  for (const p of pending) {
+    all.set(p, off);
+    off += p.length;
+  }
+  const buf = sendBytes === pendingBytes ? all : all.slice(0, sendBytes);
+  pending = sendBytes === pendingBytes ? [] : [all.subarray(sendBytes)];
+  pendingBytes -= sendBytes;
+  if (control) Atomics.add(control, 0, buf.length);
+  send({ type: 'chunk', id, data: buf }, [buf.buffer]);
+  waitForDrain();
+}
+
+function collect(id: number, raw: Uint8Array): void {
+  for (const part of filter.push(raw)) {
+    // raw is a view into the engine's memory, which the next call reuses: copy what we keep.
+    pending.push(new Uint8Array(part));
+    pendingBytes += part.length;
+    if (pendingBytes >= CHUNK) flushOutput(id);
+  }
+}
+
+async function handle(msg: MainToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'init': {
+      control = msg.control ? new Int32Array(msg.control) : undefined;
+      highWaterBytes = msg.highWaterBytes ?? highWaterBytes;
+      db = new PGlite(msg.dataDir, {
+        pgliteWasmModule: msg.artifacts.pgliteWasmModule,
+        initdbWasmModule: msg.artifacts.initdbWasmModule,
+        fsBundle: msg.artifacts.fsBundle,
+        database: msg.database,
+        startParams: msg.startParams,
+        relaxedDurability: true,
+      });
+      await db.waitReady;
+      send({ type: 'ready' });
+      return;
+    }
+    case 'exec': {
+      const engine = mustHave(db);
+      filter.sawError = false;
+      filter.rows = 0;
+      filter.dropCopyIn = msg.dropCopyIn ?? false;
+      try {
+        await engine.execProtocolRawStream(msg.data, { onRawData: (raw) => collect(msg.id, raw) });
+        flushOutput(msg.id);
+        send({ type: 'done', id: msg.id, txStatus: filter.txStatus, sawError: filter.sawError, rows: filter.rows });
+      } catch (err) {
+        flushOutput(msg.id);
+        send({ type: 'failed', id: msg.id, message: errorMessage(err) });
+      }
+      return;
+    }
+    case 'query': {
+      const engine = mustHave(db);
+      try {
+        const results = msg.blob
+          ? [await engine.query(msg.sql, [], { blob: new Blob([msg.blob]) })]
+          : await engine.exec(msg.sql);
+        const last = results[results.length - 1];
+        send({ type: 'result', id: msg.id, rows: (last?.rows ?? []) as Record<string, unknown>[], affected: last?.affectedRows ?? 0 });
+      } catch (err) {
+        const e = err as { code?: string; message?: string; detail?: string; hint?: string };
+        send({ type: 'result', id: msg.id, rows: [], affected: 0, error: { sqlstate: e.code ?? 'XX000', message: errorMessage(err), detail: e.detail, hint: e.hint } });
+      }
+      return;
+    }
+    case 'close': {
+      if (db) await db.close();
+      send({ type: 'closed' });
+      return;
+    }
+  }
+}
+
+function mustHave(engine: PGlite | undefined): PGlite {
+  if (!engine) throw new Error('engine not initialised');
+  return engine;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+// Messages are handled strictly one at a time: the engine is single-threaded and stateful.
+let queue: Promise<void> = Promise.resolve();
+port.on('message', (msg: MainToWorker) => {
+  queue = queue.then(() => handle(msg)).catch((err) => {
+    send({ type: 'fatal', message: errorMessage(err) });
+  });
+});

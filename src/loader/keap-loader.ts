@@ -1,0 +1,169 @@
+// The Keap side of a session: before a batch runs, plan which Keap rows it needs, fetch them
+// through the connector and COPY them into the session's engine. Pushdown only narrows what is
+// fetched; the engine evaluates the statement over whatever was loaded, so every fetch must be a
+// superset of the rows the statement needs.
+import type { Logger } from 'pino';
+import { SqlError } from '../errors.js';
+import type { EngineInstance } from '../engine/instance.js';
+import { planSql, mergeBatchPlans, type FetchPlan, type PlannerContext } from '../planner/index.js';
+import { applySessionDefinitions, sessionDefinitions, type SessionDefinitionState } from '../planner/session-definitions.js';
+import { CopyRowEncoder, copyStatement } from '../schema/rows.js';
+import { qualifiedName, quoteIdent } from '../schema/ddl.js';
+import type { Catalog, TableSchema } from '../schema/types.js';
+import type { KeapConnector } from '../keap/connector.js';
+import type { BatchPreparer, BatchWork } from '../session/session.js';
+import type { ErrorFields } from '../wire/backend-messages.js';
+
+export interface KeapSource {
+  catalog: Catalog;
+  connector: KeapConnector;
+  /** MaxRows of the connection, for the truncation notice (-1: none) */
+  maxRows: number;
+  /** how long loaded rows count as fresh, in ms */
+  freshMs: number;
+}
+
+interface LoadedFetch {
+  at: number;
+  /** loaded inside a client transaction: gone if it rolls back, so forgotten when it ends */
+  inTransaction: boolean;
+}
+
+/** Rows per COPY call: big enough to amortise the round trip to the engine, small enough to stream. */
+const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
+
+export class KeapSessionLoader implements BatchPreparer {
+  private readonly source: KeapSource;
+  private readonly logger: Logger;
+  /** fetch key → when it was loaded */
+  private readonly loaded = new Map<string, LoadedFetch>();
+  /** tables holding rows in the engine */
+  private readonly nonEmpty = new Set<string>();
+  private readonly definitions: Required<SessionDefinitionState> = { preparedStatements: new Map(), views: new Map(), functions: new Map() };
+
+  constructor(source: KeapSource, logger: Logger) {
+    this.source = source;
+    this.logger = logger;
+  }
+
+  engineReplaced(): void {
+    this.loaded.clear();
+    this.nonEmpty.clear();
+  }
+
+  async prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<ErrorFields[]> {
+    if (work.txStatus === 'I') {
+      for (const [k, v] of this.loaded) if (v.inTransaction) this.loaded.delete(k);
+    }
+    const ctx: PlannerContext = {
+      catalog: this.source.catalog,
+      searchPath: ['"$user"', 'public'],
+      preparedStatements: this.definitions.preparedStatements,
+      views: this.definitions.views,
+      functions: this.definitions.functions,
+    };
+    const plans = [];
+    for (const s of work.statements) {
+      plans.push(await planSql(s.sql, s.params, ctx));
+      applySessionDefinitions(this.definitions, sessionDefinitions(s.sql));
+    }
+    const plan = mergeBatchPlans(plans);
+    if (plan.rejection) {
+      const r = plan.rejection;
+      throw new SqlError(r.sqlstate, r.message, { detail: r.detail, hint: r.hint });
+    }
+    const now = Date.now();
+    const todo = plan.fetches.filter((f) => {
+      const hit = this.loaded.get(fetchKey(f)) ?? this.loaded.get(fullKey(f.table));
+      return !hit || now - hit.at > this.source.freshMs;
+    });
+    if (todo.length === 0) return [];
+    if (work.txStatus === 'E') return []; // the statement fails in the engine anyway
+
+    const notices: ErrorFields[] = [];
+    const restoreReadOnly = work.txStatus === 'T' ? await this.makeWritable(engine) : false;
+    try {
+      for (const f of todo) {
+        const table = this.source.catalog.tables.get(f.table);
+        if (!table) continue;
+        const truncated = await this.load(engine, table, f, signal);
+        this.loaded.set(fetchKey(f), { at: Date.now(), inTransaction: work.txStatus === 'T' });
+        if (truncated) {
+          notices.push({
+            severity: 'NOTICE', sqlstate: '01000',
+            message: `table "${f.table}" was truncated at ${this.source.maxRows} rows`,
+            detail: 'MaxRows in the connection string limits how many rows one table reference fetches from Keap.',
+            hint: 'Raise MaxRows (or set it to -1) to fetch every row, or add conditions Keap can filter on.',
+          });
+        }
+      }
+    } finally {
+      if (restoreReadOnly) await engine.query('SET TRANSACTION READ ONLY');
+    }
+    return notices;
+  }
+
+  /**
+   * Inside a client's read-only transaction (Metabase: BEGIN READ ONLY, then its query), rows can be
+   * loaded only before the transaction's first query: switch it to read-write for the load and back.
+   */
+  private async makeWritable(engine: EngineInstance): Promise<boolean> {
+    const { rows } = await engine.query(`SELECT pg_catalog.current_setting('transaction_read_only') AS ro`);
+    if (rows[0]?.ro !== 'on') return false;
+    try {
+      await engine.query('SAVEPOINT keapgres_probe; SET TRANSACTION READ WRITE; RELEASE SAVEPOINT keapgres_probe');
+      return true;
+    } catch {
+      await engine.query('ROLLBACK TO SAVEPOINT keapgres_probe; RELEASE SAVEPOINT keapgres_probe').catch(() => undefined);
+      throw new SqlError('25006', 'cannot load Keap rows in the middle of a read-only transaction', {
+        detail: 'The transaction already ran a query, and loading rows needs a write.',
+        hint: 'Run the statement in its own transaction, or start the read-only transaction with it.',
+      });
+    }
+  }
+
+  /** Fetches one plan's rows and COPYs them in; returns whether MaxRows cut the fetch short. */
+  private async load(engine: EngineInstance, table: TableSchema, plan: FetchPlan, signal: AbortSignal): Promise<boolean> {
+    const started = performance.now();
+    // A table that already holds rows gets the union: new rows go through a staging table and
+    // are added only where their key is not there yet.
+    const merge = this.nonEmpty.has(table.name);
+    const target = merge ? `pg_temp.${quoteIdent('keapgres_stage_' + table.name)}` : qualifiedName(table);
+    if (merge) {
+      await engine.query(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent('keapgres_stage_' + table.name)} (LIKE ${qualifiedName(table)}); TRUNCATE ${target}`);
+    }
+    const copySql = copyStatement(table).replace(qualifiedName(table), target);
+    const encoder = new CopyRowEncoder(table);
+    const fetch = this.source.connector.fetch(table, plan, signal);
+    let text = '';
+    let pages = 0;
+    const flush = async () => {
+      if (!text) return;
+      const blob = Buffer.from(text, 'utf8');
+      text = '';
+      await engine.query(copySql, blob);
+    };
+    for await (const records of fetch.records) {
+      pages++;
+      text += encoder.encode(records);
+      if (text.length >= COPY_CHUNK_BYTES) await flush();
+    }
+    await flush();
+    if (merge) {
+      const pk = table.primaryKey.map(quoteIdent).join(', ');
+      await engine.query(`INSERT INTO ${qualifiedName(table)} SELECT * FROM ${target} ON CONFLICT (${pk}) DO NOTHING; TRUNCATE ${target}`);
+    }
+    if (encoder.rowCount > 0) this.nonEmpty.add(table.name);
+    this.logger.debug({ table: table.name, rows: encoder.rowCount, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, ms: Math.round(performance.now() - started) }, 'loaded');
+    return fetch.truncated();
+  }
+}
+
+function fetchKey(f: FetchPlan): string {
+  return JSON.stringify([f.table, f.conditions, f.limit ?? null, f.orderBy ?? null]);
+}
+
+function fullKey(table: string): string {
+  return JSON.stringify([table, [], null, null]);
+}
+

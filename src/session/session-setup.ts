@@ -1,0 +1,46 @@
+// What every engine of a session runs first: the client's role and startup settings; and the
+// ParameterStatus values PostgreSQL reports after authentication, read from the engine itself.
+import type { EngineInstance } from '../engine/instance.js';
+
+/** The parameters PostgreSQL 18 reports to a client (GUC_REPORT), in the order it sends them. */
+export const REPORTED_PARAMETERS = [
+  'application_name', 'client_encoding', 'DateStyle', 'default_transaction_read_only', 'in_hot_standby',
+  'integer_datetimes', 'IntervalStyle', 'is_superuser', 'scram_iterations', 'search_path', 'server_encoding',
+  'server_version', 'session_authorization', 'standard_conforming_strings', 'TimeZone',
+] as const;
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The engine runs as the role the client logged in as (so current_user, session_authorization and
+ * \du show it), with the startup packet's settings applied as PostgreSQL applies them.
+ */
+export function engineSetupSql(user: string, settings: ReadonlyArray<readonly [string, string]>): string {
+  const role = quoteIdent(user);
+  const parts = [
+    `DO $keapgres$BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(user)}) THEN CREATE ROLE ${role} SUPERUSER LOGIN; END IF; END$keapgres$`,
+    `SET SESSION AUTHORIZATION ${role}`,
+  ];
+  for (const [name, value] of settings) {
+    parts.push(`SELECT pg_catalog.set_config(${quoteLiteral(name)}, ${quoteLiteral(value)}, false)`);
+  }
+  return parts.join(';\n') + ';';
+}
+
+export async function readReportedParameters(engine: EngineInstance): Promise<Array<[string, string]>> {
+  const select = REPORTED_PARAMETERS.map((p) => `pg_catalog.current_setting(${quoteLiteral(p)}, true) AS ${quoteIdent(p)}`).join(', ');
+  const { rows } = await engine.query(`SELECT ${select}`);
+  const row = rows[0] ?? {};
+  const out: Array<[string, string]> = [];
+  for (const p of REPORTED_PARAMETERS) {
+    const v = row[p];
+    if (typeof v === 'string') out.push([p, v]);
+  }
+  return out;
+}

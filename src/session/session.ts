@@ -1,0 +1,389 @@
+// One client connection after authentication: collects frontend messages into batches, lets the
+// Keap side load what a batch needs, and forwards the batch to the session's own engine, streaming
+// the engine's answer back to the client as it comes.
+import type { Logger } from 'pino';
+import { SqlError, SQLSTATE } from '../errors.js';
+import type { EngineInstance } from '../engine/instance.js';
+import type { EnginePool } from '../engine/pool.js';
+import * as msg from '../wire/backend-messages.js';
+import type { FrontendMessage } from '../wire/frontend-framer.js';
+import { ProtocolState, parseBind, parseClose, parseParse, parseQuery, paramText, splitSimple } from './protocol-state.js';
+import { engineSetupSql, readReportedParameters } from './session-setup.js';
+
+export interface BatchStatement {
+  sql: string;
+  /** bound values as text; undefined where unknown (binary of a type the planner does not read) */
+  params?: ReadonlyArray<string | null | undefined>;
+}
+
+export interface BatchWork {
+  statements: BatchStatement[];
+  /** transaction status before the batch: 'I', 'T' or 'E' */
+  txStatus: string;
+}
+
+/** The Keap side of a session: loads the rows a batch needs into the engine before it runs. */
+export interface BatchPreparer {
+  prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<msg.ErrorFields[]>;
+  /** the session's engine was replaced (after a cancel): whatever was loaded is gone */
+  engineReplaced(): void;
+}
+
+export interface SessionWriter {
+  write(data: Uint8Array, cb?: (err?: Error | null) => void): boolean;
+  readonly destroyed: boolean;
+}
+
+export interface SessionOptions {
+  writer: SessionWriter;
+  pool: EnginePool;
+  engine: EngineInstance;
+  user: string;
+  database: string;
+  /** settings from the startup packet and its options (-c name=value), applied to every engine */
+  settings: Array<[string, string]>;
+  preparer?: BatchPreparer;
+  /** tables emptied when the engine goes back to the pool */
+  keapTables: readonly string[];
+  logger: Logger;
+  /** largest COPY FROM STDIN a client may send in one statement */
+  maxCopyBytes?: number;
+}
+
+const CANCELED: msg.ErrorFields = { severity: 'ERROR', sqlstate: SQLSTATE.queryCanceled, message: 'canceling statement due to user request' };
+
+export class Session {
+  private readonly o: SessionOptions;
+  private engine: EngineInstance;
+  private readonly state = new ProtocolState();
+  private pending: FrontendMessage[] = [];
+  private inbox: FrontendMessage[] = [];
+  private pumping = false;
+  private txStatus = 'I';
+  private copyIn?: { frames: FrontendMessage[]; bytes: number };
+  private running?: { abort: AbortController; inEngine: boolean; cancelled: boolean };
+  private closed = false;
+  private closeListeners: Array<() => void> = [];
+
+  constructor(o: SessionOptions) {
+    this.o = o;
+    this.engine = o.engine;
+  }
+
+  /** Applies the startup settings and returns the ParameterStatus values to report. Throws SqlError (FATAL). */
+  async start(): Promise<Array<[string, string]>> {
+    await this.setUpEngine(this.engine);
+    return readReportedParameters(this.engine);
+  }
+
+  get transactionStatus(): string {
+    return this.txStatus;
+  }
+
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
+  }
+
+  /** Frontend messages from the client, in order. */
+  receive(messages: FrontendMessage[]): void {
+    if (this.closed) return;
+    this.inbox.push(...messages);
+    void this.pump();
+  }
+
+  /** CancelRequest: stop the running batch (ending the engine if the statement is inside it). */
+  cancel(): void {
+    const r = this.running;
+    if (!r || r.cancelled) return;
+    r.cancelled = true;
+    r.abort.abort(new SqlError(SQLSTATE.queryCanceled, CANCELED.message));
+    if (r.inEngine) void this.engine.terminate();
+  }
+
+  /** The client went away (or the server is stopping): free the engine. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const r = this.running;
+    if (r) {
+      r.abort.abort(new SqlError(SQLSTATE.connectionFailure, 'client disconnected'));
+      await this.engine.terminate();
+    } else {
+      await this.o.pool.release(this.engine, this.o.keapTables);
+    }
+    for (const l of this.closeListeners) l();
+  }
+
+  /** Resolves once no batch is running (graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.pumping) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private write(data: Uint8Array): void {
+    if (!this.o.writer.destroyed) this.o.writer.write(data);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.inbox.length && !this.closed) {
+        const m = this.inbox.shift()!;
+        await this.handle(m);
+      }
+    } catch (err) {
+      this.o.logger.error({ err }, 'session failed');
+      this.fatal(err instanceof SqlError ? err : new SqlError(SQLSTATE.internalError, 'internal error in keapgres session'));
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private fatal(err: SqlError): void {
+    this.write(msg.errorResponse({ severity: 'FATAL', sqlstate: err.sqlstate, message: err.message, detail: err.detail, hint: err.hint }));
+    void this.close();
+  }
+
+  private async handle(m: FrontendMessage): Promise<void> {
+    if (this.copyIn) return this.handleCopyIn(m);
+    switch (m.type) {
+      case 'X':
+        await this.close();
+        return;
+      case 'Q': {
+        const batch = this.takePending(m);
+        const sql = parseQuery(m.body);
+        const copy = await this.copyFromStdin(sql, batch);
+        if (copy) return;
+        await this.runBatch(batch, 'Z');
+        return;
+      }
+      case 'S':
+        await this.runBatch(this.takePending(m), 'Z');
+        return;
+      case 'H':
+        await this.runBatch(this.takePending(m), 'none');
+        return;
+      case 'F':
+        await this.runBatch(this.takePending(m), 'Z');
+        return;
+      case 'd': case 'c': case 'f':
+        return; // PostgreSQL ignores copy messages outside COPY (they may trail an error)
+      case 'p':
+        throw new SqlError(SQLSTATE.protocolViolation, 'unexpected password message after authentication');
+      default:
+        this.pending.push(m);
+    }
+  }
+
+  private takePending(terminator: FrontendMessage): FrontendMessage[] {
+    const batch = this.pending;
+    batch.push(terminator);
+    this.pending = [];
+    return batch;
+  }
+
+  /** COPY … FROM STDIN: the engine needs the statement and all its data in one call. */
+  private async copyFromStdin(sql: string, batch: FrontendMessage[]): Promise<boolean> {
+    const target = copyFromStdinTarget(sql);
+    if (!target) return false;
+    let columns: number;
+    try {
+      columns = target.columns ?? Number((await this.engine.query(
+        `SELECT count(*) AS n FROM pg_catalog.pg_attribute WHERE attrelid = ${sqlLiteral(target.table)}::regclass AND attnum > 0 AND NOT attisdropped`,
+      )).rows[0]?.n);
+    } catch {
+      return false; // let the engine report the bad table name itself
+    }
+    // Keap tables are read-only: let the planner answer before the client starts sending data.
+    if (this.o.preparer && (await this.prepareOrAnswer([{ sql }], 'Z')) === 'answered') return true;
+    this.copyIn = { frames: batch, bytes: 0 };
+    this.write(msg.copyInResponse(target.binary ? 1 : 0, columns));
+    return true;
+  }
+
+  private async handleCopyIn(m: FrontendMessage): Promise<void> {
+    const copy = this.copyIn!;
+    if (m.type === 'H' || m.type === 'S') return; // ignored during copy-in, as PostgreSQL does
+    if (m.type !== 'd' && m.type !== 'c' && m.type !== 'f') {
+      this.copyIn = undefined;
+      throw new SqlError(SQLSTATE.protocolViolation, `unexpected message type 0x${m.frame[0].toString(16)} during COPY from stdin`);
+    }
+    copy.frames.push(m);
+    copy.bytes += m.frame.length;
+    const limit = this.o.maxCopyBytes ?? 1 << 30;
+    if (copy.bytes > limit) {
+      this.copyIn = undefined;
+      throw new SqlError(SQLSTATE.protocolViolation, `COPY FROM STDIN data exceeds the limit of ${limit} bytes`);
+    }
+    if (m.type === 'd') return;
+    this.copyIn = undefined;
+    await this.runEngine(copy.frames, 'Z', { dropCopyIn: true });
+  }
+
+  private async runBatch(batch: FrontendMessage[], ends: 'Z' | 'none'): Promise<void> {
+    const statements = this.statementsOf(batch);
+    if (this.o.preparer && statements.length) {
+      if ((await this.prepareOrAnswer(statements, ends)) === 'answered') return;
+    }
+    await this.runEngine(batch, ends, {});
+  }
+
+  /** Runs the Keap side; on failure answers the client itself (the engine never sees the batch). */
+  private async prepareOrAnswer(statements: BatchStatement[], ends: 'Z' | 'none'): Promise<'ran' | 'answered'> {
+    const abort = new AbortController();
+    this.running = { abort, inEngine: false, cancelled: false };
+    try {
+      const notices = await this.o.preparer!.prepare({ statements, txStatus: this.txStatus }, this.engine, abort.signal);
+      for (const n of notices) this.write(msg.noticeResponse(n));
+      return 'ran';
+    } catch (err) {
+      const e = this.running.cancelled ? new SqlError(SQLSTATE.queryCanceled, CANCELED.message) : toSqlError(err, this.o.logger);
+      this.write(msg.errorResponse({ severity: 'ERROR', sqlstate: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint }));
+      if (this.txStatus === 'T') {
+        // the client now believes its transaction failed: make the engine's fail too
+        await this.engine.query(`DO $$BEGIN RAISE EXCEPTION 'keapgres: transaction aborted'; END$$`).catch(() => undefined);
+        this.txStatus = 'E';
+      }
+      if (ends === 'Z') this.write(msg.readyForQuery(this.txStatus));
+      return 'answered';
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async runEngine(batch: FrontendMessage[], ends: 'Z' | 'none', opts: { dropCopyIn?: boolean }): Promise<void> {
+    const abort = new AbortController();
+    const running = { abort, inEngine: true, cancelled: false };
+    this.running = running;
+    const txBefore = this.txStatus;
+    const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((m) => m.frame));
+    const started = performance.now();
+    const writer = this.o.writer;
+    try {
+      const outcome = await this.engine.exec(data, (chunk, written) => {
+        if (writer.destroyed) written();
+        else writer.write(chunk, () => written());
+      }, opts);
+      if (ends === 'Z') this.txStatus = outcome.txStatus;
+      this.recordState(batch, outcome.sawError);
+      this.o.logger.debug({ ms: Math.round(performance.now() - started), rows: outcome.rows, error: outcome.sawError, sql: summarize(batch) }, 'batch');
+    } catch (err) {
+      if (this.closed) return;
+      if (!running.cancelled) this.o.logger.error({ err, sql: summarize(batch) }, 'engine failed during a batch');
+      // The engine is gone (cancelled or crashed): tell the client, then carry on with a fresh one.
+      this.write(msg.errorResponse(running.cancelled ? CANCELED : {
+        severity: 'ERROR', sqlstate: SQLSTATE.internalError, message: 'the query engine failed while running this statement',
+        hint: 'The session was given a fresh engine; repeat the statement.',
+      }));
+      const tx = txBefore === 'I' ? 'I' : 'E';
+      await this.replaceEngine(tx);
+      if (ends === 'Z') this.write(msg.readyForQuery(tx));
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** After a cancel: a fresh engine with this session's settings and prepared statements restored. */
+  private async replaceEngine(tx: string): Promise<void> {
+    await this.engine.terminate();
+    const engine = await this.o.pool.acquire();
+    this.engine = engine;
+    this.o.preparer?.engineReplaced();
+    await this.setUpEngine(engine);
+    for (const sql of this.state.replay) await engine.query(sql).catch(() => undefined);
+    const parses = [...this.state.statements.values()].map((s) => s.frame);
+    if (parses.length) {
+      const sync = Buffer.from([0x53, 0, 0, 0, 4]);
+      await engine.exec(Buffer.concat([...parses, sync]), (_c, written) => written());
+    }
+    if (tx === 'E') {
+      await engine.query('BEGIN').catch(() => undefined);
+      await engine.query(`DO $$BEGIN RAISE EXCEPTION 'keapgres: transaction aborted by cancel'; END$$`).catch(() => undefined);
+    }
+    this.txStatus = tx;
+  }
+
+  private async setUpEngine(engine: EngineInstance): Promise<void> {
+    try {
+      await engine.query(engineSetupSql(this.o.user, this.o.settings));
+    } catch (err) {
+      const e = toSqlError(err, this.o.logger);
+      throw new SqlError(e.sqlstate, e.message, { detail: e.detail, hint: e.hint, severity: 'FATAL' });
+    }
+  }
+
+  private statementsOf(batch: FrontendMessage[]): BatchStatement[] {
+    const out: BatchStatement[] = [];
+    for (const m of batch) {
+      try {
+        if (m.type === 'Q') out.push({ sql: parseQuery(m.body) });
+        else if (m.type === 'P') {
+          const p = parseParse(m.body);
+          this.state.recordParse(m.frame, p);
+          // A Parse alone needs no rows; its Bind (maybe in this batch) does.
+        } else if (m.type === 'B') {
+          const b = parseBind(m.body);
+          const stmt = this.state.statement(b.statement);
+          if (!stmt) continue;
+          const params = b.params.map((v, i) => {
+            const format = b.paramFormats.length === 1 ? b.paramFormats[0] : (b.paramFormats[i] ?? 0);
+            return paramText(v, format, stmt.paramTypes[i] ?? 0);
+          });
+          out.push({ sql: stmt.sql, params });
+        }
+      } catch {
+        // a malformed message: the engine will answer it with the right error
+      }
+    }
+    return out;
+  }
+
+  private recordState(batch: FrontendMessage[], sawError: boolean): void {
+    for (const m of batch) {
+      try {
+        if (m.type === 'C') {
+          const c = parseClose(m.body);
+          this.state.recordClose(c.kind, c.name);
+        } else if (m.type === 'Q' && !sawError) {
+          this.state.recordSql(parseQuery(m.body));
+        }
+      } catch {
+        // malformed: nothing to remember
+      }
+    }
+  }
+}
+
+function toSqlError(err: unknown, logger: Logger): SqlError {
+  if (err instanceof SqlError) return err;
+  logger.error({ err }, 'unexpected error');
+  return new SqlError(SQLSTATE.internalError, 'internal error in keapgres', { detail: err instanceof Error ? err.message : undefined });
+}
+
+function summarize(batch: FrontendMessage[]): string {
+  for (const m of batch) {
+    try {
+      if (m.type === 'Q') return parseQuery(m.body).slice(0, 200);
+      if (m.type === 'P') return parseParse(m.body).sql.slice(0, 200);
+    } catch {
+      return '?';
+    }
+  }
+  return batch.map((m) => m.type).join('');
+}
+
+/** `COPY table [(cols)] FROM STDIN [WITH …]` → the table and column count; undefined for anything else. */
+export function copyFromStdinTarget(sql: string): { table: string; columns?: number; binary: boolean } | undefined {
+  const stmts = splitSimple(sql);
+  if (stmts.length !== 1) return undefined;
+  const m = /^\s*COPY\s+((?:"(?:[^"]|"")+"|[\w$]+)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[\w$]+))?)\s*(\(([^)]*)\))?\s*FROM\s+STDIN\b(.*)$/is.exec(stmts[0]);
+  if (!m) return undefined;
+  const columns = m[3] !== undefined ? m[3].split(',').length : undefined;
+  const binary = /\bBINARY\b/i.test(m[4] ?? '');
+  return { table: m[1], columns, binary };
+}
+
+function sqlLiteral(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,382 @@
+// The TCP front end: SSL negotiation, the startup packet, authentication and cancel requests. It
+// hands each authenticated connection to a Session and never interprets SQL itself.
+import net from 'node:net';
+import tls from 'node:tls';
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { SqlError, SQLSTATE } from '../errors.js';
+import type { EnginePool } from '../engine/pool.js';
+import { Session, type BatchPreparer } from '../session/session.js';
+import * as msg from './backend-messages.js';
+import { FrontendFramer } from './frontend-framer.js';
+import { parseOptions, readStartupPacket } from './startup.js';
+import { ScramServer, SCRAM_MECHANISM } from './scram.js';
+
+export interface DatabaseBackend {
+  pool: EnginePool;
+  /** tables emptied when an engine is handed to the next session */
+  keapTables?: readonly string[];
+  /** a Keap loader for each new session (absent: a plain PostgreSQL database) */
+  createPreparer?: (logger: Logger) => BatchPreparer;
+}
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  tls?: { cert: string; key: string };
+  users: ReadonlyArray<{ name: string; verifier: string }>;
+  trust: boolean | readonly string[];
+  maxSessions: number;
+  maxMessageBytes: number;
+  databases: ReadonlyMap<string, DatabaseBackend>;
+  logger: Logger;
+}
+
+interface LiveSession {
+  session: Session;
+  secretKey: number;
+  socket: net.Socket;
+}
+
+export class PgListener {
+  private readonly o: ListenerOptions;
+  private server?: net.Server;
+  private readonly sessions = new Map<number, LiveSession>();
+  private readonly sockets = new Set<net.Socket>();
+  private nextPid = 1000 + randomInt(1000);
+  private secureContext?: tls.SecureContext;
+  private stopping = false;
+  private startingSessions = 0;
+
+  constructor(o: ListenerOptions) {
+    this.o = o;
+    if (o.tls) this.secureContext = tls.createSecureContext({ cert: o.tls.cert, key: o.tls.key });
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  async listen(): Promise<{ host: string; port: number }> {
+    const server = net.createServer((socket) => this.accept(socket));
+    server.on('error', (err) => this.o.logger.error({ err }, 'listener error'));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.o.port, this.o.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address() as net.AddressInfo;
+    return { host: addr.address, port: addr.port };
+  }
+
+  /** Stops accepting, lets running batches finish for up to graceMs, then closes every session. */
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const deadline = Date.now() + graceMs;
+    const live = [...this.sessions.values()];
+    await Promise.race([
+      Promise.all(live.map((s) => s.session.idle())),
+      new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref()),
+    ]);
+    for (const s of this.sessions.values()) {
+      if (!s.socket.destroyed) {
+        s.socket.write(msg.errorResponse({ severity: 'FATAL', sqlstate: SQLSTATE.adminShutdown, message: 'terminating connection due to administrator command' }));
+      }
+      await s.session.close();
+      s.socket.end();
+    }
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  private accept(raw: net.Socket): void {
+    raw.setNoDelay(true);
+    this.sockets.add(raw);
+    raw.on('close', () => this.sockets.delete(raw));
+    raw.on('error', () => undefined);
+    void this.handshake(raw).catch((err) => {
+      this.o.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'connection ended during startup');
+      raw.destroy();
+    });
+  }
+
+  private async handshake(raw: net.Socket): Promise<void> {
+    let socket: net.Socket = raw;
+    let reader = new PacketReader(socket);
+    let sslDone = false;
+    for (;;) {
+      const packet = await reader.startupPacket();
+      if (packet.kind === 'ssl' || packet.kind === 'gssenc') {
+        if (sslDone) throw new SqlError(SQLSTATE.protocolViolation, 'SSL negotiation repeated');
+        if (packet.kind === 'gssenc' || !this.secureContext) {
+          socket.write(msg.sslResponse(false));
+          continue;
+        }
+        sslDone = true;
+        if (reader.hasBuffered()) throw new SqlError(SQLSTATE.protocolViolation, 'received unencrypted data after SSL request');
+        reader.detach();
+        socket.write(msg.sslResponse(true));
+        const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.secureContext });
+        secure.on('error', () => undefined);
+        socket = secure;
+        reader = new PacketReader(socket);
+        continue;
+      }
+      if (packet.kind === 'cancel') {
+        const live = this.sessions.get(packet.processId);
+        if (live && live.secretKey === packet.secretKey) {
+          this.o.logger.info({ session: packet.processId }, "cancel request");
+          live.session.cancel();
+        }
+        socket.end();
+        return;
+      }
+      reader.detach();
+      await this.startSession(socket, packet.params, reader.rest(), raw.remoteAddress ?? '', socket !== raw);
+      return;
+    }
+  }
+
+  private async startSession(socket: net.Socket, params: Record<string, string>, rest: Buffer, remote: string, secure: boolean): Promise<void> {
+    const fail = (e: SqlError) => {
+      socket.end(msg.errorResponse({ severity: 'FATAL', sqlstate: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint }));
+    };
+    const user = params.user;
+    if (!user) return fail(new SqlError(SQLSTATE.invalidAuthorization, 'no PostgreSQL user name specified in startup packet'));
+    const database = params.database || user;
+    const log = this.o.logger.child({ user, database, remote, app: params.application_name });
+    if (this.stopping) return fail(new SqlError('57P03', 'the database system is shutting down'));
+
+    const auth = new Authenticator(this.o, socket, user, remote, secure);
+    const authError = await auth.run();
+    if (authError) {
+      log.info({ sqlstate: authError.sqlstate }, 'authentication failed');
+      return fail(authError);
+    }
+    const backend = this.o.databases.get(database);
+    if (!backend) return fail(new SqlError(SQLSTATE.unknownDatabase, `database "${database}" does not exist`));
+    if (this.sessions.size + this.startingSessions >= this.o.maxSessions) {
+      return fail(new SqlError(SQLSTATE.tooManyConnections, 'sorry, too many clients already', { detail: `keapgres is configured for at most ${this.o.maxSessions} sessions.` }));
+    }
+    let settings: Array<[string, string]>;
+    try {
+      settings = startupSettings(params);
+    } catch (err) {
+      return fail(err as SqlError);
+    }
+
+    this.startingSessions++;
+    let session: Session;
+    let reported: Array<[string, string]>;
+    const pid = this.nextPid++;
+    const secretKey = randomInt(0x7fffffff);
+    try {
+      const engine = await backend.pool.acquire();
+      session = new Session({
+        writer: socket,
+        pool: backend.pool,
+        engine,
+        user,
+        database,
+        settings,
+        preparer: backend.createPreparer?.(log.child({ session: pid })),
+        keapTables: backend.keapTables ?? [],
+        logger: log.child({ session: pid }),
+        maxCopyBytes: 1 << 30,
+      });
+      try {
+        reported = await session.start();
+      } catch (err) {
+        await session.close();
+        throw err;
+      }
+    } catch (err) {
+      this.startingSessions--;
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'session start failed');
+      return fail(err instanceof SqlError ? err : new SqlError(SQLSTATE.internalError, 'could not start a query engine for this session'));
+    }
+    this.startingSessions--;
+    if (socket.destroyed) {
+      await session.close();
+      return;
+    }
+    this.sessions.set(pid, { session, secretKey, socket });
+    log.info({ session: pid, tls: secure }, 'session started');
+    const out: Buffer[] = [msg.authenticationOk()];
+    for (const [k, v] of reported) out.push(msg.parameterStatus(k, v));
+    out.push(msg.backendKeyData(pid, secretKey), msg.readyForQuery('I'));
+    socket.write(Buffer.concat(out));
+
+    const framer = new FrontendFramer(this.o.maxMessageBytes);
+    const onData = (chunk: Buffer) => {
+      try {
+        const messages = framer.push(chunk);
+        if (messages.length) session.receive(messages);
+      } catch (err) {
+        const e = err instanceof SqlError ? err : new SqlError(SQLSTATE.protocolViolation, 'invalid message');
+        log.info({ sqlstate: e.sqlstate, reason: e.message }, 'protocol violation: closing the connection');
+        socket.off('data', onData);
+        socket.end(msg.errorResponse({ severity: 'FATAL', sqlstate: e.sqlstate, message: e.message }));
+        void session.close();
+      }
+    };
+    const end = () => {
+      if (!this.sessions.has(pid)) return;
+      this.sessions.delete(pid);
+      log.info({ session: pid }, "session ended");
+      void session.close();
+    };
+    session.onClose(() => {
+      if (!socket.destroyed) socket.end();
+      end();
+    });
+    socket.on('data', onData);
+    socket.on('close', end);
+    socket.on('error', end);
+    if (rest.length) onData(rest);
+  }
+}
+
+/** Settings a StartupMessage carries besides user and database, and those in `options`. */
+function startupSettings(params: Record<string, string>): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const [k, v] of Object.entries(params)) {
+    if (k === 'user' || k === 'database' || k === 'options' || k === 'replication') continue;
+    out.push([k, v]);
+  }
+  if (params.options) out.push(...parseOptions(params.options));
+  return out;
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}
+
+/** One authentication exchange: trust, SCRAM-SHA-256, or refusal. */
+class Authenticator {
+  constructor(
+    private readonly o: ListenerOptions,
+    private readonly socket: net.Socket,
+    private readonly user: string,
+    private readonly remote: string,
+    private readonly secure: boolean,
+  ) {}
+
+  /** Resolves undefined on success, or the error to send (FATAL). */
+  async run(): Promise<SqlError | undefined> {
+    const { users, trust } = this.o;
+    if (users.length === 0 && trust === false) {
+      // No users configured: only this machine may connect, without a password.
+      if (!isLoopback(this.remote)) {
+        return new SqlError(SQLSTATE.invalidAuthorization, `no users are configured: keapgres accepts only loopback connections`, {
+          hint: 'Add users with "keapgres passwd USER" to the configuration to accept connections from other hosts.',
+        });
+      }
+      return undefined;
+    }
+    if (trust === true || (Array.isArray(trust) && trust.includes(this.user))) return undefined;
+    const entry = users.find((u) => u.name === this.user);
+    return this.scram(entry?.verifier ?? null);
+  }
+
+  private async scram(verifier: string | null): Promise<SqlError | undefined> {
+    const failed = new SqlError(SQLSTATE.invalidPassword, `password authentication failed for user "${this.user}"`);
+    const server = new ScramServer(verifier, this.user);
+    this.socket.write(msg.authenticationSasl([SCRAM_MECHANISM]));
+    const reader = new PacketReader(this.socket);
+    try {
+      const first = await reader.passwordMessage();
+      const mechEnd = first.indexOf(0);
+      const mechanism = first.toString('utf8', 0, mechEnd);
+      if (mechanism !== SCRAM_MECHANISM) {
+        return new SqlError(SQLSTATE.protocolViolation, 'client selected an invalid SASL authentication mechanism');
+      }
+      const len = first.readInt32BE(mechEnd + 1);
+      const clientFirst = first.toString('utf8', mechEnd + 5, mechEnd + 5 + Math.max(0, len));
+      this.socket.write(msg.authenticationSaslContinue(server.handleClientFirst(clientFirst)));
+      const final = await reader.passwordMessage();
+      const result = server.handleClientFinal(final.toString('utf8'));
+      if (!result.ok || !result.serverFinal) return failed;
+      this.socket.write(msg.authenticationSaslFinal(result.serverFinal));
+      return undefined;
+    } catch (err) {
+      if (err instanceof SqlError) return err.sqlstate === SQLSTATE.invalidPassword ? failed : err;
+      return failed;
+    } finally {
+      reader.detach();
+      void this.secure;
+    }
+  }
+}
+
+/** Reads length-prefixed packets from a socket during the handshake (before the framer takes over). */
+class PacketReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiter?: () => void;
+  private ended = false;
+  private readonly onData = (chunk: Buffer) => {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    this.waiter?.();
+  };
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.waiter?.();
+  };
+
+  constructor(private readonly socket: net.Socket) {
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('close', this.onEnd);
+  }
+
+  hasBuffered(): boolean {
+    return this.buf.length > 0;
+  }
+
+  rest(): Buffer {
+    return this.buf;
+  }
+
+  detach(): void {
+    this.socket.off('data', this.onData);
+    this.socket.off('end', this.onEnd);
+    this.socket.off('close', this.onEnd);
+  }
+
+  private async more(): Promise<void> {
+    if (this.ended) throw new Error('connection closed during startup');
+    await new Promise<void>((resolve) => (this.waiter = resolve));
+    this.waiter = undefined;
+  }
+
+  async startupPacket() {
+    for (;;) {
+      const r = readStartupPacket(this.buf);
+      if (r) {
+        this.buf = this.buf.subarray(r.used);
+        return r.packet;
+      }
+      await this.more();
+    }
+  }
+
+  /** A PasswordMessage / SASLInitialResponse / SASLResponse ('p'): its body. */
+  async passwordMessage(): Promise<Buffer> {
+    for (;;) {
+      if (this.buf.length >= 5) {
+        if (this.buf[0] !== 0x70) throw new SqlError(SQLSTATE.protocolViolation, `expected SASL response, got message type ${this.buf[0]}`);
+        const len = this.buf.readUInt32BE(1);
+        if (len < 4 || len > 10000) throw new SqlError(SQLSTATE.protocolViolation, 'invalid SASL response length');
+        if (this.buf.length >= len + 1) {
+          const body = this.buf.subarray(5, len + 1);
+          this.buf = this.buf.subarray(len + 1);
+          return body;
+        }
+      }
+      await this.more();
+    }
+  }
+}
