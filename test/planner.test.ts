@@ -57,6 +57,8 @@ describe('planner: which Keap tables a statement reads', () => {
     { name: 'a known temporary table shadows a Keap table', sql: 'SELECT * FROM contacts', ctx: { tempRelations: new Set(['contacts']) }, fetches: [] },
     { name: 'pg_temp after public does not shadow', sql: 'SELECT * FROM contacts', ctx: { searchPath: ['public', 'pg_temp'], tempRelations: new Set(['contacts']) }, fetches: [all('contacts')] },
     { name: 'SET search_path earlier in the batch applies to later statements', sql: 'SET search_path = crm; SELECT * FROM contacts', fetches: [] },
+    { name: 'RESET search_path restores the default', sql: 'SET search_path = crm; RESET search_path; SELECT * FROM contacts', fetches: [all('contacts')] },
+    { name: 'a search_path string with commas may name public', sql: "SET search_path = 'crm, public'; SELECT * FROM contacts", fetches: [all('contacts')] },
     { name: 'two statements in one simple query', sql: 'SELECT 1; SELECT * FROM tags', fetches: [all('tags')] },
     {
       name: 'the same table twice gives two plans',

@@ -182,11 +182,22 @@ export class BatchPlanner {
           const c = as(a, 'A_Const');
           return typeof c?.sval?.sval === 'string' ? (c.sval.sval as string) : undefined;
         });
-        // quoted or not, the parser already gives the schema names as PostgreSQL will read them
-        if (names.every((n) => n !== undefined)) this.resolver.searchPath = names as string[];
+        // quoted or not, the parser already gives the schema names as PostgreSQL will read them; a single
+        // string with commas ('crm, public') names one odd schema, but reading it as a list too only adds
+        // schemas, so no Keap table goes unloaded either way
+        if (names.every((n) => n !== undefined)) {
+          const list = names as string[];
+          const split = list.filter((n) => n.includes(',')).flatMap((n) => normaliseSearchPath([n]));
+          this.resolver.searchPath = [...list, ...split];
+        }
       } else if (body.kind === 'VAR_SET_DEFAULT' || body.kind === 'VAR_RESET') {
         this.resolver.searchPath = DEFAULT_SEARCH_PATH;
       }
+    } else if (tag === 'VariableSetStmt' && body.kind === 'VAR_RESET_ALL') {
+      this.resolver.searchPath = DEFAULT_SEARCH_PATH;
+    } else if (tag === 'DiscardStmt' && body.target === 'DISCARD_ALL') {
+      this.resolver.searchPath = DEFAULT_SEARCH_PATH;
+      this.prepared.clear();
     }
   }
 }
