@@ -87,6 +87,8 @@ interface Level {
 
 interface Scope {
   ctes: ReadonlySet<string>;
+  /** pass-through columns of the CTEs in `ctes` that the statement references exactly once */
+  cteColumns?: ReadonlyMap<string, DerivedRef['columns']>;
   /** nesting of view expansions, bounded against cyclic definitions */
   viewDepth: number;
 }
@@ -226,28 +228,28 @@ class StatementWalker {
         return;
       case 'InsertStmt': {
         this.guardWrite(body.relation, 'INSERT');
-        const inner = this.withClause(body.withClause, scope);
+        const inner = this.withClause(body.withClause, scope, body);
         this.statement(body.selectStmt, inner);
         this.expressions([body.onConflictClause, body.returningList], inner);
         return;
       }
       case 'UpdateStmt': {
         this.guardWrite(body.relation, 'UPDATE');
-        const inner = this.withClause(body.withClause, scope);
+        const inner = this.withClause(body.withClause, scope, body);
         this.level(body.fromClause ?? [], body.whereClause, inner, 1);
         this.expressions([body.targetList, body.returningList], inner);
         return;
       }
       case 'DeleteStmt': {
         this.guardWrite(body.relation, 'DELETE');
-        const inner = this.withClause(body.withClause, scope);
+        const inner = this.withClause(body.withClause, scope, body);
         this.level(body.usingClause ?? [], body.whereClause, inner, 1);
         this.expressions([body.returningList], inner);
         return;
       }
       case 'MergeStmt': {
         this.guardWrite(body.relation, 'MERGE');
-        const inner = this.withClause(body.withClause, scope);
+        const inner = this.withClause(body.withClause, scope, body);
         // rows of the source that match nothing still drive WHEN NOT MATCHED: ON does not filter the source
         this.level([body.sourceRelation], undefined, inner, 1);
         this.expressions([body.joinCondition, body.mergeWhenClauses, body.returningList], inner);
@@ -344,22 +346,36 @@ class StatementWalker {
     new StatementWalker(this.batch, args, this.executes).statement(prepare.query, { ...scope, ctes: new Set() });
   }
 
-  private withClause(withClause: AstNode | undefined, scope: Scope): Scope {
+  /**
+   * Plans the CTEs of a WITH clause; `statement` is the node the WITH belongs to. A CTE the statement uses
+   * exactly once behaves like a derived table: conditions on its pass-through columns reach the Keap table
+   * below (used twice, each use would need its own conditions, OR-ed).
+   */
+  private withClause(withClause: AstNode | undefined, scope: Scope, statement?: AstNode): Scope {
     if (withClause === undefined) return scope;
     const ctes = ((withClause.ctes ?? []) as AstNode[]).map((c) => as(c, 'CommonTableExpr')).filter((c) => c !== undefined);
     const names = new Set(scope.ctes);
-    if (withClause.recursive === true) for (const c of ctes) names.add(String(c.ctename));
+    const cteColumns = new Map(scope.cteColumns ?? []);
+    const recursive = withClause.recursive === true;
+    for (const c of ctes) cteColumns.delete(String(c.ctename));
+    if (recursive) for (const c of ctes) names.add(String(c.ctename));
     for (const c of ctes) {
+      const name = String(c.ctename);
       // a non-recursive CTE sees only the CTEs before it: in `WITH contacts AS (SELECT … FROM contacts)` the inner name is the table
-      this.statement(c.ctequery, { ...scope, ctes: new Set(names) });
-      names.add(String(c.ctename));
+      const inner: Scope = { ...scope, ctes: new Set(names), cteColumns: new Map(cteColumns) };
+      const sel = as(c.ctequery, 'SelectStmt');
+      const columns = sel !== undefined ? this.select(sel, inner, false) : (this.statement(c.ctequery, inner), undefined);
+      names.add(name);
+      if (!recursive && columns !== undefined && statement !== undefined && c.aliascolnames === undefined && countReferences(statement, name) === 1) {
+        cteColumns.set(name, columns);
+      }
     }
-    return { ...scope, ctes: names };
+    return { ...scope, ctes: names, cteColumns };
   }
 
   /** Plans a SELECT; returns its pass-through output columns when it is a plain filter/projection. */
   private select(sel: AstNode, outerScope: Scope, top: boolean): DerivedRef['columns'] | undefined {
-    const scope = this.withClause(sel.withClause, outerScope);
+    const scope = this.withClause(sel.withClause, outerScope, sel);
     if (sel.op !== undefined && sel.op !== 'SETOP_NONE') {
       this.statement({ SelectStmt: sel.larg }, scope);
       this.statement({ SelectStmt: sel.rarg }, scope);
@@ -524,8 +540,13 @@ class StatementWalker {
   }
 
   private rangeVar(rv: AstNode, level: Level, scope: Scope, sampled: boolean): FromRef[] {
-    const resolved = this.batch.relations.resolve(rv, scope.ctes);
     const alias = rv.alias as AstNode | undefined;
+    const cte = rv.schemaname === undefined ? scope.cteColumns?.get(String(rv.relname)) : undefined;
+    if (cte !== undefined && !sampled && alias?.colnames === undefined) {
+      level.opaqueItems++;
+      return [this.addDerived(level, alias?.aliasname ?? String(rv.relname), cte)];
+    }
+    const resolved = this.batch.relations.resolve(rv, scope.ctes);
     if (resolved.keapTable === undefined && resolved.viewDefinitions.length === 1 && !sampled) {
       level.opaqueItems++;
       const columns = this.expandView(resolved.viewDefinitions[0]!, scope);
@@ -784,6 +805,15 @@ class WriteCheckOnly extends BatchPlanner {
   override preparedSql(name: string): string | undefined {
     return this.parent.preparedSql(name);
   }
+}
+
+/** How often `name` is used as an unqualified relation inside `node` (over-counting only loses pushdown). */
+function countReferences(node: AstNode, name: string): number {
+  let n = 0;
+  walkNodes(node, (tag, body) => {
+    if (tag === 'RangeVar' && body.schemaname === undefined && body.relname === name) n++;
+  });
+  return n;
 }
 
 function allRefs(level: Level): FromRef[] {
