@@ -7,15 +7,17 @@ const ARENA_BYTES = 32 << 20;
 class Arena {
   readonly chunks: Buffer[] = [];
   private used = ARENA_BYTES;
-  put(b: Buffer): { chunk: number; offset: number } {
-    if (this.used + b.length > ARENA_BYTES) {
-      this.chunks.push(Buffer.allocUnsafe(Math.max(ARENA_BYTES, b.length)));
+  /** encodes the text straight into the arena (no intermediate Buffer) */
+  put(text: string): { chunk: number; offset: number; length: number } {
+    const length = Buffer.byteLength(text);
+    if (this.used + length > ARENA_BYTES) {
+      this.chunks.push(Buffer.allocUnsafe(Math.max(ARENA_BYTES, length)));
       this.used = 0;
     }
     const chunk = this.chunks.length - 1; const offset = this.used;
-    b.copy(this.chunks[chunk]!, offset);
-    this.used += b.length;
-    return { chunk, offset };
+    this.chunks[chunk]!.write(text, offset, length, 'utf8');
+    this.used += length;
+    return { chunk, offset, length };
   }
 }
 
@@ -40,17 +42,19 @@ export class FragmentCache {
     return v.arena.chunks[v.chunk[id]!]!.subarray(off, off + len);
   }
 
-  set(variant: string, id: number, json: Buffer): void {
-    if (id > this.maxId || json.length === 0 || this.bytes + json.length > this.budgetBytes) return;
+  /** stores a record's JSON text; returns its bytes, or undefined when it was not kept */
+  set(variant: string, id: number, json: string): Buffer | undefined {
+    if (id > this.maxId || json.length === 0 || this.bytes + json.length * 3 > this.budgetBytes) return undefined;
     let v = this.variants.get(variant);
     if (!v) {
-      if (this.variants.size >= this.maxVariants) return;
+      if (this.variants.size >= this.maxVariants) return undefined;
       v = new Variant(this.maxId + 1);
       this.variants.set(variant, v);
     }
     const at = v.arena.put(json);
-    v.chunk[id] = at.chunk; v.offset[id] = at.offset; v.length[id] = json.length;
-    this.bytes += json.length;
+    v.chunk[id] = at.chunk; v.offset[id] = at.offset; v.length[id] = at.length;
+    this.bytes += at.length;
+    return v.arena.chunks[at.chunk]!.subarray(at.offset, at.offset + at.length);
   }
 
   invalidate(id: number): void {

@@ -55,8 +55,11 @@ export class DataGenerator {
     this.contactFields = this.fieldsFor('CONTACT');
   }
 
+  private readonly byType = new Map<CustomRecordType, CustomFieldDef[]>();
   fieldsFor(recordType: CustomRecordType): CustomFieldDef[] {
-    return this.customFields.filter((f) => f.recordType === recordType);
+    let defs = this.byType.get(recordType);
+    if (!defs) { defs = this.customFields.filter((f) => f.recordType === recordType); this.byType.set(recordType, defs); }
+    return defs;
   }
 
   // ---- contacts: the cheap parts first, so scans by time or tag need not build whole records ----
@@ -134,9 +137,14 @@ export class DataGenerator {
     return custom;
   }
 
+  /** a company's name without building the company (contacts and orders embed it) */
+  companyName(id: number): string {
+    return companyNameFrom(new Rng(this.seed, KIND.company, id));
+  }
+
   company(id: number): Company {
     const r = new Rng(this.seed, KIND.company, id);
-    const name = `${r.pick(W.COMPANY_WORDS_A)} ${r.pick(W.COMPANY_WORDS_B)} ${r.pick(W.COMPANY_SUFFIXES)}`.trim();
+    const name = companyNameFrom(r);
     const createdAt = DATA_START + r.int(SPAN_S * 0.9) * 1000;
     const custom: Record<number, CustomValue> = {};
     for (const f of this.fieldsFor('COMPANY')) custom[f.id] = customValue(r, f, this.sizes.users);
@@ -374,6 +382,10 @@ export class DataGenerator {
       createdAt: DATA_START + r.int(SPAN_S * 0.9) * 1000,
     };
   }
+}
+
+function companyNameFrom(r: Rng): string {
+  return `${r.pick(W.COMPANY_WORDS_A)} ${r.pick(W.COMPANY_WORDS_B)} ${r.pick(W.COMPANY_SUFFIXES)}`.trim();
 }
 
 function customFieldDefs(): CustomFieldDef[] {

@@ -28,6 +28,8 @@ export interface V2List<T> {
   /** optional properties: every name `fields` may list and those sent when it lists none */
   fields?: { all: readonly string[]; defaults: readonly string[] };
   serialize(rec: T, fields: ReadonlySet<string>): unknown;
+  /** the same record as JSON text, written directly (must equal JSON.stringify(serialize(...))) */
+  serializeJson?(rec: T, fields: ReadonlySet<string>): string;
   /** serialised records to reuse, keyed by the field set (hot lists: contacts) */
   cache?: FragmentCache;
 }
@@ -123,7 +125,10 @@ export function listV2<T extends { id: number }>(source: Source<T>, spec: V2List
   const emit = (r: T): void => {
     if (!cache) { items.push(spec.serialize(r, fields)); return; }
     let b = cache.get(variant, r.id);
-    if (!b) { b = Buffer.from(JSON.stringify(spec.serialize(r, fields))); cache.set(variant, r.id, b); }
+    if (!b) {
+      const text = spec.serializeJson ? spec.serializeJson(r, fields) : JSON.stringify(spec.serialize(r, fields));
+      b = cache.set(variant, r.id, text) ?? Buffer.from(text);
+    }
     raw.push(b);
   };
   let next = '';

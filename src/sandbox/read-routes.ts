@@ -66,6 +66,7 @@ export function readRoutes(env: RouteEnv): Route[] {
     orderBy: { id: (c) => c.id, create_time: (c) => c.createdAt, update_time: (c) => c.updatedAt, email: (c) => c.emails[0]?.email },
     fields: { all: V2.CONTACT_FIELDS, defaults: V2.CONTACT_DEFAULT_FIELDS },
     serialize: (c, f) => V2.contactV2(s, c, f),
+    serializeJson: (c, f) => V2.contactV2Json(s, c, f),
     cache: s.contactJson,
   };
   list2('/contacts', () => s.contacts, contactsV2);

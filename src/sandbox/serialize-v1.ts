@@ -39,8 +39,8 @@ export function contactV1(store: SandboxStore, c: Contact, props: ReadonlySet<st
     switch (p) {
       case 'id': o.id = c.id; break;
       case 'tag_ids': o.tag_ids = store.contactTags(c.id).map((t) => t.tagId); break;
-      case 'company': { const co = c.companyId !== null ? store.companies.get(c.companyId) : undefined; o.company = co ? { id: co.id, company_name: co.name } : null; break; }
-      case 'company_name': { const co = c.companyId !== null ? store.companies.get(c.companyId) : undefined; o.company_name = co?.name ?? null; break; }
+      case 'company': { const name = c.companyId !== null ? store.companyName(c.companyId) : undefined; o.company = name !== undefined ? { id: c.companyId, company_name: name } : null; break; }
+      case 'company_name': o.company_name = (c.companyId !== null ? store.companyName(c.companyId) : undefined) ?? null; break;
       case 'email_opted_in': o.email_opted_in = primary ? isOptedIn(primary.status) : false; break;
       case 'email_status': o.email_status = primary ? v1EmailStatus(primary.status) : null; break;
       case 'opt_in_reason': o.opt_in_reason = primary?.optInReason ?? null; break;

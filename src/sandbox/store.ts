@@ -124,6 +124,8 @@ export interface SandboxStore {
   /** every payment, ascending id, starting after `afterId` */
   scanPayments(afterId?: number): Generator<Payment>;
   contactUpdatedAt(id: number): number;
+  /** a company's name, without building the company record */
+  companyName(id: number): string | undefined;
   /** a contact's custom-field values by field id */
   contactCustomFields(c: Contact): Record<number, CustomValue>;
   contactCreatedAt(id: number): number;
@@ -172,6 +174,10 @@ export function createStore(seed: number, contacts: number, jsonCacheBytes = DEF
     },
     *scanPayments(afterId = 0) {
       for (const o of orders.scan(Math.floor(afterId / 4) - 1)) for (const p of g.orderPayments(o)) if (p.id > afterId) yield p;
+    },
+    companyName(id) {
+      if (store.companies.isOverlaid(id) || id > sizes.companies || id < 1) return store.companies.get(id)?.name;
+      return g.companyName(id);
     },
     contactCustomFields(c) { return c.customFields ?? g.contactCustomFields(c.id); },
     contactUpdatedAt(id) { return contactsC.isOverlaid(id) || id > sizes.contacts ? (contactsC.get(id)?.updatedAt ?? 0) : g.contactUpdatedAt(id); },
