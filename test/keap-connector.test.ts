@@ -378,6 +378,33 @@ test('pages are fetched concurrently: v1 offsets once count is known, v2 by id r
   }
 });
 
+test('an id-range filter the API refuses (400) falls back to plain paging', async () => {
+  const c = connector({ pageSize: 100 });
+  try {
+    const refusing: TableSchema = {
+      ...contacts,
+      filters: [{ column: 'id', ops: ['>=', '<'], param: 'no_such_id_filter', format: 'id' }],
+    };
+    const { result, byStatus } = await calls(() => collect(c, refusing, { conditions: [] }));
+    assert.deepEqual(ids(result.records), range(CONTACTS + (await countCreated())));
+    assert.ok((byStatus['400'] ?? 0) >= 1);
+  } finally {
+    await c.close();
+  }
+});
+
+test('unpaged endpoints and extra paths: custom_fields reads every /model endpoint once', async () => {
+  const c = connector();
+  try {
+    const t = table('custom_fields');
+    const { result, calls: n } = await calls(() => collect(c, t, { conditions: [] }));
+    assert.equal(n, 1 + (t.source.extraPaths?.length ?? 0));
+    assert.ok(result.records.length > 0);
+  } finally {
+    await c.close();
+  }
+});
+
 async function countCreated(): Promise<number> {
   // contacts the hostile-values test created through the API
   return sb.store.contacts.size - CONTACTS;

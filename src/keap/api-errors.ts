@@ -41,7 +41,21 @@ export interface FailedResponse {
   bodyText: string;
 }
 
-export function errorForResponse(res: FailedResponse, credentials: Record<string, string>): SqlError {
+/** An error answer of the API: a SqlError that still knows the HTTP status (callers may recover from a 400). */
+export class KeapApiError extends SqlError {
+  constructor(
+    readonly httpStatus: number,
+    base: SqlError,
+  ) {
+    super(base.sqlstate, base.message, { detail: base.detail, hint: base.hint });
+  }
+}
+
+export function errorForResponse(res: FailedResponse, credentials: Record<string, string>): KeapApiError {
+  return new KeapApiError(res.status, sqlErrorForResponse(res, credentials));
+}
+
+function sqlErrorForResponse(res: FailedResponse, credentials: Record<string, string>): SqlError {
   const message = scrub(keapMessage(res.bodyText), credentials);
   const detail = `Keap answered HTTP ${res.status} to GET ${res.path}${message ? `: ${message}` : '.'}`;
   switch (res.status) {
@@ -73,6 +87,13 @@ export function rateLimitedError(detail: string): SqlError {
   return new SqlError(SQLSTATE.configurationLimitExceeded, 'Keap API rate limit exceeded', {
     detail,
     hint: 'Keap kept answering 429 after repeated retries; wait a minute before retrying, or fetch less (add WHERE conditions, lower MaxRows).',
+  });
+}
+
+export function incompleteBodyError(path: string): SqlError {
+  return new SqlError(SQLSTATE.systemError, 'Keap API answers could not be read', {
+    detail: `GET ${path} answered with an incomplete or non-JSON body on every attempt.`,
+    hint: 'Retry later; if it persists, the API or a proxy in between is returning something other than JSON.',
   });
 }
 

@@ -14,7 +14,7 @@ import {
   throttleDelayMs,
   type RetryPolicyOptions,
 } from './retry-policy.js';
-import { cancelledError, errorForResponse, networkError, timeoutError, unauthorizedError } from './api-errors.js';
+import { cancelledError, errorForResponse, incompleteBodyError, networkError, timeoutError, unauthorizedError } from './api-errors.js';
 
 export interface KeapHttpClientOptions {
   /** e.g. "https://api.infusionsoft.com/crm/rest"; paths are appended to it */
@@ -133,6 +133,7 @@ export class KeapHttpClient {
         const delay = retryDelayMs(this.retry, attempt);
         if (delay === undefined) {
           if (lastFailure instanceof AttemptTimedOut) throw timeoutError(path, this.timeoutMs / 1000);
+          if (lastFailure instanceof BodyNotJson) throw incompleteBodyError(path);
           throw networkError(path, lastFailure);
         }
         this.opts.logger?.debug({ path, attempt, delay, err: errorCode(err) }, 'retrying Keap GET after a transport failure');

@@ -4,6 +4,7 @@
 // a range of its ids, the id space is cut into ranges that are paged concurrently.
 import { SqlError, SQLSTATE } from '../errors.js';
 import { SKIPPED, type KeapHttpClient } from './http-client.js';
+import { KeapApiError } from './api-errors.js';
 
 export type Query = Record<string, string>;
 
@@ -182,7 +183,23 @@ export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): P
         if (range.records === 0) stop = true;
       }
     };
-    await Promise.all(Array.from({ length: ctx.concurrency }, worker));
+    const settled = await Promise.allSettled(
+      Array.from({ length: ctx.concurrency }, () =>
+        worker().catch((err: unknown) => {
+          stop = true; // the other workers finish what they sent and take no new range
+          throw err;
+        }),
+      ),
+    );
+    const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) {
+      // The id bounds are our addition, not the statement's: if the API refuses them (400) before any range
+      // brought rows, page the plain listing instead.
+      const err: unknown = failure.reason;
+      const refused = err instanceof KeapApiError && err.httpStatus === 400;
+      if (!refused || ranges.some((r) => r.records > 0)) throw err;
+      return fetchV2Pages(ctx, { ...req, query: req.ascendingQuery(low) }, next);
+    }
     if (ctx.budget.exhausted) return ctx.markMore();
 
     // Resume at the first range not fetched; ranges are handed out in pacing order, so none above it was fetched.
