@@ -2,7 +2,7 @@
 import type { Writable } from 'node:stream';
 import { startSandbox, type SandboxOptions } from '../sandbox/index.js';
 
-export interface SandboxCommandIo { stdout: Writable; stderr: Writable }
+export interface SandboxCommandIo { stdout: Writable; stderr: Writable; /** stops the sandbox like SIGINT does (for tests) */ signal?: AbortSignal }
 
 const USAGE = `usage: keapgres sandbox [options]
   --port P              listen port (default 8080; 0 = any free port)
@@ -80,8 +80,9 @@ export async function runSandboxCommand(args: string[], io: SandboxCommandIo = p
   ].join('\n'));
   const opened = sb;
   await new Promise<void>((resolve) => {
-    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+    const stop = (): void => { process.off('SIGINT', stop); process.off('SIGTERM', stop); io.signal?.removeEventListener('abort', stop); resolve(); };
     process.on('SIGINT', stop); process.on('SIGTERM', stop);
+    if (io.signal?.aborted) stop(); else io.signal?.addEventListener('abort', stop);
   });
   await opened.close();
   return 0;
