@@ -202,6 +202,10 @@ test('schema errors name the file, the table, the column and what is wrong', () 
     ['duplicate column', VALID.replace('name: label, type: text', 'name: id, type: text'), /column "id": is declared twice/],
     ['bad path syntax', VALID.replace('path: label,', 'path: "labels[field].x",'), /path "labels\[field\]\.x"/],
     ['not YAML', 'name: [', /things\.yaml: not valid YAML/],
+    ['prefix on a non-text column', VALID.replace('column: label, ops: ["=", prefix], param: label', 'column: id, ops: ["=", prefix], param: id'), /op prefix needs a text column, "id" is bigint/],
+    ['id format on a text column', VALID.replace('param: label }', 'param: label, format: id }'), /format id does not fit column "label" of type text/],
+    ['unknown wire operator', VALID.replace('param: label }', 'param: label, wireOps: { "=": "~" } }'), /wireOps "=": "~" is not one of/],
+    ['two filters on one column', VALID.replace('  - { column: label, ops: ["=", prefix], param: label }', '  - { column: label, ops: ["="], param: label }\n  - { column: label, ops: [prefix], param: name }'), /column "label" has two filters/],
   ];
   for (const [what, text, expected] of cases) {
     const e = loadError({ 'things.yaml': text });

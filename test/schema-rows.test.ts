@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PGlite } from '@electric-sql/pglite';
 import { loadCatalog, parseTable } from '../src/schema/load.js';
 import { catalogDdl, tableDdl } from '../src/schema/ddl.js';
-import { CopyRowEncoder, centsToDecimal, copyStatement, escapeCopy, recordsToCopyText } from '../src/schema/rows.js';
+import { CopyRowEncoder, centsToDecimal, copyStatement, currencyDecimals, escapeCopy, recordsToCopyText } from '../src/schema/rows.js';
 import type { Catalog, TableSchema } from '../src/schema/types.js';
 
 let db: PGlite;
@@ -168,6 +168,18 @@ test('centsToDecimal is exact for any integer amount', () => {
   assert.equal(centsToDecimal('123456789012345678'), '1234567890123456.78');
   assert.equal(centsToDecimal(1.5), '0.01');
   assert.equal(centsToDecimal('abc'), null);
+  assert.equal(centsToDecimal(1234, 0), '1234');
+  assert.equal(centsToDecimal(-5, 3), '-0.005');
+});
+
+test('CurrencyValue amounts use the currency\'s minor unit (cents, yen, fils)', () => {
+  const products = catalog.tables.get('products')!;
+  const price = (value: object): string => recordsToCopyText(products, [{ id: '1', price: value }]).split('\t')[3]!;
+  assert.equal(price({ amount: 1999, currency_code: 'USD' }), '19.99');
+  assert.equal(price({ amount: 1999, currency_code: 'JPY' }), '1999');
+  assert.equal(price({ amount: 1999, currency_code: 'kwd' }), '1.999');
+  assert.equal(price({ amount: 1999 }), '19.99');
+  assert.equal(currencyDecimals('EUR'), 2);
 });
 
 test('unnest tables make one row per array element, reading the parent through $parent', async () => {

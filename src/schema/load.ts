@@ -251,8 +251,15 @@ export function parseTable(file: string, doc: unknown): TableSchema {
       if (!ops.includes('in')) fr.fail('maxList is only meaningful with the "in" op');
       filter.maxList = fr.positiveInt(o.maxList, 'maxList');
     }
+    checkFilterFits(fr, filter, byName.get(column)!, source.version);
     return filter;
   });
+  const filtered = new Set<string>();
+  for (const f of filters) {
+    // The planner and connector take the first filter of a column: a second one would be ignored.
+    if (filtered.has(f.column)) r.fail(`column "${f.column}" has two filters; declare one with per-op names in params`);
+    filtered.add(f.column);
+  }
 
   const sort = r.list(t.sort ?? [], 'sort', false).map((s, i): SortableColumn => {
     const sr = r.at(`sort[${i}]`);
@@ -262,6 +269,25 @@ export function parseTable(file: string, doc: unknown): TableSchema {
   if (sort.length > 0 && source.version === 2 && source.unnest) r.fail('an unnest table cannot declare sort: rows are not in API order');
 
   return { name, description, source, primaryKey, foreignKeys, columns, filters, sort };
+}
+
+const WIRE_OPS = ['==', '!=', '<', '<=', '>', '>='];
+
+/** A filter must fit its column: prefix on text, ids on integers, timestamps on instants, NONE only in v2. */
+function checkFilterFits(r: Reader, filter: PushableFilter, column: ColumnSchema, version: 1 | 2): void {
+  if (filter.ops.includes('prefix') && column.type !== 'text') r.fail(`op prefix needs a text column, "${column.name}" is ${column.type}`);
+  if (filter.ops.includes('isnull') && version !== 2) r.fail('op isnull is the v2 NONE sentinel; v1 has no way to ask for a missing value');
+  const format = filter.format ?? 'text';
+  const fits: Record<string, readonly PgType[]> = {
+    id: ['bigint', 'integer', 'bigint[]'],
+    iso_timestamp: ['timestamptz', 'date'],
+    date: ['date', 'timestamptz'],
+    boolean: ['boolean'],
+  };
+  if (format !== 'text' && !fits[format]!.includes(column.type)) r.fail(`format ${format} does not fit column "${column.name}" of type ${column.type}`);
+  for (const [op, wire] of Object.entries(filter.wireOps ?? {})) {
+    if (!WIRE_OPS.includes(wire)) r.fail(`wireOps "${op}": "${wire}" is not one of ${WIRE_OPS.join(' ')}`);
+  }
 }
 
 function opMap(r: Reader, value: unknown, ops: FilterOp[]): Partial<Record<FilterOp, string>> {

@@ -135,17 +135,35 @@ function numericText(v: unknown): string | null {
   return null;
 }
 
-/** Smallest-unit integer amount → decimal text without floating point (12345 → "123.45"). */
-export function centsToDecimal(amount: unknown): string | null {
+/**
+ * Smallest-unit integer amount → decimal text without floating point (12345 → "123.45" with 2 decimals,
+ * "12345" with 0, "12.345" with 3).
+ */
+export function centsToDecimal(amount: unknown, decimals = 2): string | null {
   const digits = integerText(amount);
   if (digits === null) return null;
+  if (decimals === 0) return digits;
   const negative = digits.startsWith('-');
-  const abs = (negative ? digits.slice(1) : digits).padStart(3, '0');
-  return `${negative ? '-' : ''}${abs.slice(0, -2)}.${abs.slice(-2)}`;
+  const abs = (negative ? digits.slice(1) : digits).padStart(decimals + 1, '0');
+  return `${negative ? '-' : ''}${abs.slice(0, -decimals)}.${abs.slice(-decimals)}`;
+}
+
+// ISO 4217 currencies whose minor unit is not the cent: "smallest currency unit" means yen, not 1/100 yen.
+const ZERO_DECIMAL = new Set(['BIF', 'CLP', 'DJF', 'GNF', 'ISK', 'JPY', 'KMF', 'KRW', 'PYG', 'RWF', 'UGX', 'UYI', 'VND', 'VUV', 'XAF', 'XOF', 'XPF']);
+const THREE_DECIMAL = new Set(['BHD', 'IQD', 'JOD', 'KWD', 'LYD', 'OMR', 'TND']);
+
+/** Decimal places of a currency's minor unit (2 unless ISO 4217 says otherwise). */
+export function currencyDecimals(code: unknown): number {
+  if (typeof code !== 'string') return 2;
+  const c = code.toUpperCase();
+  return ZERO_DECIMAL.has(c) ? 0 : THREE_DECIMAL.has(c) ? 3 : 2;
 }
 
 function currencyText(v: unknown): string | null {
-  if (v !== null && typeof v === 'object') return centsToDecimal((v as { amount?: unknown }).amount);
+  if (v !== null && typeof v === 'object') {
+    const { amount, currency_code } = v as { amount?: unknown; currency_code?: unknown };
+    return centsToDecimal(amount, currencyDecimals(currency_code));
+  }
   return numericText(v);
 }
 

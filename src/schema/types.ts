@@ -18,7 +18,10 @@ export type PgType =
 
 /** How a raw JSON value becomes the column's value (applied before type conversion). */
 export type ValueTransform =
-  /** v2 CurrencyValue {amount (smallest unit), currency_code}: amount / 100 as numeric. */
+  /**
+   * v2 CurrencyValue {amount (smallest unit), currency_code}: amount / 100 as numeric (the currency's
+   * minor unit: / 1 for zero-decimal currencies such as JPY, / 1000 for BHD, KWD, …).
+   */
   | 'currency_amount'
   /** epoch milliseconds → timestamptz */
   | 'epoch_millis'
