@@ -128,6 +128,11 @@ test('count(*) uses the API\'s count: one call', async () => {
     const counted = await calls(() => c.count(transactions, { table: 'transactions', conditions: [], countOnly: true }, never));
     assert.equal(counted.calls, 1);
     assert.equal(counted.result, everything);
+    const someone = (await collect(c, transactions, { conditions: [] })).records[0]?.contact_id as number;
+    const theirs = await collect(c, transactions, { conditions: [{ column: 'contact_id', op: '=', value: String(someone) }] });
+    const filtered = await calls(() => c.count(transactions, { table: 'transactions', conditions: [{ column: 'contact_id', op: '=', value: String(someone) }] }, never));
+    assert.deepEqual([filtered.calls, filtered.result], [1, theirs.records.length]);
+    assert.ok(theirs.records.length > 0 && theirs.records.length < everything);
     // a v2 table given a v1 count: only without conditions
     const withCount: TableSchema = { ...contacts, source: { ...contacts.source, count: { version: 1, path: '/v1/contacts', key: 'count' } } };
     const c2 = await calls(() => c.count(withCount, { table: 'contacts', conditions: [] }, never));
@@ -402,6 +407,29 @@ test('unpaged endpoints and extra paths: custom_fields reads every /model endpoi
     assert.ok(result.records.length > 0);
   } finally {
     await c.close();
+  }
+});
+
+test('quota headers running low slow the connector down before Keap says 429', async () => {
+  const tight = await startSandbox({ port: 0, contacts: 2000, limits: { spikePerSecond: 1000, perMinute: 11 } });
+  const c = new KeapConnector({
+    apiBase: tight.apiBase,
+    credentials: { headers: async () => ({ 'X-Keap-API-Key': tight.personalAccessToken }), unauthorized: async () => false },
+    pageSize: 100,
+    maxRows: 1000,
+    spikePerSecond: 1000,
+  });
+  try {
+    assert.equal(c.ratePerSecond, 950);
+    const tx = await collect(c, table('transactions'), { conditions: [] });
+    assert.equal(tx.records.length, 1000);
+    const s = tight.stats();
+    assert.deepEqual([s.total, s.byStatus['429']], [10, undefined]);
+    // 1 call of 11 left this minute: what is left is spread over a minute, at the pacer's slowest
+    assert.equal(c.ratePerSecond, 0.5);
+  } finally {
+    await c.close();
+    await tight.close();
   }
 });
 
