@@ -212,6 +212,9 @@ describe('planner: which conditions are implied for a reference', () => {
     { name: 'NOT IN is not pushed', sql: 'SELECT * FROM contacts WHERE id NOT IN (1, 2)', fetches: [all('contacts')] },
     { name: '= ANY(ARRAY[…])', sql: 'SELECT * FROM contacts WHERE id = ANY(ARRAY[3, 4])', fetches: [{ table: 'contacts', conditions: [{ column: 'id', op: 'in', values: [3, 4] }] }] },
     { name: '= ANY($1) with an array parameter', sql: 'SELECT * FROM contacts WHERE id = ANY($1)', params: ['{5,6,NULL}'], fetches: [{ table: 'contacts', conditions: [{ column: 'id', op: 'in', values: [5, 6] }] }] },
+    { name: "= ANY('{…}'::int8[])", sql: "SELECT * FROM contacts WHERE id = ANY('{1,2}'::int8[])", fetches: [{ table: 'contacts', conditions: [{ column: 'id', op: 'in', values: [1, 2] }] }] },
+    { name: '= ANY($1::text[]) with one element', sql: 'SELECT * FROM contacts WHERE email = ANY($1::text[])', params: ['{"a,b@c.d"}'], fetches: [{ table: 'contacts', conditions: [eq('email', 'a,b@c.d')] }] },
+    { name: '= ANY of a text array on a bigint column is an SQL error: not pushed', sql: "SELECT * FROM contacts WHERE id = ANY('{1,2}'::text[])", fetches: [all('contacts')] },
     { name: 'an IN list longer than the API takes is not pushed', sql: `SELECT * FROM opportunities WHERE id IN (${Array.from({ length: 101 }, (_, i) => i + 1).join(',')})`, fetches: [all('opportunities')] },
     { name: 'OR of equalities on one column becomes IN', sql: 'SELECT * FROM contacts WHERE id = 1 OR id = 2 OR id IN (3)', fetches: [{ table: 'contacts', conditions: [{ column: 'id', op: 'in', values: [1, 2, 3] }] }] },
     { name: 'OR across columns is not pushed', sql: "SELECT * FROM contacts WHERE id = 1 OR email = 'x'", fetches: [all('contacts')] },
@@ -502,7 +505,7 @@ describe('planner: speed', () => {
     const t0 = process.hrtime.bigint();
     for (let i = 0; i < n; i++) planSqlSync(sql, params, base);
     const perPlanMs = Number(process.hrtime.bigint() - t0) / 1e6 / n;
-    // measured about 0.05–0.1 ms on the 2-core reference machine; the bound leaves room for a busy machine
-    assert.ok(perPlanMs < 0.5, `${perPlanMs} ms per plan`);
+    // measured 0.02–0.08 ms (0.2 ms with the machine's 2 cores fully loaded); the bound is the requirement
+    assert.ok(perPlanMs < 1, `${perPlanMs} ms per plan`);
   });
 });

@@ -192,12 +192,23 @@ function arrayValues(node: AstNode | undefined, params: ParamValues): ValueExpr[
     const values = ((arr.elements ?? []) as AstNode[]).map((el) => valueOf(el, params));
     return values.some((v) => v === undefined) ? undefined : (values as ValueExpr[]);
   }
+  // '{1,2}'::int8[] and $1::text[]: the element type is the cast's type
+  let elementCast: string | undefined;
+  const cast = as(node, 'TypeCast');
+  if (cast !== undefined) {
+    const names = stringList(cast.typeName?.names);
+    const bounds = (cast.typeName?.arrayBounds ?? []) as AstNode[];
+    if (names === undefined || names.length === 0 || bounds.length !== 1 || cast.typeName?.typmods !== undefined) return undefined;
+    if (names.length === 2 && names[0] !== 'pg_catalog') return undefined;
+    elementCast = names[names.length - 1]!.toLowerCase();
+    node = cast.arg;
+    if (as(node, 'A_Const') === undefined && as(node, 'ParamRef') === undefined) return undefined;
+  }
   const v = valueOf(node, params);
   if (v === undefined || v.raw.kind !== 'string') return v?.raw.kind === 'null' ? [] : undefined;
-  // '{1,2}'::int8[] (a cast with array bounds) is refused by valueOf; any other cast is not an array
-  if (v.cast !== undefined) return undefined;
+  if (v.cast !== undefined) return undefined; // any other cast is not an array
   const items = parseArrayLiteral(v.raw.text);
-  return items?.map((text): ValueExpr => (text === null ? { raw: { kind: 'null' } } : { raw: { kind: 'string', text } }));
+  return items?.map((text): ValueExpr => (text === null ? { raw: { kind: 'null' } } : { raw: { kind: 'string', text }, cast: elementCast }));
 }
 
 /** A one-dimensional array literal `{a,"b c",NULL}` → ['a', 'b c', null]; undefined when not that simple. */
