@@ -10,6 +10,8 @@ export interface EngineStartOptions {
   dataDir: string;
   database: string;
   startParams: string[];
+  /** initdb arguments, when the data directory does not exist yet */
+  initDbParams?: string[];
   /** bytes the engine may run ahead of the client before it waits */
   highWaterBytes?: number;
   /** remove dataDir when the instance ends */
@@ -76,6 +78,7 @@ export class EngineInstance {
       dataDir: opts.dataDir,
       database: opts.database,
       startParams: opts.startParams,
+      initDbParams: opts.initDbParams,
       control: sab,
       highWaterBytes: opts.highWaterBytes,
     };

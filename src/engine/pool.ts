@@ -1,11 +1,12 @@
 // Engines for one database name, started ahead of demand (an engine takes about half a second to
 // start) and reused after a reset when the session left nothing behind.
-import { cp, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { EngineArtifacts } from './artifacts.js';
 import { EngineInstance } from './instance.js';
 import { ENGINE_START_PARAMS } from './start-params.js';
+import { cloneTemplate, readTemplateInfo, type TemplateInfo } from './template.js';
 
 export interface EnginePoolOptions {
   artifacts: EngineArtifacts;
@@ -40,6 +41,7 @@ export class EnginePool {
   private fingerprint?: string;
   private closed = false;
   private readonly sessionsDir: string;
+  private info?: { dir: string; info: TemplateInfo };
 
   constructor(opts: EnginePoolOptions) {
     this.opts = opts;
@@ -138,7 +140,10 @@ export class EnginePool {
   private async startOne(): Promise<EngineInstance> {
     const dir = path.join(this.sessionsDir, `${this.templateGeneration()}-${process.pid}-${++sessionDirCounter}`);
     await mkdir(this.sessionsDir, { recursive: true });
-    await cp(this.templateDir, dir, { recursive: true });
+    const templateDir = this.templateDir;
+    this.info ??= { dir: templateDir, info: await readTemplateInfo(templateDir) };
+    if (this.info.dir !== templateDir) this.info = { dir: templateDir, info: await readTemplateInfo(templateDir) };
+    await cloneTemplate(templateDir, this.info.info, dir);
     return EngineInstance.start({
       artifacts: this.opts.artifacts,
       dataDir: dir,

@@ -14,4 +14,12 @@ export const ENGINE_START_PARAMS: readonly string[] = Object.freeze([
   '-c', 'shared_buffers=16MB',
   '-c', 'work_mem=8MB',
   '-c', 'temp_buffers=4MB',
+  // WAL only matters for crash recovery, and a session's data directory does not outlive its session.
+  '-c', 'wal_level=minimal',
+  '-c', 'max_wal_senders=0',
+  '-c', 'min_wal_size=2MB',
+  '-c', 'max_wal_size=64MB',
 ]);
+
+/** initdb: 1 MB WAL segments keep the template (copied for every session) small. */
+export const INITDB_PARAMS: readonly string[] = Object.freeze(['--wal-segsize=1']);

@@ -3,12 +3,12 @@
 // fetched). initdb costs seconds, so templates are cached on disk by a hash of what went into them.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
+import { cp, link, mkdir, readdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pgliteDistDir, type EngineArtifacts } from './artifacts.js';
 import { EngineInstance } from './instance.js';
-import { ENGINE_START_PARAMS } from './start-params.js';
+import { ENGINE_START_PARAMS, INITDB_PARAMS } from './start-params.js';
 
 const READY_MARKER = '.keapgres-template';
 
@@ -37,7 +37,7 @@ const building = new Map<string, Promise<string>>();
 export function ensureTemplate(artifacts: EngineArtifacts, spec: TemplateSpec): Promise<string> {
   const key = createHash('sha256')
     .update(pgliteVersion()).update('\0')
-    .update(ENGINE_START_PARAMS.join(' ')).update('\0')
+    .update(ENGINE_START_PARAMS.join(' ')).update(INITDB_PARAMS.join(' ')).update('\0')
     .update(spec.database).update('\0')
     .update(spec.setupSql)
     .digest('hex')
@@ -58,20 +58,22 @@ async function buildTemplate(artifacts: EngineArtifacts, spec: TemplateSpec, dir
   const work = `${dir}.building-${process.pid}-${Date.now()}`;
   await rm(work, { recursive: true, force: true });
   try {
-    const init = await EngineInstance.start({ artifacts, dataDir: work, database: 'postgres', startParams: [...ENGINE_START_PARAMS] });
+    const init = await EngineInstance.start({ artifacts, dataDir: work, database: 'postgres', startParams: [...ENGINE_START_PARAMS], initDbParams: [...INITDB_PARAMS] });
     try {
       if (spec.database !== 'postgres') await init.query(`CREATE DATABASE ${quoteIdent(spec.database)}`);
     } finally {
       await init.close();
     }
+    let databaseOid = '';
     const db = await EngineInstance.start({ artifacts, dataDir: work, database: spec.database, startParams: [...ENGINE_START_PARAMS] });
     try {
       if (spec.setupSql.trim()) await db.query(spec.setupSql);
       await db.query('CHECKPOINT');
+      databaseOid = String((await db.query('SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()')).rows[0]?.oid);
     } finally {
       await db.close();
     }
-    await writeFile(path.join(work, READY_MARKER), JSON.stringify({ database: spec.database, built: new Date().toISOString() }));
+    await writeFile(path.join(work, READY_MARKER), JSON.stringify({ database: spec.database, databaseOid, built: new Date().toISOString() } satisfies TemplateInfo));
     try {
       await rename(work, dir);
     } catch (err) {
@@ -86,8 +88,43 @@ async function buildTemplate(artifacts: EngineArtifacts, spec: TemplateSpec, dir
   }
 }
 
-export async function readTemplateInfo(dir: string): Promise<unknown> {
-  return JSON.parse(await readFile(path.join(dir, READY_MARKER), 'utf8'));
+export interface TemplateInfo {
+  database: string;
+  /** directory name under base/ of the served database: the only one a session writes to */
+  databaseOid: string;
+  built: string;
+}
+
+export async function readTemplateInfo(dir: string): Promise<TemplateInfo> {
+  return JSON.parse(await readFile(path.join(dir, READY_MARKER), 'utf8')) as TemplateInfo;
+}
+
+/**
+ * A session's data directory from the template. The other databases (template0, template1,
+ * postgres) are never opened by a session connected to its own database, so their files are hard
+ * links instead of copies: a new engine copies a third of the bytes.
+ */
+export async function cloneTemplate(templateDir: string, info: TemplateInfo, target: string): Promise<void> {
+  await mkdir(target, { recursive: true });
+  for (const entry of await readdir(templateDir)) {
+    const from = path.join(templateDir, entry);
+    const to = path.join(target, entry);
+    if (entry !== 'base') {
+      await cp(from, to, { recursive: true });
+      continue;
+    }
+    await mkdir(to);
+    for (const db of await readdir(from)) {
+      if (db === info.databaseOid) {
+        await cp(path.join(from, db), path.join(to, db), { recursive: true });
+        continue;
+      }
+      await mkdir(path.join(to, db));
+      for (const file of await readdir(path.join(from, db))) {
+        await link(path.join(from, db, file), path.join(to, db, file));
+      }
+    }
+  }
 }
 
 export function quoteIdent(name: string): string {

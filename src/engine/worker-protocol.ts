@@ -8,6 +8,7 @@ export type MainToWorker =
       dataDir: string;
       database: string;
       startParams: string[];
+      initDbParams?: string[];
       /** Int32Array[0] = bytes sent to the main thread and not yet written to the client */
       control?: SharedArrayBuffer;
       highWaterBytes?: number;

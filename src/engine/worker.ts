@@ -76,6 +76,7 @@ async function handle(msg: MainToWorker): Promise<void> {
         fsBundle: msg.artifacts.fsBundle,
         database: msg.database,
         startParams: msg.startParams,
+        initDbStartParams: msg.initDbParams,
         relaxedDurability: true,
       });
       await db.waitReady;
