@@ -232,6 +232,9 @@ test('a record seen twice (paging while data changes) or with a NULL key is skip
     { id: '3', name: 'Customer' },
   ]);
   assert.equal(encoder.encode([]), '');
+  const emails = new CopyRowEncoder(catalog.tables.get('contact_email_addresses')!);
+  emails.encode([{ id: '7', email_addresses: [{ field: 'EMAIL1', email: 'a' }] }, { id: '007', email_addresses: [{ field: 'EMAIL1', email: 'b' }] }]);
+  assert.equal(emails.skippedDuplicateKey, 1, '"007" and "7" are the same contact id');
 });
 
 test('v1 records load with v1 dates and comma-separated id lists', async () => {

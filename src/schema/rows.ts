@@ -119,6 +119,8 @@ function integerText(v: unknown): string | null {
       const b = BigInt(s);
       if (b > INT64_MAX || b < -INT64_MAX - 1n) return null;
     }
+    // "007" and "7" are one id to PostgreSQL: keep one spelling so duplicate keys are recognised.
+    if (s.length > 1 && (s.charCodeAt(0) === 48 || (s.charCodeAt(0) === 45 && s.charCodeAt(1) === 48))) return BigInt(s).toString();
     return s;
   }
   if (typeof v === 'bigint') return v.toString();
@@ -366,7 +368,8 @@ export class CopyRowEncoder {
   private readonly keyIndexes: number[];
   private readonly hasCustom: boolean;
   private readonly unnest: string | undefined;
-  private readonly seen = new Set<string>();
+  private readonly seen = new Set<string | number>();
+  private readonly numericKey: boolean;
 
   constructor(table: TableSchema) {
     this.table = table;
@@ -375,6 +378,8 @@ export class CopyRowEncoder {
     this.keyIndexes = table.primaryKey.map((k) => table.columns.findIndex((c) => c.name === k));
     this.hasCustom = table.columns.some((c) => c.customFieldId !== undefined);
     this.unnest = table.source.unnest;
+    const keyTypes = this.keyIndexes.map((i) => table.columns[i]?.type);
+    this.numericKey = keyTypes.length === 1 && (keyTypes[0] === 'bigint' || keyTypes[0] === 'integer');
   }
 
   /**
@@ -404,7 +409,7 @@ export class CopyRowEncoder {
     const getters = this.getters;
     const formatters = this.formatters;
     const keyIndexes = this.keyIndexes;
-    let key = '';
+    let key: string | number = '';
     for (let k = 0; k < keyIndexes.length; k++) {
       const i = keyIndexes[k]!;
       const f = formatters[i]!(getters[i]!(record, parent, custom));
@@ -414,6 +419,8 @@ export class CopyRowEncoder {
       }
       key = k === 0 ? f : `${key}\t${f}`;
     }
+    // A single integer key is remembered as a number: a million keys then cost far less memory.
+    if (this.numericKey && (key as string).length < 16) key = Number(key);
     if (this.seen.has(key)) {
       this.skippedDuplicateKey++;
       return '';
