@@ -7,8 +7,11 @@
 //   is not strict (`a LEFT JOIN t … WHERE t.x IS NULL` is an anti-join).
 // - ON conjuncts restrict the references on the side the join filters: both sides of an inner join, the
 //   right side of a LEFT JOIN, the left side of a RIGHT JOIN, neither side of a FULL JOIN.
-// - A subquery's conditions apply to its own references only; outer conditions are not pushed into it.
+// - A subquery's conditions apply to its own references. Outer conditions reach into a derived table, a view
+//   or a once-used CTE only through output columns that pass a Keap column through a plain filter/projection.
+// - `a.x = b.y` (WHERE or inner ON) carries comparisons on a.x to b.y and back: every kept row has both.
 // - Anything else (OR across columns, functions of a column, correlated values) is left to the engine.
+// Whatever is not provably implied is not pushed: pushing less only costs API calls.
 import type { ColumnSchema, TableSchema } from '../schema/types.js';
 import type { BatchPlan, FetchPlan, PushedCondition, PushedValue } from './types.js';
 import { as, conjuncts, stringList, unwrap, walkNodes, type AstNode } from './ast.js';
@@ -343,7 +346,7 @@ class StatementWalker {
           return v.raw.text;
       }
     });
-    new StatementWalker(this.batch, args, this.executes).statement(prepare.query, { ...scope, ctes: new Set() });
+    new StatementWalker(this.batch, args, this.executes).statement(prepare.query, { ctes: new Set(), viewDepth: scope.viewDepth });
   }
 
   /**
@@ -541,7 +544,7 @@ class StatementWalker {
 
   private rangeVar(rv: AstNode, level: Level, scope: Scope, sampled: boolean): FromRef[] {
     const alias = rv.alias as AstNode | undefined;
-    const cte = rv.schemaname === undefined ? scope.cteColumns?.get(String(rv.relname)) : undefined;
+    const cte = rv.schemaname === undefined && scope.ctes.has(String(rv.relname)) ? scope.cteColumns?.get(String(rv.relname)) : undefined;
     if (cte !== undefined && !sampled && alias?.colnames === undefined) {
       level.opaqueItems++;
       return [this.addDerived(level, alias?.aliasname ?? String(rv.relname), cte)];
