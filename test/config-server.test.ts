@@ -140,7 +140,7 @@ test('the start-up log says when the sandbox is served, and masks connection str
   const logger = createLogger({ stream });
   logServerConfig(loadServerConfig({ env: baseEnv }), logger);
   assert.match(text, /database \\"keap\\" is served by the built-in Keap sandbox/);
-  assert.match(text, /no users and no trust configured/);
+  assert.match(text, /no users configured: keapgres accepts loopback connections only/);
   text = '';
   logServerConfig(loadServerConfig({ env: baseEnv, connection: CONN }), logger);
   assert.match(text, /database \\"keap\\" serves a Keap connection/);

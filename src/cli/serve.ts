@@ -67,9 +67,6 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     await sandbox?.close();
     throw err;
   }
-  if (config.users.length === 0 && config.trust === false) {
-    logger.warn('no users configured: accepting loopback connections only, without a password');
-  }
   const listener = new PgListener({
     host: config.host, port: config.port, tls: config.tls, users: config.users, trust: config.trust,
     maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: backends, logger,

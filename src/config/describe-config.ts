@@ -19,6 +19,6 @@ export function logServerConfig(config: ServerConfig, logger: Logger): void {
     }
   }
   if (config.users.length === 0 && config.trust === false) {
-    logger.warn('no users and no trust configured: no client can log in. Add users with "keapgres passwd USER", or set trust.');
+    logger.warn('no users configured: keapgres accepts loopback connections only, trusted without a password. Add users with "keapgres passwd USER" to accept other hosts.');
   }
 }
