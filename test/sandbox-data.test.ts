@@ -163,3 +163,18 @@ test('the direct v2 contact writer produces exactly the bytes of JSON.stringify 
   const sets = [new Set(CONTACT_FIELDS), new Set(CONTACT_DEFAULT_FIELDS), new Set(['id', 'custom_fields', 'origin']), new Set(['tag_ids', 'company', 'fax_numbers', 'social_accounts']), new Set<string>()];
   for (const c of s.contacts.scan()) for (const f of sets) assert.equal(contactV2Json(s, c, f), JSON.stringify(contactV2(s, c, f)), `contact ${c.id}`);
 });
+
+test('upserts: PUT /v1/contacts and POST /v2/contacts?duplicate_option update the matching contact instead of creating one', async () => {
+  const email = sb.store.contacts.get(20)!.emails[0]!.email;
+  const before = sb.store.contacts.size;
+  const v1 = await api('/v1/contacts', { method: 'PUT', ...body({ duplicate_option: 'Email', email_addresses: [{ email, field: 'EMAIL1' }], job_title: 'Upserted' }) });
+  assert.equal(v1.status, 200, v1.text);
+  assert.equal((v1.json as Rec).id, 20); assert.equal((v1.json as Rec).job_title, 'Upserted');
+  assert.equal(sb.store.contacts.size, before);
+  const v2 = await api('/v2/contacts?duplicate_option=Email', { method: 'POST', ...body({ email_addresses: [{ email: email.toUpperCase(), field: 'EMAIL1' }], job_title: 'Again' }) });
+  assert.equal(v2.status, 200); assert.equal((v2.json as Rec).id, '20');
+  const fresh = await api('/v2/contacts?duplicate_option=Email', { method: 'POST', ...body({ email_addresses: [{ email: 'brand.new@example.com', field: 'EMAIL1' }] }) });
+  assert.equal(fresh.status, 201);
+  assert.equal(sb.store.contacts.size, before + 1);
+  assert.equal((await api('/v2/contacts?duplicate_option=Phone', { method: 'POST', ...body({ email_addresses: [{ email, field: 'EMAIL1' }] }) })).status, 400);
+});

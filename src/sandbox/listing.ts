@@ -166,6 +166,8 @@ export type V1Param<T> = (raw: string) => (rec: T) => boolean;
 export interface V1List<T> {
   envelope: string;
   params: Record<string, V1Param<T>>;
+  /** parameters decided from the id alone (cheap columns), checked before the record is built */
+  idParams?: Record<string, (raw: string) => (id: number) => boolean>;
   order: Record<string, SortKey<T>>;
   /** lists that carry a `sync_token` (products, tasks, appointments) */
   syncToken?: boolean;
@@ -182,9 +184,12 @@ export function listV1<T extends { id: number }>(source: Source<T>, spec: V1List
   if (!Number.isInteger(offset) || offset < 0) throw new ApiError(400, `Invalid offset: '${offsetRaw}'`);
   if (limit === 0 || limit > V1_MAX_LIMIT) limit = V1_MAX_LIMIT;
   const preds: ((rec: T) => boolean)[] = [];
+  const idPreds: ((id: number) => boolean)[] = [];
   for (const [name, make] of Object.entries(spec.params)) {
     const v = q.get(name);
-    if (v !== null && v !== '') preds.push(make(v));
+    if (v === null || v === '') continue;
+    const cheap = spec.idParams?.[name];
+    if (cheap) idPreds.push(cheap(v)); else preds.push(make(v));
   }
   const orderName = q.get('order');
   let key: SortKey<T> | null = null;
@@ -199,13 +204,17 @@ export function listV1<T extends { id: number }>(source: Source<T>, spec: V1List
   const idOrder = key === null || orderName === 'id';
 
   let count: number; let page: T[];
-  if (preds.length === 0 && idOrder && !desc && source.size !== undefined && source.nthId) {
+  if (preds.length === 0 && idPreds.length === 0 && idOrder && !desc && source.size !== undefined && source.nthId) {
     count = source.size; page = [];
     const first = offset < count ? source.nthId(offset) : undefined;
     if (first !== undefined) for (const id of source.scanIds(first - 1)) { const r = source.get(id); if (r) page.push(r); if (page.length === limit) break; }
   } else {
     const all: T[] = [];
-    for (const id of source.scanIds(0)) { const r = source.get(id); if (r && preds.every((p) => p(r))) all.push(r); }
+    for (const id of source.scanIds(0)) {
+      if (!idPreds.every((p) => p(id))) continue;
+      const r = source.get(id);
+      if (r && preds.every((p) => p(r))) all.push(r);
+    }
     if (!idOrder) { const k = key!; all.sort((a, b) => compareKeys(k(a), k(b)) || a.id - b.id); }
     if (desc) all.reverse();
     count = all.length; page = all.slice(offset, offset + limit);

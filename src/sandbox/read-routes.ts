@@ -81,6 +81,10 @@ export function readRoutes(env: RouteEnv): Route[] {
       email: v1Eq((c: Contact) => c.emails.map((e) => e.email)), given_name: v1Eq((c: Contact) => c.givenName), family_name: v1Eq((c: Contact) => c.familyName),
       since: v1Since((c: Contact) => c.updatedAt, t), until: v1Until((c: Contact) => c.updatedAt, t),
     },
+    idParams: {
+      since: (raw) => { const at = t(raw); if (at === undefined) throw new ApiError(400, `Invalid date: '${raw}'`); return (id) => s.contactUpdatedAt(id) >= at; },
+      until: (raw) => { const at = t(raw); if (at === undefined) throw new ApiError(400, `Invalid date: '${raw}'`); return (id) => s.contactUpdatedAt(id) <= at; },
+    },
     order: { id: (c) => c.id, date_created: (c) => c.createdAt, last_updated: (c) => c.updatedAt, name: (c) => `${c.familyName} ${c.givenName}`, firstName: (c) => c.givenName, email: (c) => c.emails[0]?.email },
     serialize: (c, q) => V1.contactV1(s, c, v1Props(q, V1.CONTACT_DEFAULT_PROPERTIES, V1.CONTACT_OPTIONAL_PROPERTIES)),
   });

@@ -145,7 +145,40 @@ export function writeRoutes(env: RouteEnv): Route[] {
     return s.contacts.insert((id) => ({ ...probe, id }));
   };
   add('POST', 'v1', '/contacts', (c) => json(201, V1.contactV1(s, createContact(c, 'v1'), fullV1Props)));
-  add('POST', 'v2', '/contacts', (c) => json(201, V2.contactV2(s, createContact(c, 'v2'), new Set(V2.CONTACT_FIELDS))));
+  // upsert (reference §5.1): duplicate_option Email | EmailAndName (| EmailAndNameAndCompany in v2) picks the match
+  const findDuplicate = (probe: Contact, option: string, version: 'v1' | 'v2'): Contact | undefined => {
+    const allowed = version === 'v1' ? ['Email', 'EmailAndName'] : ['Email', 'EmailAndName', 'EmailAndNameAndCompany'];
+    if (!allowed.includes(option)) throw new ApiError(400, `Invalid duplicate_option '${option}'. Allowed: ${allowed.join(', ')}`);
+    const email = probe.emails[0]?.email.toLowerCase();
+    if (!email) return undefined;
+    for (const x of s.contacts.scan()) {
+      if (!x.emails.some((e) => e.email.toLowerCase() === email)) continue;
+      if (option !== 'Email' && (x.givenName.toLowerCase() !== probe.givenName.toLowerCase() || x.familyName.toLowerCase() !== probe.familyName.toLowerCase())) continue;
+      if (option === 'EmailAndNameAndCompany' && x.companyId !== probe.companyId) continue;
+      return x;
+    }
+    return undefined;
+  };
+  const upsert = (c: RequestContext, version: 'v1' | 'v2', option: string): { contact: Contact; created: boolean } => {
+    const b = obj(c.body);
+    const probe = applyContact(s, blankContact(0, c.now), b, version, null);
+    const dup = findDuplicate(probe, option, version);
+    if (!dup) return { contact: createContact(c, version), created: true };
+    const next = { ...applyContact(s, dup, b, version, null), id: dup.id, createdAt: dup.createdAt, updatedAt: Math.max(c.now, dup.updatedAt + 1) };
+    s.contacts.put(next);
+    return { contact: next, created: false };
+  };
+  add('PUT', 'v1', '/contacts', (c) => {
+    const b = obj(c.body);
+    const r = upsert(c, 'v1', typeof b.duplicate_option === 'string' ? b.duplicate_option : 'Email');
+    return json(200, V1.contactV1(s, r.contact, fullV1Props));
+  });
+  add('POST', 'v2', '/contacts', (c) => {
+    const option = c.query.get('duplicate_option');
+    if (option === null) return json(201, V2.contactV2(s, createContact(c, 'v2'), new Set(V2.CONTACT_FIELDS)));
+    const r = upsert(c, 'v2', option);
+    return json(r.created ? 201 : 200, V2.contactV2(s, r.contact, new Set(V2.CONTACT_FIELDS)));
+  });
   const updateContact = (c: RequestContext, param: string, version: 'v1' | 'v2'): Contact => {
     const id = idOf(c, param);
     const cur = s.contacts.get(id);
