@@ -8,6 +8,8 @@ import { normaliseSearchPath } from '../src/planner/context.js';
 import { LruCache, loadParser, parseSqlCached } from '../src/planner/parse-cache.js';
 import { coerceValue, type ValueExpr } from '../src/planner/value-coercion.js';
 import { bodyMentions, bodyWrites } from '../src/planner/write-guard.js';
+import { fallbackPlan } from '../src/planner/plan-sql.js';
+import { loadCatalog } from '../src/schema/load.js';
 import type { ColumnSchema } from '../src/schema/types.js';
 
 describe('planner helpers', () => {
@@ -86,6 +88,15 @@ describe('planner helpers', () => {
     assert.equal(coerceValue(str('2024-01-01 24:00'), col('timestamptz'), 'lower', utc), undefined);
     assert.equal(coerceValue(str('infinity'), col('timestamptz'), 'lower', utc), undefined);
     assert.equal(coerceValue(str('x'), col('jsonb'), 'exact', utc), undefined);
+  });
+
+  it('fallbackPlan loads every Keap table the text names, in full', async () => {
+    await loadParser();
+    const ctx = { catalog: loadCatalog(), searchPath: ['public'] };
+    assert.deepEqual(fallbackPlan('SELECT * FROM "contacts" c JOIN Orders o ON true WHERE c.email = \'tags\'', ctx).fetches, [
+      { table: 'contacts', conditions: [] },
+      { table: 'orders', conditions: [] },
+    ]);
   });
 
   it('bodyWrites / bodyMentions find Keap tables in procedural code', () => {
