@@ -116,6 +116,11 @@ export class KeapHttpClient {
           const spike = /Allowed rate\s*:\s*(\d+)\s*ps/i.exec(res.bodyText);
           if (spike) this.opts.pacer.lowerSpikeLimit(Number(spike[1]));
           delay = throttleDelayMs(this.retry, attempt, throttledWaitMs, retryAfter);
+          // A spike arrest clears within a few request intervals: waiting out a whole backoff would idle
+          // every concurrent fetch behind the pacer's hold for nothing.
+          if (spike && delay !== undefined && retryAfter === undefined && attempt <= 2) {
+            delay = Math.min(delay, Math.ceil((2 + Math.random()) * (1000 / this.opts.pacer.ratePerSecond)));
+          }
           if (delay !== undefined) {
             throttledWaitMs += delay;
             this.opts.pacer.holdFor(delay);
