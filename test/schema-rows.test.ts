@@ -297,9 +297,9 @@ test('100,000 contacts flatten quickly (hot path) and load into PGlite', async (
       `in ${ms.toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU = ${Math.round(100_000 / (ms / 1000))} rows/s`,
   );
   assert.equal(encoder.rowCount, 100_000);
-  // About 0.35 s on a quiet 2-core machine. CPU time (not wall time) is bounded, so other processes on a
+  // About 0.35 s on a quiet 2-core machine (1.6 s of CPU at load average 20). CPU time, not wall time, is bounded so other processes on a
   // shared box do not fail the test; it still catches a hot path that became several times slower.
-  assert.ok(cpuMs < 2500, `flattening took ${cpuMs.toFixed(0)} ms of CPU`);
+  assert.ok(cpuMs < 4000, `flattening took ${cpuMs.toFixed(0)} ms of CPU`);
   const loadStarted = performance.now();
   await load(contacts, chunks.join(''));
   t.diagnostic(`COPY of 100,000 contacts into PGlite took ${(performance.now() - loadStarted).toFixed(0)} ms`);
