@@ -178,3 +178,32 @@ test('upserts: PUT /v1/contacts and POST /v2/contacts?duplicate_option update th
   assert.equal(sb.store.contacts.size, before + 1);
   assert.equal((await api('/v2/contacts?duplicate_option=Phone', { method: 'POST', ...body({ email_addresses: [{ email, field: 'EMAIL1' }] }) })).status, 400);
 });
+
+test('a prewarmed sandbox serves the same bytes as a cold one, from its cache', async () => {
+  const cold = await startSandbox({ contacts: 500, seed: 21, limits: NO_LIMITS });
+  const warm = await startSandbox({ contacts: 500, seed: 21, limits: NO_LIMITS, prewarm: true });
+  try {
+    await warm.warmed();
+    assert.ok(warm.store.contactJson.sizeBytes > 500 * 500, 'both field sets are cached');
+    for (const q of ['/v2/contacts?page_size=200', '/v2/contacts?page_size=200&fields=' + ['addresses', 'custom_fields', 'tag_ids', 'company', 'origin'].join(',')]) {
+      assert.equal((await authed(warm)(q)).text, (await authed(cold)(q)).text, q);
+    }
+    // a write drops the cached copy: the next page shows the change
+    warm.store.setContactTags(3, []);
+    const page = (await authed(warm)('/v2/contacts?page_size=5')).json as { contacts: Rec[] };
+    assert.deepEqual(page.contacts.find((c) => c.id === '3')!.tag_ids, []);
+  } finally { await Promise.all([cold.close(), warm.close()]); }
+});
+
+test('time formats equal the Date-based ones for any instant', async () => {
+  const { v1Time, v2Time, isoDay } = await import('../src/sandbox/formats.js');
+  let x = 12345;
+  for (let i = 0; i < 20000; i++) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    const ms = Date.UTC(2000, 0, 1) + (x * 977) % (40 * 365 * 86_400_000) + (i % 3 === 0 ? 0 : x % 1000);
+    const iso = new Date(ms).toISOString();
+    assert.equal(v1Time(ms), iso.slice(0, 23) + '+0000');
+    assert.equal(v2Time(ms), iso.endsWith('.000Z') ? iso.slice(0, 19) + 'Z' : iso);
+    assert.equal(isoDay(ms), iso.slice(0, 10));
+  }
+});

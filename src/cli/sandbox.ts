@@ -20,10 +20,11 @@ const USAGE = `usage: keapgres sandbox [options]
   --tenant-per-day N    tenant quota per day (default 250000)
   --client-id ID --client-secret SECRET --pat TOKEN   fixed credentials (random otherwise)
   --json-cache-mb MB    memory for serialised contacts reused across pages (default 1000)
+  --no-prewarm          do not serialise contacts in the background at start
 `;
 
 export async function runSandboxCommand(args: string[], io: SandboxCommandIo = process): Promise<number> {
-  const opts: SandboxOptions = { port: 8080, limits: {}, credentials: {} };
+  const opts: SandboxOptions = { port: 8080, limits: {}, credentials: {}, prewarm: true };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
     if (v === undefined || !Number.isFinite(n) || n < min) throw new Error(`${flag} needs a number >= ${min}`);
@@ -51,6 +52,7 @@ export async function runSandboxCommand(args: string[], io: SandboxCommandIo = p
         case '--client-secret': opts.credentials!.clientSecret = v(); break;
         case '--pat': opts.credentials!.personalAccessToken = v(); break;
         case '--json-cache-mb': opts.jsonCacheBytes = num(a, v(), 0) * 1e6; break;
+        case '--no-prewarm': opts.prewarm = false; break;
         default: throw new Error(`unexpected argument "${a}"`);
       }
     }

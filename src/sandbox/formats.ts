@@ -1,16 +1,32 @@
 // Wire formats that differ between the versions (reference §3.1, §3.2).
 
+const DAY_MS = 86_400_000;
+const dayStrings = new Map<number, string>();
+const pad2 = (n: number): string => (n < 10 ? '0' + n : String(n));
+const pad3 = (n: number): string => (n < 10 ? '00' + n : n < 100 ? '0' + n : String(n));
+
+/** `yyyy-MM-dd` of an instant; days repeat across a data set, so they are formatted once (Date is slow on hot paths) */
+export function isoDay(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  let s = dayStrings.get(day);
+  if (s === undefined) { s = new Date(day * DAY_MS).toISOString().slice(0, 10); if (dayStrings.size < 200_000) dayStrings.set(day, s); }
+  return s;
+}
+/** `HH:mm:ss` and milliseconds of an instant within its UTC day */
+function clock(ms: number): [string, number] {
+  const inDay = ms - Math.floor(ms / DAY_MS) * DAY_MS;
+  const sec = Math.floor(inDay / 1000);
+  return [`${pad2(Math.floor(sec / 3600))}:${pad2(Math.floor(sec / 60) % 60)}:${pad2(sec % 60)}`, inDay % 1000];
+}
 /** v1: `yyyy-MM-dd'T'HH:mm:ss.SSS+0000` (captured on the wire) */
 export function v1Time(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 23) + '+0000';
+  const [hms, milli] = clock(ms);
+  return `${isoDay(ms)}T${hms}.${pad3(milli)}+0000`;
 }
 /** v2: ISO-8601 with `Z`; milliseconds only when there are any (spec examples are whole seconds) */
 export function v2Time(ms: number): string {
-  const s = new Date(ms).toISOString();
-  return s.endsWith('.000Z') ? s.slice(0, 19) + 'Z' : s;
-}
-export function isoDay(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
+  const [hms, milli] = clock(ms);
+  return milli === 0 ? `${isoDay(ms)}T${hms}Z` : `${isoDay(ms)}T${hms}.${pad3(milli)}Z`;
 }
 export function money(cents: number): number {
   return Math.round(cents) / 100;

@@ -9,6 +9,7 @@ import { createStore, type SandboxStore } from './store.js';
 import { readRoutes } from './read-routes.js';
 import { writeRoutes } from './write-routes.js';
 import { createSandboxServer } from './server.js';
+import { prewarmContacts, PREWARM_FIELD_SETS } from './prewarm.js';
 
 export type { Faults } from './faults.js';
 export type { SandboxStats } from './stats.js';
@@ -28,6 +29,8 @@ export interface SandboxOptions {
   faults?: Partial<Faults>;
   /** byte budget for serialised v2 contacts reused across list pages (default 1e9: a million contacts fit) */
   jsonCacheBytes?: number;
+  /** serialise contacts into that cache in the background from the start (true: default and all fields) */
+  prewarm?: boolean | string[][];
   /** fixed credentials, e.g. for a long-running `keapgres sandbox`; random when absent */
   credentials?: { clientId?: string; clientSecret?: string; personalAccessToken?: string; serviceAccountKey?: string };
 }
@@ -50,6 +53,8 @@ export interface Sandbox {
   faults(): Faults;
   stats(): SandboxStats; resetStats(): void;
   readonly store: SandboxStore;
+  /** resolves when the background prewarm (option `prewarm`) has finished; at once without one */
+  warmed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,6 +81,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     server.listen(opts.port ?? 0, host, () => { server.off('error', reject); resolve(); });
   });
   const port = (server.address() as AddressInfo).port;
+  const warm = opts.prewarm ? prewarmContacts(store, opts.prewarm === true ? PREWARM_FIELD_SETS : opts.prewarm) : undefined;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   baseUrl = `http://${shownHost}:${port}`;
 
@@ -92,6 +98,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
     store,
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    warmed: () => warm?.done ?? Promise.resolve(),
+    close: () => { warm?.stop(); return new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }); },
   };
 }
