@@ -229,6 +229,9 @@ describe('planner: which conditions are implied for a reference', () => {
     { name: 'LIKE without wildcards is equality', sql: "SELECT * FROM contacts WHERE email LIKE 'a@b.c'", fetches: [{ table: 'contacts', conditions: [eq('email', 'a@b.c')] }] },
     { name: 'ILIKE and NOT LIKE are not pushed', sql: "SELECT * FROM contacts WHERE email ILIKE 'a%' AND given_name NOT LIKE 'b%'", fetches: [all('contacts')] },
     { name: 'IS NULL', sql: 'SELECT * FROM tasks WHERE priority IS NULL', fetches: [{ table: 'tasks', conditions: [{ column: 'priority', op: 'isnull' }] }] },
+    { name: 'IS NOT DISTINCT FROM a value is equality', sql: 'SELECT * FROM contacts WHERE id IS NOT DISTINCT FROM 3', fetches: [{ table: 'contacts', conditions: [eq('id', 3)] }] },
+    { name: 'IS NOT DISTINCT FROM NULL is IS NULL', sql: 'SELECT * FROM tasks WHERE priority IS NOT DISTINCT FROM NULL', fetches: [{ table: 'tasks', conditions: [{ column: 'priority', op: 'isnull' }] }] },
+    { name: 'IS DISTINCT FROM is not pushed', sql: 'SELECT * FROM contacts WHERE id IS DISTINCT FROM 3', fetches: [all('contacts')] },
     { name: 'IS NOT NULL is not pushed', sql: 'SELECT * FROM tasks WHERE priority IS NOT NULL', fetches: [all('tasks')] },
     { name: 'a boolean column as a condition', sql: 'SELECT * FROM tasks WHERE completed AND NOT (completed IS FALSE)', fetches: [{ table: 'tasks', conditions: [eq('completed', true)] }] },
     { name: 'NOT boolean column', sql: 'SELECT * FROM tasks WHERE NOT completed', fetches: [{ table: 'tasks', conditions: [eq('completed', false)] }] },
@@ -271,6 +274,18 @@ describe('planner: timestamps', () => {
     { name: 'an impossible date is not pushed', sql: "SELECT * FROM contacts WHERE update_time > '2024-02-30'", fetches: [all('contacts')] },
     { name: 'microseconds round outwards', sql: "SELECT * FROM contacts WHERE update_time < '2024-01-01T00:00:00.000001Z'", fetches: [{ table: 'contacts', conditions: [{ column: 'update_time', op: '<', value: '2024-01-01T00:00:00.001Z' }] }] },
     { name: 'now() is not a constant', sql: "SELECT * FROM contacts WHERE update_time > now() - interval '1 day'", fetches: [all('contacts')] },
+    {
+      name: "Superset's TO_TIMESTAMP(literal, format) reads like a literal without offset",
+      sql: "SELECT count(*) FROM contacts WHERE update_time >= TO_TIMESTAMP('2024-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US') AND update_time < TO_TIMESTAMP('2024-04-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')",
+      ctx: { timeZone: 'Europe/Berlin' },
+      fetches: [{ table: 'contacts', conditions: [{ column: 'update_time', op: '>=', value: '2023-12-31T10:00:00.000Z' }, { column: 'update_time', op: '<', value: '2024-04-01T14:00:00.000Z' }] }],
+    },
+    { name: 'TO_TIMESTAMP with another format is not pushed', sql: "SELECT * FROM contacts WHERE update_time >= TO_TIMESTAMP('01/02/2024', 'MM/DD/YYYY')", fetches: [all('contacts')] },
+    {
+      name: "Metabase's timestamp with time zone literals",
+      sql: `SELECT "public"."contacts"."id" FROM "public"."contacts" WHERE ("public"."contacts"."update_time" >= timestamp with time zone '2024-01-01 00:00:00.000Z') AND ("public"."contacts"."update_time" < timestamp with time zone '2024-02-01 00:00:00.000Z') LIMIT 2000`,
+      fetches: [{ table: 'contacts', conditions: [{ column: 'update_time', op: '>=', value: '2024-01-01T00:00:00.000Z' }, { column: 'update_time', op: '<', value: '2024-02-01T00:00:00.000Z' }] }],
+    },
     { name: 'Grafana time filter (BETWEEN with ISO literals)', sql: "SELECT update_time AS time FROM contacts WHERE update_time BETWEEN '2024-03-01T00:00:00Z' AND '2024-03-02T00:00:00Z'", fetches: [{ table: 'contacts', conditions: [{ column: 'update_time', op: '>=', value: '2024-03-01T00:00:00.000Z' }, { column: 'update_time', op: '<=', value: '2024-03-02T00:00:00.000Z' }] }] },
   ]);
 });

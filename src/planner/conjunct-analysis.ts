@@ -109,6 +109,18 @@ function analyseAExpr<R>(e: AstNode, resolve: ColumnResolver<R>, params: ParamVa
       if (hit === undefined || value === undefined) return undefined;
       return { ...hit, requirements: [{ kind: 'compare', op: cmp, value }], strict: true };
     }
+    case 'AEXPR_NOT_DISTINCT': {
+      // x IS NOT DISTINCT FROM v: x = v for a non-null v (false on NULL: strict), x IS NULL for NULL
+      let hit = columnOf(e.lexpr, resolve);
+      let value = valueOf(e.rexpr, params);
+      if (hit === undefined) {
+        hit = columnOf(e.rexpr, resolve);
+        value = valueOf(e.lexpr, params);
+      }
+      if (hit === undefined || value === undefined) return undefined;
+      if (value.raw.kind === 'null') return { ...hit, requirements: [{ kind: 'isnull' }], strict: false };
+      return { ...hit, requirements: [{ kind: 'compare', op: '=', value }], strict: true };
+    }
     case 'AEXPR_IN': {
       if (op !== '=') return undefined; // NOT IN
       const hit = columnOf(e.lexpr, resolve);
@@ -166,6 +178,7 @@ export function valueOf(node: AstNode | undefined, params: ParamValues): ValueEx
     const raw = paramValue(body.number, params);
     return raw && { raw };
   }
+  if (tag === 'FuncCall') return toTimestampValue(body, params);
   if (tag === 'TypeCast') {
     const inner = unwrap(body.arg);
     if (inner === undefined || (inner[0] !== 'A_Const' && inner[0] !== 'ParamRef')) return undefined;
@@ -176,6 +189,30 @@ export function valueOf(node: AstNode | undefined, params: ParamValues): ValueEx
     return { raw: v.raw, cast: names[names.length - 1]!.toLowerCase(), castTypmod: body.typeName?.typmods !== undefined };
   }
   return undefined;
+}
+
+/** Formats whose output for a matching literal is exactly the literal's wall-clock time (Superset's convert_dttm). */
+const TO_TIMESTAMP_FORMATS: Record<string, RegExp> = {
+  'YYYY-MM-DD HH24:MI:SS.US': /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{6}$/,
+  'YYYY-MM-DD HH24:MI:SS': /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/,
+  'YYYY-MM-DD': /^\d{4}-\d{2}-\d{2}$/,
+};
+
+/**
+ * `to_timestamp('2024-01-01 00:00:00.000000', 'YYYY-MM-DD HH24:MI:SS.US')` is that wall-clock time in the
+ * session's time zone: the same as a timestamp literal without an offset.
+ */
+function toTimestampValue(f: AstNode, params: ParamValues): ValueExpr | undefined {
+  const name = stringList(f.funcname);
+  if (name === undefined || name.at(-1) !== 'to_timestamp' || (name.length === 2 && name[0] !== 'pg_catalog') || name.length > 2) return undefined;
+  const args = (f.args ?? []) as AstNode[];
+  if (args.length !== 2 || f.agg_star === true || f.over !== undefined) return undefined;
+  const text = valueOf(args[0], params);
+  const format = as(args[1], 'A_Const');
+  const pattern = typeof format?.sval?.sval === 'string' ? TO_TIMESTAMP_FORMATS[format.sval.sval as string] : undefined;
+  if (text === undefined || text.cast !== undefined || text.raw.kind !== 'string' || pattern === undefined) return undefined;
+  if (!pattern.test(text.raw.text)) return undefined;
+  return { raw: text.raw, cast: 'timestamp' };
 }
 
 function paramValue(n: unknown, params: ParamValues): RawValue | undefined {
