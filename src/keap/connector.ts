@@ -112,13 +112,14 @@ export class KeapConnector {
    */
   async count(table: TableSchema, plan: FetchPlan, signal: AbortSignal): Promise<number | undefined> {
     const count = table.source.count;
-    if (!count) return undefined;
+    // Rows of an unnest or per-parent table are not the endpoint's records: its count counts something else.
+    if (!count || table.source.unnest || table.source.perParent) return undefined;
     // The table's filters name the parameters of its own endpoint: they fit the count endpoint only when both
     // are v1. A v2 table counts through v1 only when there is nothing to filter.
     if (plan.conditions.length > 0 && table.source.version !== count.version) return undefined;
     const encoded = encodeFilter(table, plan.conditions);
     if (encoded.dropped.length > 0) return undefined;
-    const query: Query = { ...encoded.query, limit: '1' };
+    const query: Query = { ...(table.source.version === count.version ? table.source.query : {}), ...encoded.query, limit: '1' };
     const body = await this.http.getJson(count.path, query, signal);
     const n = (body as Record<string, unknown> | null)?.[count.key];
     return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
@@ -132,10 +133,11 @@ export class KeapConnector {
     const dropped = pin ? [...pin.unusable, ...encoded.dropped] : encoded.dropped;
 
     // LIMIT may go to the API only when the API applies every condition and can order as asked;
-    // otherwise the API's first n rows need not be the statement's first n rows.
+    // otherwise the API's first n rows need not be the statement's first n rows. Nor for unnest tables:
+    // n parent records may hold fewer than n rows.
     let order: Query | undefined = {};
     let limit = Infinity;
-    if (plan.limit !== undefined && dropped.length === 0 && !source.perParent) {
+    if (plan.limit !== undefined && dropped.length === 0 && !source.perParent && !source.unnest) {
       order = encodeOrder(table, plan.orderBy);
       if (order) limit = Math.max(0, Math.floor(plan.limit));
     }
@@ -203,8 +205,8 @@ export class KeapConnector {
   }
 
   /**
-   * Id ranges cost a probe and a partial page per range: worth it for a scan of many pages, not for a pushed
-   * LIMIT, a selective filter (likely one page), or a MaxRows that a few sequential pages reach.
+   * Id ranges cost a few speculative requests past the end of the ids: worth it for a scan of many pages, not
+   * for a pushed LIMIT, a selective filter (likely one page), or a MaxRows that a few sequential pages reach.
    */
   private worthSplitting(budget: RowBudget, pageSize: number, limit: number, pushed: readonly PushedCondition[]): boolean {
     if (limit !== Infinity || hasSelectiveCondition(pushed)) return false;
