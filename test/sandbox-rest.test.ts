@@ -221,3 +221,9 @@ test('missing records: v1 {"message"} and v2 Error bodies with 404; unknown URLs
   assert.equal(unknown.status, 404); assert.match(unknown.text, /Keap - Page Not Found/);
   assert.equal((await get('/v2/tags', { method: 'DELETE' })).status, 405);
 });
+
+test('the order of names in fields does not change the bytes of a record', async () => {
+  const a = (await get('/v2/contacts?page_size=50&fields=tag_ids,given_name,custom_fields')).text;
+  const b = (await get('/v2/contacts?page_size=50&fields=custom_fields,tag_ids,given_name')).text;
+  assert.equal(a, b);
+});

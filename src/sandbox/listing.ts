@@ -56,8 +56,9 @@ export function fieldSet(q: URLSearchParams, fields: { all: readonly string[]; d
   const asked = listParam(q, 'fields');
   if (!asked || asked.length === 0) return new Set(fields.defaults);
   for (const f of asked) if (!fields.all.includes(f)) throw new ApiError(400, `Invalid field '${f}'. Available fields are: ${fields.all.join(',')}`);
-  // id is always sent: without it a record cannot be addressed
-  return new Set(['id', ...asked]);
+  // id is always sent (without it a record cannot be addressed); the rest in one canonical order, so the bytes of a
+  // record do not depend on how a request ordered its field list (and cached records stay interchangeable)
+  return new Set(['id', ...fields.all.filter((f) => f !== 'id' && asked.includes(f))]);
 }
 
 function parseOrderBy<T>(q: URLSearchParams, orderBy: Record<string, SortKey<T>>): { key: SortKey<T>; desc: boolean } | null {

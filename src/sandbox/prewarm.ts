@@ -6,7 +6,7 @@ import { contactV2Json, CONTACT_DEFAULT_FIELDS, CONTACT_FIELDS } from './seriali
 const SLICE = 256;
 
 /** The field sets warmed by default: what a client gets without `fields`, and every field (what keapgres asks for). */
-export const PREWARM_FIELD_SETS: readonly (readonly string[])[] = [CONTACT_DEFAULT_FIELDS, ['id', ...CONTACT_FIELDS]];
+export const PREWARM_FIELD_SETS: readonly (readonly string[])[] = [CONTACT_DEFAULT_FIELDS, ['id', ...CONTACT_FIELDS.filter((f) => f !== 'id')]];
 
 export interface Prewarm { readonly done: Promise<void>; stop(): void }
 
