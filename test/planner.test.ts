@@ -325,7 +325,7 @@ describe('planner: joins', () => {
     {
       name: 'RIGHT JOIN mirrors LEFT JOIN',
       sql: 'SELECT * FROM tasks t RIGHT JOIN contacts c ON t.contact_id = c.id AND t.id = 4 AND c.id = 5',
-      fetches: [{ table: 'tasks', conditions: [eq('id', 4)] }, all('contacts')],
+      fetches: [{ table: 'tasks', conditions: [eq('id', 4), eq('contact_id', 5)] }, all('contacts')],
     },
     {
       name: 'FULL JOIN: ON conditions are pushed to neither side',
@@ -355,6 +355,26 @@ describe('planner: joins', () => {
       name: "a LEFT JOIN's ON equality carries nothing to the preserved side",
       sql: 'SELECT * FROM contacts c LEFT JOIN orders o ON o.contact_id = c.id AND o.contact_id = 5',
       fetches: [all('contacts'), { table: 'orders', conditions: [eq('contact_id', 5)] }],
+    },
+    {
+      name: "a LEFT JOIN's ON equality carries WHERE conditions of the preserved side to the nullable side",
+      sql: 'SELECT * FROM contacts c LEFT JOIN orders o ON o.contact_id = c.id WHERE c.id = 5',
+      fetches: [{ table: 'contacts', conditions: [eq('id', 5)] }, { table: 'orders', conditions: [eq('contact_id', 5)] }],
+    },
+    {
+      name: "… and conditions on the preserved side from the same ON",
+      sql: 'SELECT * FROM contacts c LEFT JOIN orders o ON o.contact_id = c.id AND c.id IN (5, 6)',
+      fetches: [all('contacts'), { table: 'orders', conditions: [eq('contact_id', 5)] }, { table: 'orders', conditions: [eq('contact_id', 6)] }],
+    },
+    {
+      name: 'RIGHT JOIN: from the preserved right side to the left',
+      sql: 'SELECT * FROM orders o RIGHT JOIN contacts c ON o.contact_id = c.id WHERE c.id = 5',
+      fetches: [{ table: 'orders', conditions: [eq('contact_id', 5)] }, { table: 'contacts', conditions: [eq('id', 5)] }],
+    },
+    {
+      name: 'FULL JOIN equalities carry nothing',
+      sql: 'SELECT * FROM contacts c FULL JOIN orders o ON o.contact_id = c.id AND c.id = 5',
+      fetches: [all('contacts'), all('orders')],
     },
     {
       name: 'an equality between columns of different types carries nothing',

@@ -84,6 +84,11 @@ interface Level {
   mergedColumns: boolean;
   /** `a.x = b.y` between two Keap references, from WHERE or an inner join's ON */
   equalities: Array<[ColumnHit<KeapRef>, ColumnHit<KeapRef>]>;
+  /**
+   * `a.x = b.y` in a LEFT/RIGHT JOIN's ON, a on the preserved side, b on the nullable side: a row of b is kept
+   * only joined to an a satisfying the ON, so conditions on a.x (from WHERE, inner ONs or this ON) hold for b.y.
+   */
+  outerEqualities: Array<{ from: ColumnHit<KeapRef>; to: ColumnHit<KeapRef>; onFacts: AnalysedConjunct<KeapRef>[] }>;
   /** conditions on one reference from WHERE or an inner join's ON, which equalities carry to another */
   facts: AnalysedConjunct<KeapRef>[];
 }
@@ -411,7 +416,7 @@ class StatementWalker {
    * the level that are not in `from` (the target of UPDATE/DELETE).
    */
   private level(from: AstNode[], where: AstNode | undefined, scope: Scope, extraOpaque: number): { level: Level; plans: FetchPlan[]; whereLeft: boolean } {
-    const level: Level = { refs: [], derived: [], touched: new Set(), opaqueItems: extraOpaque, mergedColumns: false, equalities: [], facts: [] };
+    const level: Level = { refs: [], derived: [], touched: new Set(), opaqueItems: extraOpaque, mergedColumns: false, equalities: [], outerEqualities: [], facts: [] };
     for (const item of from) this.fromItem(item, level, scope);
     let whereLeft = false;
     for (const c of conjuncts(where)) {
@@ -457,16 +462,20 @@ class StatementWalker {
   }
 
   private transferThroughEqualities(level: Level): void {
-    if (level.equalities.length === 0 || level.facts.length === 0) return;
     const facts = [...level.facts];
+    const carry = (fact: AnalysedConjunct<KeapRef>, from: ColumnHit<KeapRef>, to: ColumnHit<KeapRef>): void => {
+      if (fact.rel === from.rel && fact.column === from.column && fact.via === from.via) {
+        this.apply({ rel: to.rel, column: to.column, via: to.via, requirements: fact.requirements, strict: true }, level);
+      }
+    };
     for (const [a, b] of level.equalities) {
       for (const fact of facts) {
-        for (const [from, to] of [[a, b], [b, a]] as const) {
-          if (fact.rel === from.rel && fact.column === from.column) {
-            this.apply({ rel: to.rel, column: to.column, via: to.via, requirements: fact.requirements, strict: true }, level);
-          }
-        }
+        carry(fact, a, b);
+        carry(fact, b, a);
       }
+    }
+    for (const { from, to, onFacts } of level.outerEqualities) {
+      for (const fact of [...facts, ...onFacts]) carry(fact, from, to);
     }
   }
 
@@ -585,13 +594,30 @@ class StatementWalker {
     if (j.usingClause !== undefined || j.isNatural === true) level.mergedColumns = true;
     const filtered =
       j.jointype === 'JOIN_LEFT' ? right : j.jointype === 'JOIN_RIGHT' ? left : j.jointype === 'JOIN_FULL' ? [] : both;
+    const outer = j.jointype === 'JOIN_LEFT' || j.jointype === 'JOIN_RIGHT';
+    const onFacts: AnalysedConjunct<KeapRef>[] = [];
+    const onEqualities: Array<[ColumnHit<KeapRef>, ColumnHit<KeapRef>]> = [];
     for (const c of conjuncts(j.quals)) {
       const resolve = (ref: AstNode): ColumnHit<KeapRef> | undefined => this.resolveColumn(both, level, ref);
       const a = analyseConjunct(c, resolve, this.params);
       if (j.jointype === 'JOIN_INNER') this.noteForTransfer(level, c, a, resolve);
+      else if (outer) {
+        const scratch = { ...level, equalities: onEqualities, facts: onFacts };
+        this.noteForTransfer(scratch, c, a, resolve);
+      }
       if (a === undefined || !filtered.includes((a.via as DerivedRef | undefined) ?? a.rel)) continue;
       if (!a.strict && (a.rel.nullable || a.via !== undefined)) continue;
       this.apply(a, level);
+    }
+    if (outer) {
+      const nullableSide = j.jointype === 'JOIN_LEFT' ? right : left;
+      const inNullable = (h: ColumnHit<KeapRef>): boolean => nullableSide.includes((h.via as DerivedRef | undefined) ?? h.rel);
+      for (const [x, y] of onEqualities) {
+        if (inNullable(x) !== inNullable(y)) {
+          const [from, to] = inNullable(y) ? [x, y] : [y, x];
+          level.outerEqualities.push({ from, to, onFacts });
+        }
+      }
     }
     this.expressions([j.quals], scope);
     if (j.jointype === 'JOIN_LEFT' || j.jointype === 'JOIN_FULL') for (const r of right) r.nullable = true;
@@ -698,7 +724,7 @@ class StatementWalker {
     const fields = stringList(colref.fields);
     // an unqualified ORDER BY name means an output column first: `SELECT id::text … ORDER BY id` sorts text
     if (fields?.length === 1 && targets.some((t) => outputNameShadows(as(t, 'ResTarget'), fields[0]!))) return undefined;
-    const hit = this.resolveColumn([ref], { refs: [ref], derived: [], touched: new Set(), opaqueItems: 0, mergedColumns: false, equalities: [], facts: [] }, colref);
+    const hit = this.resolveColumn([ref], { refs: [ref], derived: [], touched: new Set(), opaqueItems: 0, mergedColumns: false, equalities: [], outerEqualities: [], facts: [] }, colref);
     if (hit === undefined) return undefined;
     const column = hit.column;
     if (!ref.table.sort.some((s) => s.column === column.name)) return undefined;
