@@ -200,6 +200,7 @@ test('schema errors name the file, the table, the column and what is wrong', () 
     ['path version mismatch', VALID.replace('path: /v2/things', 'path: /v1/things'), /source: path "\/v1\/things" must start with \/v2\//],
     ['placeholder without perParent', VALID.replace('path: /v2/things', 'path: "/v2/things/{x}/items"'), /has a placeholder but no perParent/],
     ['duplicate column', VALID.replace('name: label, type: text', 'name: id, type: text'), /column "id": is declared twice/],
+    ['empty path alternative', VALID.replace('path: label,', 'path: "label|",'), /path "label\|": "" has an empty step/],
     ['bad path syntax', VALID.replace('path: label,', 'path: "labels[field].x",'), /path "labels\[field\]\.x"/],
     ['not YAML', 'name: [', /things\.yaml: not valid YAML/],
     ['prefix on a non-text column', VALID.replace('column: label, ops: ["=", prefix], param: label', 'column: id, ops: ["=", prefix], param: id'), /op prefix needs a text column, "id" is bigint/],

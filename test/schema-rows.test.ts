@@ -32,6 +32,7 @@ const probe: TableSchema = parseTable('probe.yaml', {
     { name: 'csv_ids', type: 'bigint[]', path: 'csv', transform: 'comma_list', description: 'csv' },
     { name: 'nested', type: 'text', path: 'a.b.c', description: 'nested' },
     { name: 'picked', type: 'text', path: 'list[kind=WORK].value', description: 'picked' },
+    { name: 'either', type: 'text', path: 'old_name|new_name', description: 'either' },
     { name: 'custom_color', type: 'text', path: 'custom_fields', customFieldId: '12', description: 'custom' },
     { name: 'custom_count', type: 'bigint', path: 'custom_fields', customFieldId: '14', description: 'custom' },
   ],
@@ -128,6 +129,8 @@ test('values are converted per type: string ids, money, booleans, dates, instant
         csv: '10, 20,,30',
         a: { b: { c: 'deep' } },
         list: [{ kind: 'HOME', value: 'h' }, { kind: 'WORK', value: 'w' }],
+        old_name: null,
+        new_name: 'second spelling',
         custom_fields: [
           { id: '12', content: 'teal' },
           { id: 14, content: '7' },
@@ -140,24 +143,24 @@ test('values are converted per type: string ids, money, booleans, dates, instant
   const got = await rows<Record<string, string | null>>(
     `SELECT id::text, n::text, label, amount::text, price::text, ratio::text, flag::text, day::text,
             to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS at, to_char(at_ms AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS') AS at_ms,
-            doc::text, words::text, ids::text, csv_ids::text, nested, picked, custom_color, custom_count::text
+            doc::text, words::text, ids::text, csv_ids::text, nested, picked, either, custom_color, custom_count::text
        FROM probe WHERE id IN (9007199254740993, 201, 202) ORDER BY id`,
   );
   await db.exec('RESET TimeZone');
   assert.deepEqual(got[0], {
     id: '201', n: null, label: null, amount: null, price: '-0.05', ratio: null, flag: 'false', day: '2024-03-15',
-    at: '2024-03-15 10:30:00', at_ms: null, doc: null, words: '{}', ids: null, csv_ids: null, nested: null, picked: null,
+    at: '2024-03-15 10:30:00', at_ms: null, doc: null, words: '{}', ids: null, csv_ids: null, nested: null, picked: null, either: null,
     custom_color: null, custom_count: null,
   });
   assert.deepEqual(got[1], {
     id: '202', n: null, label: null, amount: null, price: '0.07', ratio: null, flag: 'false', day: null,
-    at: '2024-03-15 00:00:00', at_ms: null, doc: null, words: null, ids: null, csv_ids: null, nested: null, picked: null,
+    at: '2024-03-15 00:00:00', at_ms: null, doc: null, words: null, ids: null, csv_ids: null, nested: null, picked: null, either: null,
     custom_color: null, custom_count: null,
   });
   assert.deepEqual(got[2], {
     id: '9007199254740993', n: '42', label: '17', amount: '12.5', price: '123.45', ratio: '0.25', flag: 'true', day: '2024-02-29',
     at: '2024-11-07 20:35:13', at_ms: '2023-11-14 22:13:20.000', doc: null, words: '{single}', ids: '{1,2,3}', csv_ids: '{10,20,30}',
-    nested: 'deep', picked: 'w', custom_color: 'teal', custom_count: '7',
+    nested: 'deep', picked: 'w', either: 'second spelling', custom_color: 'teal', custom_count: '7',
   });
 });
 

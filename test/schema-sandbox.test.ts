@@ -90,7 +90,7 @@ test('every table loads from the sandbox API into PGlite through its schema', as
     assert.equal(rows[0]!.n, encoder.rowCount, `${name}: loaded row count`);
   }
   // Tables the sandbox fills: each must have rows.
-  for (const name of ['contacts', 'contact_email_addresses', 'companies', 'tags', 'tag_categories', 'contact_tags', 'products', 'orders', 'order_items', 'order_payments', 'payments', 'transactions', 'subscriptions', 'opportunities', 'opportunity_stages', 'tasks', 'notes', 'campaigns', 'emails', 'users', 'appointments', 'files', 'custom_fields']) {
+  for (const name of ['contacts', 'contact_email_addresses', 'companies', 'tags', 'tag_categories', 'contact_tags', 'products', 'orders', 'order_items', 'order_payments', 'payments', 'transactions', 'subscriptions', 'opportunities', 'opportunity_stages', 'subscription_plans', 'tasks', 'notes', 'campaigns', 'emails', 'users', 'appointments', 'files', 'custom_fields']) {
     assert.ok(counts.get(name)!.rowCount > 0, `${name} is empty`);
   }
 });
@@ -119,6 +119,10 @@ test('loaded values are typed and joinable the way the schemas promise', async (
     `SELECT count(*)::int AS n FROM contacts WHERE ${custom.rows.map((r) => `"${r.column_name}" IS NOT NULL`).join(' OR ')}`,
   );
   assert.ok(filled.n > 0, 'custom field values arrive by field id');
+  const plans = await one<{ n: number; cycles: number }>(
+    `SELECT count(*)::int AS n, count(billing_cycle)::int AS cycles FROM subscription_plans p JOIN products pr ON pr.id = p.product_id`,
+  );
+  assert.ok(plans.n > 0 && plans.cycles === plans.n, 'plans unnested from products, billing_cycle from either spelling');
   const tags = await one<{ n: number }>(`SELECT count(*)::int AS n FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id WHERE ct.applied_time IS NOT NULL`);
   assert.ok(tags.n > 0, 'contact_tags rows carry their tag and applied_time');
 });

@@ -55,7 +55,10 @@ function follow(value: unknown, steps: Step[]): unknown {
 
 /** Checks a column path's syntax; throws with what is wrong. */
 export function checkPath(path: string): void {
-  parseSteps(path.startsWith('$parent.') ? path.slice('$parent.'.length) : path);
+  for (const alt of path.split('|')) {
+    const steps = parseSteps(alt.startsWith('$parent.') ? alt.slice('$parent.'.length) : alt);
+    if (steps.some((s) => s.key === '')) throw new Error(`"${alt}" has an empty step`);
+  }
 }
 
 function compileGetter(column: ColumnSchema): Getter {
@@ -63,8 +66,24 @@ function compileGetter(column: ColumnSchema): Getter {
     const id = column.customFieldId;
     return (_r, _p, custom) => custom?.get(id);
   }
-  const fromParent = column.path.startsWith('$parent.');
-  const steps = parseSteps(fromParent ? column.path.slice('$parent.'.length) : column.path);
+  // "a|b": the first of several places that is set (where Keap's own documents disagree on a name).
+  const alternatives = column.path.split('|');
+  if (alternatives.length > 1) {
+    const getters = alternatives.map((path) => compilePathGetter(path));
+    return (r, p, custom) => {
+      for (const get of getters) {
+        const v = get(r, p, custom);
+        if (v !== undefined && v !== null) return v;
+      }
+      return undefined;
+    };
+  }
+  return compilePathGetter(column.path);
+}
+
+function compilePathGetter(path: string): Getter {
+  const fromParent = path.startsWith('$parent.');
+  const steps = parseSteps(fromParent ? path.slice('$parent.'.length) : path);
   if (steps.length === 1 && steps[0]!.matchKey === undefined) {
     const key = steps[0]!.key;
     return fromParent
