@@ -1,6 +1,7 @@
 // Record generators: record i of a kind is a pure function of (seed, kind, i). Nothing here is stored, so a
 // million contacts cost no memory until someone asks for them.
 import { Rng, hash32, KIND } from './random.js';
+import { isoDay } from './formats.js';
 import type { DataSizes } from './sizes.js';
 import * as W from './words.js';
 import type {
@@ -25,7 +26,7 @@ function weighted<T>(r: Rng, xs: readonly T[], ws: readonly number[]): T {
   for (let i = 0; i < xs.length; i++) { x -= ws[i]!; if (x < 0) return xs[i]!; }
   return xs[xs.length - 1]!;
 }
-const isoDate = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+const isoDate = isoDay;
 const slugs = new Map<string, string>();
 /** ASCII lower-case form of a name for e-mail addresses (memoised: normalize() is slow and names repeat) */
 const slug = (s: string): string => {

@@ -247,6 +247,8 @@ export function appointmentV2(a: Appointment): Json { return { id: String(a.id),
 // Same bytes as JSON.stringify(contactV2(...)) (a test holds them equal), without building the objects first:
 // list pages of a thousand contacts are most of what the sandbox serves.
 const q = JSON.stringify;
+/** numbers as JSON.stringify writes them (non-finite ones become null) */
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
 
 function addressJson(a: PostalAddress): string {
   let s = `{"country":${q(a.country)},"country_code":${q(a.countryCode)},"field":"${a.field}","line1":${q(a.line1)}`;
@@ -306,7 +308,12 @@ export function contactV2Json(store: SandboxStore, c: Contact, fields: ReadonlyS
       case 'anniversary_date': if (c.anniversaryDate) put('anniversary_date', q(c.anniversaryDate)); break;
       case 'custom_fields': {
         const values = store.contactCustomFields(c);
-        put('custom_fields', `[${store.customFields('CONTACT').map((d) => `{"id":"${d.id}","content":${q(customContentV2(d, values[d.id] ?? null))}}`).join(',')}]`);
+        let a = '';
+        for (const d of store.customFields('CONTACT')) {
+          const v = customContentV2(d, values[d.id] ?? null);
+          a += `${a === '' ? '' : ','}{"id":"${d.id}","content":${typeof v === 'string' ? q(v) : v === null ? 'null' : typeof v === 'number' ? jsonNumber(v) : String(v)}}`;
+        }
+        put('custom_fields', `[${a}]`);
         break;
       }
       case 'tag_ids': put('tag_ids', `[${store.contactTags(c.id).map((t) => `"${t.tagId}"`).join(',')}]`); break;
