@@ -3,6 +3,7 @@ import { runServeCommand } from './serve.js';
 import { runPasswdCommand } from './passwd.js';
 import { runAuthCommand } from './auth.js';
 import { runSandboxCommand } from './sandbox.js';
+import { runExportCommand } from './export.js';
 
 const USAGE = `usage: keapgres <command> [options]
   serve     run the PostgreSQL server over Keap (keapgres serve --help)
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'passwd': return runPasswdCommand(rest);
     case 'auth': return runAuthCommand(rest);
     case 'sandbox': return runSandboxCommand(rest);
+    case 'export': return runExportCommand(rest);
     case undefined: case '-h': case '--help': case 'help':
       process.stdout.write(USAGE);
       return command === undefined ? 2 : 0;

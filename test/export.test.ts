@@ -1,0 +1,204 @@
+// `keapgres export` against a real PostgreSQL: the script psql loads must hold exactly the rows keapgres
+// serves for the same Keap account, table by table, in both formats.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { runExportCommand } from '../src/cli/export.js';
+import { silentLogger } from '../src/log/logger.js';
+import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
+import { loadCatalog } from '../src/schema/load.js';
+import { customFieldModels } from '../src/schema/custom-fields.js';
+import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
+import { startTestServer, type TestServer } from './support/keapgres.js';
+
+const skip = findPostgresBin() === undefined ? 'PostgreSQL is not installed (no pg_ctl): apt-get install -y postgresql' : false;
+const OFF = 1e12;
+
+let sandbox: Sandbox;
+let postgres: ThrowawayPostgres;
+let keapgres: TestServer;
+let connection: string;
+let dir: string;
+/** table → [row count, hash of the rows] as keapgres serves them */
+const served = new Map<string, [number, string]>();
+
+class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.text += chunk.toString('utf8');
+    done();
+  }
+}
+
+async function exportWith(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const code = await runExportCommand(args, { stdout, stderr }, { env: {}, logger: silentLogger() });
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+/** Row count and an order-independent digest of the rows' text, the same query on both servers. */
+function tableDigestSql(table: string): string {
+  return `SELECT count(*)::int AS n, md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), '')) AS h FROM public."${table}" t`;
+}
+
+async function digests(config: pg.ClientConfig, tables: string[]): Promise<Map<string, [number, string]>> {
+  const client = new pg.Client(config);
+  await client.connect();
+  try {
+    await client.query(`SET TimeZone = 'UTC'`);
+    const out = new Map<string, [number, string]>();
+    for (const t of tables) {
+      const r = await client.query(tableDigestSql(t));
+      out.set(t, [r.rows[0].n, r.rows[0].h]);
+    }
+    return out;
+  } finally {
+    await client.end();
+  }
+}
+
+async function createDatabase(name: string): Promise<pg.ClientConfig> {
+  const admin = new pg.Client(postgres.clientConfig());
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  return postgres.clientConfig({ database: name });
+}
+
+const ALL_TABLES = [...loadCatalog().tables.keys()];
+
+before(async () => {
+  if (skip) return;
+  dir = mkdtempSync(path.join(os.tmpdir(), 'keapgres-export-test-'));
+  // Throttling off and an OAuth token (25 calls/s in the connector) keep the per-parent tables quick.
+  sandbox = await startSandbox({ contacts: 200, seed: 7, limits: { spikePerSecond: OFF, perMinute: OFF, perDay: OFF, tenantPerMinute: OFF, tenantPerDay: OFF } });
+  const token = sandbox.issueTokens({ expiresInSeconds: 86_400 }).access_token;
+  connection = `AuthScheme=OAuth;InitiateOAuth=OFF;OAuthAccessToken=${token};OAuthSettingsLocation=memory://export-test;URL=${sandbox.apiBase}`;
+  [postgres, keapgres] = await Promise.all([startPostgres(), startTestServer({ config: { databases: { keap: connection } } })]);
+  for (const [t, d] of await digests(keapgres.clientConfig(), ALL_TABLES)) served.set(t, d);
+});
+
+after(async () => {
+  if (skip) return;
+  await keapgres?.stop();
+  await postgres?.stop();
+  await sandbox?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the sandbox serves rows in every table (the comparison below means something)', { skip }, () => {
+  assert.equal(served.size, ALL_TABLES.length);
+  for (const t of ['contacts', 'contact_email_addresses', 'contact_tags', 'order_payments', 'custom_fields']) {
+    assert.ok(served.get(t)![0] > 0, `${t} is empty`);
+  }
+});
+
+test('a COPY export loads with psql and holds exactly the rows keapgres serves, table by table', { skip }, async () => {
+  const file = path.join(dir, 'keap.sql');
+  const r = await exportWith(['--connection', connection, '--output', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '', 'with --output nothing goes to standard output');
+  assert.match(r.stderr, new RegExp(`${ALL_TABLES.length} of ${ALL_TABLES.length} tables`));
+  assert.equal(existsSync(`${file}.partial`), false);
+  const script = readFileSync(file, 'utf8');
+  assert.match(script, /^COPY public\."contacts" \("id", .*\) FROM stdin;$/m);
+  assert.match(script, /^\\\.$/m);
+  assert.ok(!script.includes(connection.split(';')[2]!.split('=')[1]!), 'the access token is not in the export');
+
+  const db = await createDatabase('from_copy');
+  await postgres.psql(['-d', 'from_copy', '-f', file]);
+  const loaded = await digests(db, ALL_TABLES);
+  for (const t of ALL_TABLES) assert.deepEqual(loaded.get(t), served.get(t), `table ${t}`);
+
+  // keys, comments and foreign keys came along
+  const client = new pg.Client(db);
+  await client.connect();
+  try {
+    const pk = await client.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace`);
+    assert.equal(pk.rows[0].n, ALL_TABLES.length);
+    const fk = await client.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND conrelid = 'public.contact_tags'::regclass`);
+    assert.ok(fk.rows[0].n >= 1);
+    const comment = await client.query(`SELECT obj_description('public.contacts'::regclass, 'pg_class') AS c`);
+    assert.ok(typeof comment.rows[0].c === 'string' && comment.rows[0].c.length > 0);
+  } finally {
+    await client.end();
+  }
+});
+
+test('an INSERT export of chosen tables, to standard output, loads the same rows', { skip }, async () => {
+  const tables = ['contacts', 'contact_email_addresses', 'orders', 'order_items'];
+  const r = await exportWith(['--connection', connection, '--tables', tables.join(','), '--format', 'inserts', '--quiet']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '', '--quiet says nothing when all is well');
+  assert.doesNotMatch(r.stdout, /FROM stdin/);
+  assert.match(r.stdout, /^INSERT INTO public\."contacts" \(/m);
+  assert.doesNotMatch(r.stdout, /CREATE TABLE public\."tags"/);
+  const file = path.join(dir, 'inserts.sql');
+  writeFileSync(file, r.stdout);
+  const db = await createDatabase('from_inserts');
+  await postgres.psql(['-d', 'from_inserts', '-f', file]);
+  const loaded = await digests(db, tables);
+  for (const t of tables) assert.deepEqual(loaded.get(t), served.get(t), `table ${t}`);
+  // a foreign key to a table that was not exported is left out instead of failing the load
+  const client = new pg.Client(db);
+  await client.connect();
+  try {
+    const fks = await client.query(`SELECT confrelid::regclass::text AS target FROM pg_constraint WHERE contype = 'f' ORDER BY 1`);
+    for (const row of fks.rows) assert.ok(tables.includes(row.target.replace(/"/g, '')), row.target);
+  } finally {
+    await client.end();
+  }
+});
+
+test('loading an export again with --clean replaces the tables', { skip }, async () => {
+  const file = path.join(dir, 'clean.sql');
+  const args = ['--connection', connection, '--tables', 'tags,tag_categories', '--clean', '--quiet', '--output', file];
+  assert.equal((await exportWith(args)).code, 0);
+  const db = await createDatabase('twice');
+  await postgres.psql(['-d', 'twice', '-f', file]);
+  await postgres.psql(['-d', 'twice', '-f', file]);
+  const loaded = await digests(db, ['tags', 'tag_categories']);
+  assert.deepEqual(loaded.get('tags'), served.get('tags'));
+  assert.deepEqual(loaded.get('tag_categories'), served.get('tag_categories'));
+});
+
+test('an unknown table is an error naming the closest one, and no output file is left', { skip }, async () => {
+  const file = path.join(dir, 'bad.sql');
+  const r = await exportWith(['--connection', connection, '--tables', 'contacts,contact_tag', '--output', file]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /table "contact_tag" is not a Keap table/);
+  assert.match(r.stderr, /Perhaps you meant "contact_tags"/);
+  assert.equal(existsSync(file), false);
+  assert.equal(existsSync(`${file}.partial`), false);
+});
+
+test('a table Keap refuses is left empty, said so, and the export exits 1', { skip }, async () => {
+  // The custom-field models are read first (all of them fail here too), then products' first page.
+  sandbox.setFaults({ failNext: { count: customFieldModels(loadCatalog()).length + 1, status: 403 } });
+  try {
+    const r = await exportWith(['--connection', connection, '--tables', 'products,tags']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /products: FAILED, left empty/);
+    assert.match(r.stdout, /^-- keapgres: table products could not be read from Keap and is left empty/m);
+    assert.match(r.stdout, /^TRUNCATE public\."products";$/m);
+    assert.match(r.stdout, /^COMMIT;$/m);
+  } finally {
+    sandbox.setFaults({ failNext: { count: 0, status: 403 } });
+  }
+});
+
+test('bad arguments: usage and exit code 2', async () => {
+  for (const args of [['--format', 'csv'], ['--tablez', 'x'], ['--connection'], ['--connection', 'x', '--config', 'y']]) {
+    const r = await exportWith(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, /usage: keapgres export/);
+  }
+  const help = await exportWith(['--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--format copy\|inserts/);
+});
