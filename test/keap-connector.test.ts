@@ -397,6 +397,7 @@ test('an id-range filter the API refuses (400) falls back to plain paging', asyn
     const { result, byStatus } = await calls(() => collect(c, refusing, { conditions: [] }));
     assert.deepEqual(ids(result.records), range(CONTACTS + (await countCreated())));
     assert.ok((byStatus['400'] ?? 0) >= 1);
+
   } finally {
     await c.close();
   }

@@ -152,6 +152,8 @@ export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): P
   for (;;) {
     const head = await ctx.http.getJson(req.path, { ...req.ascendingQuery(low), page_size: String(req.pageSize) }, ctx.signal);
     const records = recordsOf(head, req.listKey, req.path);
+    const from = low;
+    if (from !== undefined && records.some((r) => (req.idOf(r) ?? from) < from)) throw rangeIgnored(req.path);
     if (!(await keep(ctx, records))) return;
     const next = (head as { next_page_token?: unknown } | null)?.next_page_token;
     if (typeof next !== 'string' || next === '' || records.length === 0) return;
@@ -196,7 +198,7 @@ export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): P
       // The id bounds are our addition, not the statement's: if the API refuses them (400) before any range
       // brought rows, page the plain listing instead.
       const err: unknown = failure.reason;
-      const refused = err instanceof KeapApiError && err.httpStatus === 400;
+      const refused = (err instanceof KeapApiError && err.httpStatus === 400) || err instanceof RangeIgnored;
       if (!refused || ranges.some((r) => r.records > 0)) throw err;
       return fetchV2Pages(ctx, { ...req, query: req.ascendingQuery(low) }, next);
     }
@@ -212,6 +214,15 @@ export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): P
       low = nextLow;
     }
   }
+}
+
+class RangeIgnored extends SqlError {}
+
+function rangeIgnored(path: string): RangeIgnored {
+  return new RangeIgnored(SQLSTATE.systemError, 'the Keap API ignored an id range filter', {
+    detail: `GET ${path} returned records outside the id range it was asked for.`,
+    hint: 'The table schema declares an id filter this endpoint does not apply; remove its range operators.',
+  });
 }
 
 async function fetchRange(ctx: PagerContext, req: IdRangeRequest, range: IdRange, standDown: () => boolean): Promise<void> {
@@ -230,6 +241,8 @@ async function fetchRange(ctx: PagerContext, req: IdRangeRequest, range: IdRange
       return;
     }
     const records = recordsOf(body, req.listKey, req.path);
+    // An API that ignored the bounds would hand every range the whole table, forever: check before keeping.
+    if (records.some((r) => { const id = req.idOf(r); return id === undefined || id < range.low || id >= range.high; })) throw rangeIgnored(req.path);
     range.records += records.length;
     const kept = await keep(ctx, records);
     const next = (body as { next_page_token?: unknown } | null)?.next_page_token;
