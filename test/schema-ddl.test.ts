@@ -72,7 +72,7 @@ test('foreign keys are declared NOT ENFORCED and visible to pg_constraint and in
   );
   assert.deepEqual(
     fks.map((f) => f.conname),
-    ['contacts_company_id_fkey', 'contacts_owner_id_fkey'],
+    ['contacts_company_id_fkey', 'contacts_lead_source_id_fkey', 'contacts_owner_id_fkey'],
   );
   assert.ok(fks.every((f) => f.conenforced === false));
   assert.match(fks[0]!.def, /FOREIGN KEY \(company_id\) REFERENCES companies\(id\) NOT ENFORCED/);
