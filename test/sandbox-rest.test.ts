@@ -227,3 +227,15 @@ test('the order of names in fields does not change the bytes of a record', async
   const b = (await get('/v2/contacts?page_size=50&fields=custom_fields,tag_ids,given_name')).text;
   assert.equal(a, b);
 });
+
+test('name and email filters read written contacts from the overlay, not from the generated columns', async () => {
+  const c = sb.store.contacts.get(77)!;
+  sb.store.contacts.put({ ...c, givenName: 'Zebedee', emails: [{ ...c.emails[0]!, email: 'zebedee@example.com' }] });
+  const v2 = (await get(`/v2/contacts?filter=${encodeURIComponent('given_name==zebedee')}`)).json as { contacts: Rec[] };
+  assert.deepEqual(v2.contacts.map((x) => x.id), ['77']);
+  const old = (await get(`/v2/contacts?filter=${encodeURIComponent(`email==${c.emails[0]!.email}`)}`)).json as { contacts: Rec[] };
+  assert.ok(!old.contacts.some((x) => x.id === '77'), 'the old address no longer matches');
+  const v1 = (await get('/v1/contacts?email=ZEBEDEE@example.com')).json as Rec;
+  assert.deepEqual((v1.contacts as Rec[]).map((x) => x.id), [77]);
+  sb.store.contacts.put(c);
+});

@@ -22,7 +22,7 @@ export interface FilterField<T> {
   /** the record's value (an array matches when any element does) */
   get: (rec: T) => Scalar | Scalar[];
   /** the value straight from the id, so scans need not build the record */
-  cheap?: (id: number) => Scalar;
+  cheap?: (id: number) => Scalar | Scalar[];
   /** this field is the record id: ranges and sets narrow the scan instead of filtering it */
   isId?: boolean;
 }

@@ -35,10 +35,10 @@ export function readRoutes(env: RouteEnv): Route[] {
   // ---------------- contacts ----------------
   const addr = (field: string, part: 'line1' | 'locality' | 'region' | 'postalCode' | 'countryCode') => (c: Contact) => c.addresses.find((a) => a.field === field)?.[part] ?? null;
   const contactFilters: FilterSpec<Contact> = {
-    email: { type: 'string', prefix: true, none: true, get: (c) => c.emails.map((e) => e.email) },
-    given_name: { type: 'string', prefix: true, get: (c) => c.givenName },
-    family_name: { type: 'string', prefix: true, get: (c) => c.familyName },
-    middle_name: { type: 'string', prefix: true, get: (c) => c.middleName },
+    email: { type: 'string', prefix: true, none: true, get: (c) => c.emails.map((e) => e.email), cheap: s.contactColumn('emails') },
+    given_name: { type: 'string', prefix: true, get: (c) => c.givenName, cheap: s.contactColumn('given_name') },
+    family_name: { type: 'string', prefix: true, get: (c) => c.familyName, cheap: s.contactColumn('family_name') },
+    middle_name: { type: 'string', prefix: true, get: (c) => c.middleName, cheap: s.contactColumn('middle_name') },
     company_id: { type: 'set', none: true, get: (c) => c.companyId },
     contact_ids: { type: 'set', isId: true, get: (c) => c.id },
     ids: { type: 'set', isId: true, get: (c) => c.id },
@@ -82,6 +82,9 @@ export function readRoutes(env: RouteEnv): Route[] {
       since: v1Since((c: Contact) => c.updatedAt, t), until: v1Until((c: Contact) => c.updatedAt, t),
     },
     idParams: {
+      email: (raw) => { const w = raw.toLowerCase(); const col = s.contactColumn('emails'); return (id) => ((col(id) as string[] | null) ?? []).some((e) => e.toLowerCase() === w); },
+      given_name: (raw) => { const w = raw.toLowerCase(); const col = s.contactColumn('given_name'); return (id) => String(col(id) ?? '').toLowerCase() === w; },
+      family_name: (raw) => { const w = raw.toLowerCase(); const col = s.contactColumn('family_name'); return (id) => String(col(id) ?? '').toLowerCase() === w; },
       since: (raw) => { const at = t(raw); if (at === undefined) throw new ApiError(400, `Invalid date: '${raw}'`); return (id) => s.contactUpdatedAt(id) >= at; },
       until: (raw) => { const at = t(raw); if (at === undefined) throw new ApiError(400, `Invalid date: '${raw}'`); return (id) => s.contactUpdatedAt(id) <= at; },
     },

@@ -124,12 +124,16 @@ export interface SandboxStore {
   /** every payment, ascending id, starting after `afterId` */
   scanPayments(afterId?: number): Generator<Payment>;
   contactUpdatedAt(id: number): number;
+  /** a searchable contact field read from a column built once (on first use) instead of from the record */
+  contactColumn(name: ContactColumn): (id: number) => string | string[] | null;
   /** a company's name, without building the company record */
   companyName(id: number): string | undefined;
   /** a contact's custom-field values by field id */
   contactCustomFields(c: Contact): Record<number, CustomValue>;
   contactCreatedAt(id: number): number;
 }
+
+export type ContactColumn = 'given_name' | 'family_name' | 'middle_name' | 'emails';
 
 /** Default byte budget of the serialised-contact cache: a million contacts' default fields fit. */
 export const DEFAULT_JSON_CACHE_BYTES = 1_000_000_000;
@@ -141,6 +145,27 @@ export function createStore(seed: number, contacts: number, jsonCacheBytes = DEF
   const contactJson = new FragmentCache(sizes.contacts, jsonCacheBytes);
   const contactsC = new Collection<Contact>('contact', sizes.contacts, (id) => g.contact(id), 4096, (id) => contactJson.invalidate(id));
   const orders = new Collection<Order>('order', sizes.orders, (id) => g.order(id), 2048);
+  // searchable columns of the generated contacts, built together on first use (one generation pass)
+  let columns: { given: string[]; family: string[]; middle: (string | null)[]; emails: string[][] } | undefined;
+  const buildColumns = (): NonNullable<typeof columns> => {
+    const n = sizes.contacts;
+    const c = { given: new Array<string>(n + 1), family: new Array<string>(n + 1), middle: new Array<string | null>(n + 1), emails: new Array<string[]>(n + 1) };
+    for (let id = 1; id <= n; id++) {
+      const r = g.contact(id);
+      c.given[id] = r.givenName; c.family[id] = r.familyName; c.middle[id] = r.middleName; c.emails[id] = r.emails.map((e) => e.email);
+    }
+    return c;
+  };
+  const fromRecord = (name: ContactColumn, r: Contact | undefined): string | string[] | null => {
+    if (!r) return null;
+    switch (name) {
+      case 'given_name': return r.givenName;
+      case 'family_name': return r.familyName;
+      case 'middle_name': return r.middleName;
+      case 'emails': return r.emails.map((e) => e.email);
+    }
+  };
+
   const store: SandboxStore = {
     seed, sizes, generator: g,
     contacts: contactsC, contactJson,
@@ -174,6 +199,19 @@ export function createStore(seed: number, contacts: number, jsonCacheBytes = DEF
     },
     *scanPayments(afterId = 0) {
       for (const o of orders.scan(Math.floor(afterId / 4) - 1)) for (const p of g.orderPayments(o)) if (p.id > afterId) yield p;
+    },
+    contactColumn(name) {
+      return (id) => {
+        // written records are read from the overlay; generated ones from the column
+        if (id > sizes.contacts || contactsC.isOverlaid(id)) return fromRecord(name, contactsC.get(id));
+        columns ??= buildColumns();
+        switch (name) {
+          case 'given_name': return columns.given[id]!;
+          case 'family_name': return columns.family[id]!;
+          case 'middle_name': return columns.middle[id]!;
+          case 'emails': return columns.emails[id]!;
+        }
+      };
     },
     companyName(id) {
       if (store.companies.isOverlaid(id) || id > sizes.companies || id < 1) return store.companies.get(id)?.name;
