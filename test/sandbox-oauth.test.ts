@@ -65,6 +65,8 @@ test('code exchange returns Keap\'s token shape; the code works once; the access
   const wrongSecret = await call(sb.tokenUrl, form({ client_id: sb.clientId, client_secret: 'wrong', code: await codeFor(), grant_type: 'authorization_code', redirect_uri: REDIRECT }));
   assert.equal(wrongSecret.status, 401);
   assert.ok(!wrongSecret.text.includes(sb.clientSecret));
+  const withHeader = await call(sb.tokenUrl, { ...form({ client_id: sb.clientId, client_secret: sb.clientSecret, code: await codeFor(), grant_type: 'authorization_code', redirect_uri: REDIRECT }), headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(sb.clientId, sb.clientSecret) } });
+  assert.equal(withHeader.status, 400, 'Keap rejects an Authorization header on the code exchange');
   const wrongRedirect = await call(sb.tokenUrl, form({ client_id: sb.clientId, client_secret: sb.clientSecret, code: await codeFor(), grant_type: 'authorization_code', redirect_uri: 'http://127.0.0.1:9/other' }));
   assert.equal(wrongRedirect.status, 400);
 });

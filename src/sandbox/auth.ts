@@ -88,7 +88,8 @@ export class AuthService {
   exchange(form: URLSearchParams, authorization: string | undefined): TokenResponse | TokenError {
     const grant = form.get('grant_type');
     if (grant === 'authorization_code') {
-      // credentials in the form body (reference §2.1 step 2)
+      // credentials in the form body (reference §2.1 step 2); Keap rejects an Authorization header here ([TODD])
+      if (authorization) return invalid(400, 'invalid_request', 'The Authorization header is not accepted on the authorization_code grant; send client_id and client_secret in the form body');
       if (form.get('client_id') !== this.clientId || !safeEqual(form.get('client_secret') ?? '', this.clientSecret)) return invalid(401, 'invalid_client', 'Invalid client credentials');
       const code = form.get('code') ?? '';
       const entry = this.codes.get(code);
