@@ -372,7 +372,7 @@ class StatementWalker {
       // a non-recursive CTE sees only the CTEs before it: in `WITH contacts AS (SELECT … FROM contacts)` the inner name is the table
       const inner: Scope = { ...scope, ctes: new Set(names), cteColumns: new Map(cteColumns) };
       const sel = as(c.ctequery, 'SelectStmt');
-      const columns = sel !== undefined ? this.select(sel, inner, false) : (this.statement(c.ctequery, inner), undefined);
+      const columns = sel !== undefined ? this.select(sel, inner, false, true) : (this.statement(c.ctequery, inner), undefined);
       names.add(name);
       if (!recursive && columns !== undefined && statement !== undefined && c.aliascolnames === undefined && countReferences(statement, name) === 1) {
         cteColumns.set(name, columns);
@@ -382,7 +382,7 @@ class StatementWalker {
   }
 
   /** Plans a SELECT; returns its pass-through output columns when it is a plain filter/projection. */
-  private select(sel: AstNode, outerScope: Scope, top: boolean): DerivedRef['columns'] | undefined {
+  private select(sel: AstNode, outerScope: Scope, top: boolean, wantColumns = false): DerivedRef['columns'] | undefined {
     const scope = this.withClause(sel.withClause, outerScope, sel);
     if (sel.op !== undefined && sel.op !== 'SETOP_NONE') {
       this.statement({ SelectStmt: sel.larg }, scope);
@@ -408,6 +408,7 @@ class StatementWalker {
         this.singleTableExtras(sel, result.level.refs[0]!, plan, top);
       }
     }
+    if (!wantColumns) return undefined;
     return passThroughColumns(sel, result.level, (ref) => this.resolveColumn(allRefs(result.level), result.level, ref));
   }
 
@@ -532,7 +533,7 @@ class StatementWalker {
           this.statement(body.subquery, scope);
           return [];
         }
-        const columns = this.select(sel, scope, false);
+        const columns = this.select(sel, scope, false, true);
         const alias = body.alias as AstNode | undefined;
         if (columns === undefined || alias?.aliasname === undefined || alias.colnames !== undefined) return [];
         return [this.addDerived(level, String(alias.aliasname), columns)];
@@ -677,7 +678,7 @@ class StatementWalker {
       walker.statement(query, inner);
       return undefined;
     }
-    return walker.select(sel, inner, false);
+    return walker.select(sel, inner, false, true);
   }
 
   /** Plans the subqueries inside expressions (SubLinks); they are query levels of their own. */
