@@ -4,7 +4,8 @@ import type { BatchPlan, FetchPlan } from './types.js';
 import type { PlannerContext } from './context.js';
 import type { ParamValues } from './conjunct-analysis.js';
 import { loadParser, parseSqlCached } from './parse-cache.js';
-import { BatchPlanner, normaliseFetches } from './statement-planner.js';
+import { normaliseFetches } from './plan-normalisation.js';
+import { BatchPlanner } from './statement-planner.js';
 
 /**
  * Plans `sql` (one statement or several, as in a simple Query). `params` are the Bind values of an

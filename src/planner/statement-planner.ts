@@ -12,13 +12,24 @@
 // - `a.x = b.y` (WHERE or inner ON) carries comparisons on a.x to b.y and back: every kept row has both.
 // - Anything else (OR across columns, functions of a column, correlated values) is left to the engine.
 // Whatever is not provably implied is not pushed: pushing less only costs API calls.
-import type { ColumnSchema, TableSchema } from '../schema/types.js';
-import type { BatchPlan, FetchPlan, PushedCondition, PushedValue } from './types.js';
+import type { BatchPlan, FetchPlan, PushedValue } from './types.js';
 import { as, conjuncts, stringList, unwrap, walkNodes, type AstNode } from './ast.js';
 import { KEAP_SCHEMA, normaliseSearchPath, type PlannerContext } from './context.js';
 import { analyseConjunct, valueOf, type AnalysedConjunct, type ColumnHit, type ParamValues } from './conjunct-analysis.js';
 import { pushRequirement } from './filter-pushdown.js';
 import { parseSqlCached } from './parse-cache.js';
+import { normaliseConditions, normaliseFetches } from './plan-normalisation.js';
+import {
+  countReferences,
+  hasSubLink,
+  isCountStar,
+  ORDER_SAFE_TYPES,
+  outputNameShadows,
+  passThroughColumns,
+  rowPreserving,
+  sameComparison,
+} from './query-shape.js';
+import { allRefs, columnOf, isKeapRef, type DerivedRef, type FromRef, type KeapRef, type Level } from './references.js';
 import { isUtcTimeZone, RelationResolver } from './relation-resolver.js';
 import type { CoercionOptions } from './value-coercion.js';
 import {
@@ -29,69 +40,6 @@ import {
   RELATION_OBJECT_TYPES,
   type Rejection,
 } from './write-guard.js';
-
-/** One Keap table reference in a FROM clause. */
-interface KeapRef {
-  table: TableSchema;
-  /** the name the query uses for it: its alias, or the table name */
-  refname: string;
-  hasAlias: boolean;
-  /** inside an aliased join `(a JOIN b) AS j`: not reachable by its own name */
-  nameHidden: boolean;
-  /** `contacts AS c(a, b)`: columns renamed, so names cannot be matched to the schema */
-  renamedColumns: boolean;
-  /** TABLESAMPLE picks among stored rows: fewer stored rows would change the sample */
-  sampled: boolean;
-  /** on the nullable side of an outer join within the current query level */
-  nullable: boolean;
-  conditions: PushedCondition[];
-  /** some condition on this reference is left for the engine */
-  inexact: boolean;
-  /** the reference's plan, placed in the batch when the reference is met (plans keep statement order) */
-  plan: FetchPlan;
-  /** an IN list fetched as one plan per value (see PushResult.split) */
-  split?: { column: string; values: PushedValue[] };
-}
-
-/**
- * A subquery in FROM or a view whose output columns pass Keap columns through unchanged (no grouping,
- * DISTINCT, LIMIT, window or set-returning functions): a condition on such an output column holds for
- * every row of the Keap reference below that reaches the result.
- */
-interface DerivedRef {
-  refname: string;
-  nameHidden: boolean;
-  nullable: boolean;
-  /** output column → the Keap column it passes through, or null (computed, ambiguous) */
-  columns: ReadonlyMap<string, ColumnHit<KeapRef> | null>;
-}
-
-type FromRef = KeapRef | DerivedRef;
-
-function isKeapRef(r: FromRef): r is KeapRef {
-  return 'table' in r;
-}
-
-/** The FROM items of one query level (SELECT, UPDATE … FROM, DELETE … USING). */
-interface Level {
-  refs: KeapRef[];
-  derived: DerivedRef[];
-  /** Keap references of inner levels that got conditions through a derived table of this level */
-  touched: Set<KeapRef>;
-  /** FROM items that are not Keap tables (CTEs, subqueries, functions, scratch tables, views) */
-  opaqueItems: number;
-  /** a USING / NATURAL join merges columns: unqualified names are not matched to one table */
-  mergedColumns: boolean;
-  /** `a.x = b.y` between two Keap references, from WHERE or an inner join's ON */
-  equalities: Array<[ColumnHit<KeapRef>, ColumnHit<KeapRef>]>;
-  /**
-   * `a.x = b.y` in a LEFT/RIGHT JOIN's ON, a on the preserved side, b on the nullable side: a row of b is kept
-   * only joined to an a satisfying the ON, so conditions on a.x (from WHERE, inner ONs or this ON) hold for b.y.
-   */
-  outerEqualities: Array<{ from: ColumnHit<KeapRef>; to: ColumnHit<KeapRef>; onFacts: AnalysedConjunct<KeapRef>[] }>;
-  /** conditions on one reference from WHERE or an inner join's ON, which equalities carry to another */
-  facts: AnalysedConjunct<KeapRef>[];
-}
 
 interface Scope {
   ctes: ReadonlySet<string>;
@@ -835,208 +783,4 @@ class WriteCheckOnly extends BatchPlanner {
   override preparedSql(name: string): string | undefined {
     return this.parent.preparedSql(name);
   }
-}
-
-/** How often `name` is used as an unqualified relation inside `node` (over-counting only loses pushdown). */
-function countReferences(node: AstNode, name: string): number {
-  let n = 0;
-  walkNodes(node, (tag, body) => {
-    if (tag === 'RangeVar' && body.schemaname === undefined && body.relname === name) n++;
-  });
-  return n;
-}
-
-function allRefs(level: Level): FromRef[] {
-  return level.derived.length === 0 ? level.refs : [...level.refs, ...level.derived];
-}
-
-/**
- * The output columns of a SELECT that pass a Keap column through unchanged, when the SELECT only filters
- * and projects (no grouping, DISTINCT, LIMIT/OFFSET, window or set-returning functions): then a condition
- * on the output column is a condition on the Keap rows that reach the output.
- */
-function passThroughColumns(
-  sel: AstNode,
-  level: Level,
-  resolve: (ref: AstNode) => ColumnHit<KeapRef> | undefined,
-): DerivedRef['columns'] | undefined {
-  if (sel.groupClause !== undefined || sel.havingClause !== undefined || sel.distinctClause !== undefined) return undefined;
-  if (sel.windowClause !== undefined || sel.limitCount !== undefined || sel.limitOffset !== undefined) return undefined;
-  if (sel.intoClause !== undefined || sel.lockingClause !== undefined) return undefined;
-  const targets = (sel.targetList ?? []) as AstNode[];
-  if (!targets.every((t) => rowPreserving(t))) return undefined;
-  const columns = new Map<string, ColumnHit<KeapRef> | null>();
-  const duplicates = new Set<string>();
-  const add = (name: string, hit: ColumnHit<KeapRef> | null): void => {
-    if (columns.has(name)) duplicates.add(name);
-    columns.set(name, hit);
-  };
-  for (const t of targets) {
-    const target = as(t, 'ResTarget');
-    if (target === undefined) return undefined;
-    const colref = as(target.val, 'ColumnRef');
-    const fields = (colref?.fields ?? []) as AstNode[];
-    if (colref !== undefined && as(fields[fields.length - 1], 'A_Star') !== undefined) {
-      // * and x.* expand to columns the planner can name only for Keap references
-      if (level.mergedColumns) return undefined;
-      const qualifier = fields.length === 2 ? as(fields[0], 'String')?.sval : undefined;
-      if (fields.length > 2 || (fields.length === 2 && qualifier === undefined)) return undefined;
-      const expanded = qualifier === undefined ? allRefs(level) : allRefs(level).filter((r) => !r.nameHidden && r.refname === qualifier);
-      if (expanded.length === 0 || (qualifier === undefined && level.opaqueItems > level.derived.length)) return undefined;
-      for (const r of expanded) {
-        if (!isKeapRef(r)) for (const [name, hit] of r.columns) add(name, hit);
-        else if (r.renamedColumns) return undefined;
-        else for (const column of r.table.columns) add(column.name, { rel: r, column });
-      }
-      continue;
-    }
-    const name = target.name ?? implicitName(target.val) ?? '?column?';
-    add(name, colref !== undefined ? (resolve(colref) ?? null) : null);
-  }
-  for (const d of duplicates) columns.set(d, null);
-  return columns;
-}
-
-/** Equal values of these columns are equal values of the other: integers with integers, text with text. */
-function sameComparison(a: ColumnSchema, b: ColumnSchema): boolean {
-  const integer = (t: ColumnSchema['type']): boolean => t === 'integer' || t === 'bigint';
-  if (integer(a.type) && integer(b.type)) return true;
-  return a.type === b.type && (a.type === 'text' || a.type === 'date');
-}
-
-const ORDER_SAFE_TYPES = new Set<ColumnSchema['type']>(['integer', 'bigint', 'numeric', 'double precision', 'timestamptz', 'date']);
-
-const columnIndexes = new WeakMap<TableSchema, Map<string, ColumnSchema>>();
-
-function columnOf(table: TableSchema, name: string): ColumnSchema | undefined {
-  let index = columnIndexes.get(table);
-  if (index === undefined) {
-    index = new Map(table.columns.map((c) => [c.name, c]));
-    columnIndexes.set(table, index);
-  }
-  return index.get(name);
-}
-
-function hasSubLink(node: AstNode): boolean {
-  let found = false;
-  walkNodes(node, (tag) => {
-    if (tag === 'SubLink') found = true;
-    return !found;
-  });
-  return found;
-}
-
-/** True when an output column is named `name` and is not simply a column reference (PostgreSQL's FigureColname). */
-function outputNameShadows(target: AstNode | undefined, name: string): boolean {
-  if (target === undefined) return true;
-  const column = as(target.val, 'ColumnRef');
-  const sameColumn = column !== undefined && stringList(column.fields)?.at(-1) === name;
-  if (target.name !== undefined) return target.name === name && !sameColumn;
-  return column === undefined && implicitName(target.val) === name;
-}
-
-function implicitName(node: AstNode | undefined): string | undefined {
-  const u = unwrap(node);
-  if (u === undefined) return undefined;
-  const [tag, body] = u;
-  if (tag === 'ColumnRef') return stringList(body.fields)?.at(-1);
-  if (tag === 'TypeCast' || tag === 'CollateClause') return implicitName(body.arg);
-  if (tag === 'FuncCall') return stringList(body.funcname)?.at(-1);
-  return undefined;
-}
-
-function funcName(f: AstNode): string | undefined {
-  const parts = stringList(f.funcname);
-  if (parts === undefined || parts.length === 0 || parts.length > 2) return undefined;
-  if (parts.length === 2 && parts[0] !== 'pg_catalog') return undefined;
-  return parts[parts.length - 1];
-}
-
-function isCountStar(sel: AstNode): boolean {
-  const targets = (sel.targetList ?? []) as AstNode[];
-  if (targets.length !== 1) return false;
-  const f = as(as(targets[0], 'ResTarget')?.val, 'FuncCall');
-  return (
-    f !== undefined &&
-    funcName(f) === 'count' &&
-    f.agg_star === true &&
-    f.agg_distinct !== true &&
-    f.agg_filter === undefined &&
-    f.over === undefined &&
-    sel.sortClause === undefined &&
-    sel.withClause === undefined
-  );
-}
-
-/**
- * Functions known to return one value per row: a target list made of these (and operators) keeps one output
- * row per input row, so LIMIT n needs at most n input rows. Aggregates, window and set-returning functions
- * (unnest, generate_series, user functions) do not.
- */
-const ROW_PRESERVING_FUNCTIONS = new Set([
-  'lower', 'upper', 'initcap', 'length', 'char_length', 'character_length', 'octet_length', 'btrim', 'ltrim', 'rtrim',
-  'substring', 'substr', 'left', 'right', 'concat', 'concat_ws', 'replace', 'split_part', 'strpos', 'position',
-  'lpad', 'rpad', 'reverse', 'repeat', 'md5', 'starts_with', 'format', 'regexp_replace', 'translate',
-  'abs', 'round', 'floor', 'ceil', 'ceiling', 'trunc', 'sign', 'mod', 'power', 'sqrt',
-  'date_trunc', 'date_part', 'extract', 'to_char', 'to_date', 'to_timestamp', 'timezone', 'age', 'now',
-  'jsonb_extract_path_text', 'json_extract_path_text', 'jsonb_extract_path', 'json_extract_path', 'to_json', 'to_jsonb',
-  'jsonb_build_object', 'json_build_object', 'jsonb_typeof', 'json_typeof', 'array_to_string', 'array_length', 'cardinality',
-  'pg_typeof', 'text', 'numeric', 'int4', 'int8', 'float8', 'bool',
-]);
-
-function rowPreserving(node: AstNode): boolean {
-  let ok = true;
-  walkNodes(node, (tag, body) => {
-    if (tag === 'FuncCall') {
-      const name = funcName(body);
-      if (name === undefined || !ROW_PRESERVING_FUNCTIONS.has(name) || body.over !== undefined || body.agg_star === true) ok = false;
-    }
-    return ok;
-  });
-  return ok;
-}
-
-/**
- * One condition per column and operator, and none beside an equality on the same column: the API gets a
- * simple filter, and a dropped condition only widens what it returns (so the reference becomes inexact).
- */
-function normaliseConditions(ref: KeapRef): PushedCondition[] {
-  const out: PushedCondition[] = [];
-  const byColumn = new Map<string, PushedCondition[]>();
-  for (const c of ref.conditions) {
-    const list = byColumn.get(c.column) ?? [];
-    byColumn.set(c.column, list);
-    list.push(c);
-  }
-  for (const [, list] of byColumn) {
-    const eq = list.find((c) => c.op === '=') ?? list.find((c) => c.op === 'in');
-    const keep = eq !== undefined ? [eq] : list.filter((c, i) => list.findIndex((d) => d.op === c.op) === i);
-    if (keep.length !== list.length) ref.inexact = true;
-    out.push(...keep);
-  }
-  return out;
-}
-
-/** Drops plans another plan of the batch makes redundant; a full fetch of a table covers every other plan of it. */
-export function normaliseFetches(fetches: readonly FetchPlan[]): FetchPlan[] {
-  const tablesWithFullFetch = new Set(
-    fetches.filter((f) => f.conditions.length === 0 && f.limit === undefined && !f.countOnly).map((f) => f.table),
-  );
-  const byTable = new Map<string, number>();
-  for (const f of fetches) byTable.set(f.table, (byTable.get(f.table) ?? 0) + 1);
-  const seen = new Set<string>();
-  const out: FetchPlan[] = [];
-  for (const f of fetches) {
-    let plan = f;
-    // count-only answers a lone count(*); beside other plans of the table the rows are needed after all
-    if (plan.countOnly && (byTable.get(plan.table) ?? 0) > 1) {
-      plan = { table: plan.table, conditions: plan.conditions };
-    }
-    if (tablesWithFullFetch.has(plan.table) && (plan.conditions.length > 0 || plan.limit !== undefined)) continue;
-    const key = JSON.stringify(plan);
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(plan);
-  }
-  return out;
 }
