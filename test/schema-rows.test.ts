@@ -164,6 +164,32 @@ test('values are converted per type: string ids, money, booleans, dates, instant
   });
 });
 
+test('impossible dates, odd instants and non-decimal numbers become NULL or ISO text, never a failed COPY', async () => {
+  const cases: Array<{ id: string; day?: string; at?: string; amount?: string }> = [
+    { id: '301', day: '2024-02-30', at: '2024-01-01T25:00:00Z', amount: '0x1f' },
+    { id: '302', day: '2023-02-29', at: '2024-01-01T10:00:00+05:30', amount: '1e3' },
+    { id: '303', day: '2024-02-29', at: '2024-01-01T10:00', amount: '-.5' },
+    { id: '304', day: '2024-13-01', at: 'Tue, 05 Mar 2024 10:00:00 GMT', amount: 'Infinity' },
+    { id: '305', day: '2024-04-31', at: '2024-06-01 08:09:10.123456-0700', amount: '0b1' },
+    { id: '306', day: '1900-02-29', at: 'not a time', amount: '12abc' },
+    { id: '307', day: '2000-02-29', at: '0000-00-00T00:00:00Z', amount: ' 42 ' },
+  ];
+  await load(probe, recordsToCopyText(probe, cases));
+  const got = await rows<{ id: string; day: string | null; at: string | null; amount: string | null }>(
+    `SELECT id::text, day::text, to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') AS at, amount::text
+       FROM probe WHERE id BETWEEN 301 AND 307 ORDER BY id`,
+  );
+  assert.deepEqual(got, [
+    { id: '301', day: null, at: null, amount: null },
+    { id: '302', day: null, at: '2024-01-01 04:30:00.000000', amount: '1000' },
+    { id: '303', day: '2024-02-29', at: '2024-01-01 10:00:00.000000', amount: '-0.5' },
+    { id: '304', day: null, at: '2024-03-05 10:00:00.000000', amount: null },
+    { id: '305', day: null, at: '2024-06-01 15:09:10.123456', amount: null },
+    { id: '306', day: null, at: null, amount: null },
+    { id: '307', day: '2000-02-29', at: null, amount: '42' },
+  ]);
+});
+
 test('centsToDecimal is exact for any integer amount', () => {
   assert.equal(centsToDecimal(0), '0.00');
   assert.equal(centsToDecimal(5), '0.05');

@@ -151,6 +151,11 @@ function numericText(v: unknown): string | null {
   if (typeof v === 'string') {
     const s = v.trim();
     if (s === '') return null;
+    // Only decimal notation: Number() also reads "0x1f" and "0b1", which PostgreSQL rejects.
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (!((c >= 48 && c <= 57) || c === 46 || c === 43 || c === 45 || c === 101 || c === 69)) return null;
+    }
     return Number.isFinite(Number(s)) ? s : null;
   }
   return null;
@@ -216,15 +221,32 @@ function isDigit(s: string, i: number): boolean {
   return c >= 48 && c <= 57;
 }
 
-/** yyyy-mm-dd at the start of s, and not the year 0000 Keap uses for "no date". */
+function digits2(s: string, i: number): number {
+  return (s.charCodeAt(i) - 48) * 10 + (s.charCodeAt(i + 1) - 48);
+}
+
+/**
+ * A real calendar date yyyy-mm-dd at the start of s (not the year 0000 Keap uses for "no date", not
+ * 2024-02-30): PostgreSQL rejects impossible dates, and one would fail the whole COPY.
+ */
 function startsWithDate(s: string): boolean {
-  return (
-    s.length >= 10 &&
-    isDigit(s, 0) && isDigit(s, 1) && isDigit(s, 2) && isDigit(s, 3) &&
-    s.charCodeAt(4) === 45 && isDigit(s, 5) && isDigit(s, 6) &&
-    s.charCodeAt(7) === 45 && isDigit(s, 8) && isDigit(s, 9) &&
-    !s.startsWith('0000')
-  );
+  if (
+    !(
+      s.length >= 10 &&
+      isDigit(s, 0) && isDigit(s, 1) && isDigit(s, 2) && isDigit(s, 3) &&
+      s.charCodeAt(4) === 45 && isDigit(s, 5) && isDigit(s, 6) &&
+      s.charCodeAt(7) === 45 && isDigit(s, 8) && isDigit(s, 9)
+    )
+  ) {
+    return false;
+  }
+  const year = digits2(s, 0) * 100 + digits2(s, 2);
+  const month = digits2(s, 5);
+  const day = digits2(s, 8);
+  if (year === 0 || month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  return day <= days;
 }
 
 function dateText(v: unknown): string | null {
@@ -233,20 +255,57 @@ function dateText(v: unknown): string | null {
 }
 
 /**
+ * The time and zone after a valid date, in the shapes Keap sends: `THH:MM[:SS[.fff…]]` then nothing,
+ * `Z`, or `±HH[[:]MM]`. Returns whether an offset is present, or undefined when the text is not that.
+ */
+function checkTimeAndZone(s: string): { zoned: boolean } | undefined {
+  const n = s.length;
+  const sep = s.charCodeAt(10);
+  if ((sep !== 84 && sep !== 116 && sep !== 32) || n < 16) return undefined; // T, t or space
+  if (!isDigit(s, 11) || !isDigit(s, 12) || s.charCodeAt(13) !== 58 || !isDigit(s, 14) || !isDigit(s, 15)) return undefined;
+  if (digits2(s, 11) > 23 || digits2(s, 14) > 59) return undefined;
+  let i = 16;
+  if (i < n && s.charCodeAt(i) === 58) {
+    if (!isDigit(s, i + 1) || !isDigit(s, i + 2) || digits2(s, i + 1) > 59) return undefined;
+    i += 3;
+    if (i < n && s.charCodeAt(i) === 46) {
+      i++;
+      const start = i;
+      while (i < n && isDigit(s, i)) i++;
+      if (i === start) return undefined;
+    }
+  }
+  if (i === n) return { zoned: false };
+  const z = s.charCodeAt(i);
+  if ((z === 90 || z === 122) && i + 1 === n) return { zoned: true };
+  if (z !== 43 && z !== 45) return undefined;
+  const rest = n - i - 1; // after the sign: HH, HHMM or HH:MM
+  if (!isDigit(s, i + 1) || !isDigit(s, i + 2)) return undefined;
+  if (rest === 2) return { zoned: true };
+  if (rest === 4 && isDigit(s, i + 3) && isDigit(s, i + 4)) return { zoned: true };
+  if (rest === 5 && s.charCodeAt(i + 3) === 58 && isDigit(s, i + 4) && isDigit(s, i + 5)) return { zoned: true };
+  return undefined;
+}
+
+/**
  * ISO-8601 instants as Keap sends them (v1 `2024-11-07T20:35:13.000+0000`, v2 `2024-03-15T10:30:00Z`).
  * A value without an offset is UTC: it gets a `Z` so the session's TimeZone setting cannot shift it.
+ * Other shapes go through Date.parse (as UTC) and are written back as ISO; what cannot be read is NULL.
  */
 function timestampText(v: unknown): string | null {
   if (typeof v === 'number') return Number.isFinite(v) ? new Date(v).toISOString() : null;
-  if (typeof v !== 'string' || !startsWithDate(v)) return null;
-  if (v.length === 10) return `${v}T00:00:00Z`;
-  const last = v.charCodeAt(v.length - 1);
-  if (last === 90 || last === 122) return v; // Z or z
-  for (let i = 11; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c === 43 || c === 45) return v; // +hh, -hh
+  if (typeof v !== 'string') return null;
+  if (startsWithDate(v)) {
+    if (v.length === 10) return `${v}T00:00:00Z`;
+    const shape = checkTimeAndZone(v);
+    if (shape) return shape.zoned ? v : `${v}Z`;
   }
-  return `${v}Z`;
+  const t = v.trim();
+  if (t.length < 10 || t.startsWith('0000')) return null; // Date.parse reads "12" as a date; Keap never sends that
+  let ms = Date.parse(/[zZ]$|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`);
+  // A named zone ("… 10:00:00 GMT") cannot take a Z: read it as written.
+  if (!Number.isFinite(ms)) ms = Date.parse(t);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : null;
 }
 
 function epochMillisText(v: unknown): string | null {
