@@ -51,6 +51,18 @@ describe('planner helpers', () => {
     assert.equal(c.size, 2);
   });
 
+  it('LruCache also evicts by total weight, keeping the newest entry', () => {
+    const c = new LruCache<string, number>(10, 100);
+    c.set('a', 1, 60);
+    c.set('b', 2, 30);
+    c.set('c', 3, 30);
+    assert.equal(c.get('a'), undefined);
+    assert.equal(c.get('b'), 2);
+    c.set('huge', 4, 500);
+    assert.equal(c.size, 1);
+    assert.equal(c.get('huge'), 4);
+  });
+
   it('parseSqlCached: statements with their own text; a syntax error is undefined, and cached as such', async () => {
     await loadParser();
     const parsed = parseSqlCached("SELECT 'é'; -- x\nSELECT 2");

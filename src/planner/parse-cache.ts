@@ -14,25 +14,39 @@ export interface ParsedStatement {
 /** `undefined` when the text does not parse: the engine reports the syntax error itself. */
 export type ParsedSql = readonly ParsedStatement[] | undefined;
 
-/** A Map keeps insertion order, which is all an LRU needs: a hit is re-inserted at the end. */
+/**
+ * A Map keeps insertion order, which is all an LRU needs: a hit is re-inserted at the end. Bounded by entry
+ * count and by total weight (for parse trees: the SQL length, which their memory grows with).
+ */
 export class LruCache<K, V> {
-  private readonly entries = new Map<K, V>();
-  constructor(private readonly capacity: number) {}
+  private readonly entries = new Map<K, { value: V; weight: number }>();
+  private totalWeight = 0;
+  constructor(
+    private readonly capacity: number,
+    private readonly maxWeight = Infinity,
+  ) {}
 
   get(key: K): V | undefined {
-    const value = this.entries.get(key);
-    if (value === undefined) return undefined;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
     this.entries.delete(key);
-    this.entries.set(key, value);
-    return value;
+    this.entries.set(key, entry);
+    return entry.value;
   }
 
-  set(key: K, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    if (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+  set(key: K, value: V, weight = 0): void {
+    const old = this.entries.get(key);
+    if (old !== undefined) {
+      this.entries.delete(key);
+      this.totalWeight -= old.weight;
+    }
+    this.entries.set(key, { value, weight });
+    this.totalWeight += weight;
+    while (this.entries.size > this.capacity || (this.totalWeight > this.maxWeight && this.entries.size > 1)) {
+      const oldest = this.entries.entries().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value[0]);
+      this.totalWeight -= oldest.value[1].weight;
     }
   }
 
@@ -51,8 +65,10 @@ export function loadParser(): Promise<void> {
 
 /** Very long statements (bulk VALUES lists) are parsed each time rather than pinned in memory. */
 const MAX_CACHED_SQL_LENGTH = 64 * 1024;
+/** A parse tree takes about 10 bytes of heap per byte of SQL: 2 M characters of SQL is about 20 MB. */
+const MAX_CACHED_SQL_TOTAL = 2 * 1024 * 1024;
 const PARSE_FAILED = Symbol('parse failed');
-const cache = new LruCache<string, readonly ParsedStatement[] | typeof PARSE_FAILED>(1000);
+const cache = new LruCache<string, readonly ParsedStatement[] | typeof PARSE_FAILED>(1000, MAX_CACHED_SQL_TOTAL);
 
 /** Parses `sql` (several statements allowed). Call `loadParser()` first. */
 export function parseSqlCached(sql: string): ParsedSql {
@@ -75,6 +91,6 @@ export function parseSqlCached(sql: string): ParsedSql {
   } catch {
     parsed = PARSE_FAILED;
   }
-  if (sql.length <= MAX_CACHED_SQL_LENGTH) cache.set(sql, parsed);
+  if (sql.length <= MAX_CACHED_SQL_LENGTH) cache.set(sql, parsed, sql.length);
   return parsed === PARSE_FAILED ? undefined : parsed;
 }
