@@ -196,6 +196,8 @@ test('centsToDecimal is exact for any integer amount', () => {
   assert.equal(centsToDecimal(-199), '-1.99');
   assert.equal(centsToDecimal('123456789012345678'), '1234567890123456.78');
   assert.equal(centsToDecimal(1.5), '0.01');
+  assert.equal(centsToDecimal(1e18), '10000000000000000.00'); // beyond 2^53 but an exact double
+  assert.equal(centsToDecimal(1e21), null); // beyond bigint
   assert.equal(centsToDecimal('abc'), null);
   assert.equal(centsToDecimal(1234, 0), '1234');
   assert.equal(centsToDecimal(-5, 3), '-0.005');

@@ -130,7 +130,13 @@ function isIntegerText(s: string): boolean {
 
 const INT64_MAX = 9223372036854775807n;
 function integerText(v: unknown): string | null {
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : Number.isFinite(v) ? String(Math.trunc(v)) : null;
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return String(v);
+    if (!Number.isFinite(v)) return null;
+    // 1e21 would print as "1e+21", which bigint does not read.
+    const b = BigInt(Math.trunc(v));
+    return b > INT64_MAX || b < -INT64_MAX - 1n ? null : b.toString();
+  }
   if (typeof v === 'string') {
     const s = v.trim();
     if (!isIntegerText(s)) return null;
