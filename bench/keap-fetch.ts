@@ -80,12 +80,16 @@ async function main(): Promise<void> {
   const slow = await sandboxInWorker({ contacts: n, latencyMs: 100, spikePerSecond: 25 });
   try {
     await fetchAll(contacts, slow.info, 25); // warm the sandbox's record cache and the JIT
-    await new Promise((r) => setTimeout(r, 1500)); // let the sandbox's one-second spike window empty
-    const before = await slow.stats();
-    const a = await fetchAll(contacts, slow.info, 25);
-    const after = await slow.stats();
     const floor = pages / 25 + 0.1;
-    console.log(`(a) latency 100 ms, spike limit 25/s: ${a.records} contacts in ${a.seconds.toFixed(2)} s, ${after.total - before.total} requests (${(after.byStatus['429'] ?? 0) - (before.byStatus['429'] ?? 0)} answered 429); floor ${floor.toFixed(2)} s (${pages} pages / 25 per s + 0.1 s); ratio ${(a.seconds / floor).toFixed(2)}x`);
+    // as shipped, and with the table's v1 count known (which lets the id ranges stop exactly at the end)
+    const counted: TableSchema = { ...contacts, source: { ...contacts.source, count: { version: 1, path: '/v1/contacts', key: 'count' } } };
+    for (const [label, table] of [['contacts.yaml as is', contacts], ['with count: /v1/contacts', counted]] as const) {
+      await new Promise((r) => setTimeout(r, 1500)); // let the sandbox's one-second spike window empty
+      const before = await slow.stats();
+      const a = await fetchAll(table, slow.info, 25);
+      const after = await slow.stats();
+      console.log(`(a) latency 100 ms, spike limit 25/s, ${label}: ${a.records} contacts in ${a.seconds.toFixed(2)} s, ${after.total - before.total} requests (${(after.byStatus['429'] ?? 0) - (before.byStatus['429'] ?? 0)} answered 429); floor ${floor.toFixed(2)} s (${pages} pages / 25 per s + 0.1 s); ratio ${(a.seconds / floor).toFixed(2)}x`);
+    }
   } finally {
     await slow.stop();
   }
@@ -93,11 +97,18 @@ async function main(): Promise<void> {
   const fast = await sandboxInWorker({ contacts: n, latencyMs: 0, spikePerSecond: 1_000_000 });
   try {
     await plainUndiciLoop(contacts, fast.info);
-    const plain = await plainUndiciLoop(contacts, fast.info);
-    const conn = await fetchAll(contacts, fast.info, 1_000_000);
+    // alternating runs, best of three each: the machine is shared, and the best run is the least disturbed
+    let plain = { records: 0, seconds: Infinity };
+    let conn = { records: 0, seconds: Infinity };
+    for (let i = 0; i < 3; i++) {
+      const p = await plainUndiciLoop(contacts, fast.info);
+      if (p.seconds < plain.seconds) plain = p;
+      const c = await fetchAll(contacts, fast.info, 1_000_000);
+      if (c.seconds < conn.seconds) conn = c;
+    }
     const plainRate = plain.records / plain.seconds;
     const connRate = conn.records / conn.seconds;
-    console.log(`(b) no latency: connector ${Math.round(connRate).toLocaleString('en-US')} records/s (${conn.seconds.toFixed(2)} s), plain undici loop ${Math.round(plainRate).toLocaleString('en-US')} records/s (${plain.seconds.toFixed(2)} s); ratio ${(connRate / plainRate).toFixed(2)}x`);
+    console.log(`(b) no latency, best of 3: connector ${Math.round(connRate).toLocaleString('en-US')} records/s (${conn.seconds.toFixed(2)} s), plain undici loop ${Math.round(plainRate).toLocaleString('en-US')} records/s (${plain.seconds.toFixed(2)} s); ratio ${(connRate / plainRate).toFixed(2)}x`);
   } finally {
     await fast.stop();
   }

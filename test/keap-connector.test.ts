@@ -65,10 +65,19 @@ test('a full fetch pages to the end: every contact exactly once, no 429 at the c
     assert.ok(n <= 27, `${n} calls for 20 pages`);
     assert.equal(byStatus['429'], undefined);
     assert.equal(result.truncated, false);
+
+    // with the API's count asked alongside the first page, the ranges stop exactly at the last record
+    const counted = await calls(() => collect(c, withV1Count(contacts), { conditions: [] }));
+    assert.deepEqual(ids(counted.result.records), range(CONTACTS));
+    assert.equal(counted.calls, 21, 'the first page, the count, 19 ranges');
   } finally {
     await c.close();
   }
 });
+
+function withV1Count(t: TableSchema): TableSchema {
+  return { ...t, source: { ...t.source, count: { version: 1, path: '/v1/contacts', key: 'count' } } };
+}
 
 test('WHERE email = … is one call', async () => {
   const c = connector();
@@ -349,6 +358,8 @@ test('id-range paging jumps gaps in the ids and keeps inside the statement\'s ow
     const alive = range(3000).filter((id) => !gone.has(id));
     const all = await collect(c, contacts, { conditions: [] });
     assert.deepEqual(ids(all.records), alive);
+    const allCounted = await collect(c, withV1Count(contacts), { conditions: [] });
+    assert.deepEqual(ids(allCounted.records), alive);
 
     const bounded = await collect(c, contacts, { conditions: [{ column: 'id', op: '>', value: '150' }, { column: 'id', op: '<=', value: 2600 }] });
     assert.deepEqual(ids(bounded.records), alive.filter((id) => id > 150 && id <= 2600));

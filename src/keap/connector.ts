@@ -230,7 +230,9 @@ export class KeapConnector {
       else if (source.version === 1) await fetchV1Pages(ctx, req);
       else {
         const ranges = mayRangeSplit && path === source.path ? idRangeSplit(table, plan, baseQuery) : undefined;
-        if (ranges) await fetchV2IdRanges(ctx, { ...req, ...ranges });
+        // The API's count (where the table has one) tells the range split when it has everything.
+        const expectedTotal = ranges && table.source.count ? this.count(table, plan, ctx.signal).catch(() => undefined) : undefined;
+        if (ranges) await fetchV2IdRanges(ctx, { ...req, ...ranges, expectedTotal });
         else await fetchV2Pages(ctx, req);
       }
     }

@@ -128,6 +128,8 @@ export interface IdRangeRequest extends ListRequest {
   /** `query` with the id range [low, high) added to the filter; undefined when no id of the range can match */
   rangeQuery(low: bigint, high: bigint): Query | undefined;
   idOf(record: unknown): bigint | undefined;
+  /** how many records the listing holds (the API's count, asked alongside the head page), when known */
+  expectedTotal?: Promise<number | undefined>;
 }
 
 interface IdRange {
@@ -144,20 +146,30 @@ interface IdRange {
  * then stand down, and the next head page (ids from the first range not fetched) either finds nothing — the
  * end — or jumps the gap and starts another round. Every id is covered once: ranges are contiguous, and
  * a range is only given up before its request left, after which a later head page covers it.
+ * When the API's count is known, no more ranges are sent than the missing records need, and the fetch ends
+ * when they are in: no empty range, no last head page.
  */
 export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): Promise<void> {
   let low: bigint | undefined;
   let spanIds = 0;
   let spanRecords = 0;
-  for (;;) {
+  let received = 0;
+  let expected: number | undefined;
+  for (let round = 0; ; round++) {
     const head = await ctx.http.getJson(req.path, { ...req.ascendingQuery(low), page_size: String(req.pageSize) }, ctx.signal);
     const records = recordsOf(head, req.listKey, req.path);
     const from = low;
     if (from !== undefined && records.some((r) => (req.idOf(r) ?? from) < from)) throw rangeIgnored(req.path);
     if (!(await keep(ctx, records))) return;
+    received += records.length;
     const next = (head as { next_page_token?: unknown } | null)?.next_page_token;
     if (typeof next !== 'string' || next === '' || records.length === 0) return;
     if (ctx.budget.exhausted) return ctx.markMore();
+    if (round === 0) {
+      expected = await req.expectedTotal;
+      // a count already reached while the listing says there is more: the data moved; trust the listing
+      if (expected !== undefined && received >= expected) expected = undefined;
+    }
     const ids = records.map(req.idOf);
     const ascending = ids.every((id, i) => id !== undefined && (i === 0 || (ids[i - 1] as bigint) < id));
     // Ids we cannot read or an order we did not ask for: keep following this listing's tokens.
@@ -170,16 +182,25 @@ export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): P
     const ranges: IdRange[] = [];
     let nextLow = last + 1n;
     let stop = false;
+    let pending = 0;
     const worker = async (): Promise<void> => {
       while (!stop && !ctx.budget.exhausted) {
+        // Enough ranges under way to bring the count: this worker rests (the last one busy re-checks).
+        if (expected !== undefined && received + pending * req.pageSize >= expected) return;
         // Each range is about one page at the density seen so far, so most ranges cost one request.
         const density = Math.min(1, Math.max(1e-9, spanRecords / Math.max(1, spanIds)));
         const width = BigInt(Math.max(1, Math.floor(req.pageSize / density)));
         const range: IdRange = { low: nextLow, high: nextLow + width, state: 'pending', records: 0 };
         nextLow = range.high;
         ranges.push(range);
-        await fetchRange(ctx, req, range, () => stop);
+        pending++;
+        try {
+          await fetchRange(ctx, req, range, () => stop);
+        } finally {
+          pending--;
+        }
         if (range.state === 'skipped') return;
+        received += range.records;
         spanIds += Number(range.high - range.low);
         spanRecords += range.records;
         if (range.records === 0) stop = true;
@@ -203,6 +224,7 @@ export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): P
       return fetchV2Pages(ctx, { ...req, query: req.ascendingQuery(low) }, next);
     }
     if (ctx.budget.exhausted) return ctx.markMore();
+    if (expected !== undefined && received >= expected) return;
 
     // Resume at the first range not fetched; ranges are handed out in pacing order, so none above it was fetched.
     const firstSkipped = ranges.find((r) => r.state === 'skipped');
