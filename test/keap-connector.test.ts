@@ -220,7 +220,7 @@ test('a statement cancelled during a 100-page fetch stops its HTTP requests', as
       })(),
       (e: unknown) => e instanceof SqlError && e.sqlstate === '57014',
     );
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 300)); // requests already at the server finish there
     const settled = sb.stats().total;
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(sb.stats().total, settled, 'no request after the cancel settled');
@@ -229,7 +229,7 @@ test('a statement cancelled during a 100-page fetch stops its HTTP requests', as
     // a consumer that stops reading (LIMIT reached in the engine, client gone) stops the fetch too
     sb.resetStats();
     for await (const _page of c.fetch(contacts, { table: 'contacts', conditions: [] }, never)) break;
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setTimeout(r, 300));
     const afterBreak = sb.stats().total;
     await new Promise((r) => setTimeout(r, 400));
     assert.equal(sb.stats().total, afterBreak);
