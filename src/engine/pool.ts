@@ -132,7 +132,7 @@ export class EnginePool {
         })
         .catch((err) => {
           this.starting--;
-          this.opts.onError?.(err);
+          if (!this.closed) this.opts.onError?.(err);
         });
     }
   }
