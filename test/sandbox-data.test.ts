@@ -42,6 +42,7 @@ test('generated records are consistent: references resolve, times fall in five y
     assert.ok(c.emails.length >= 1 && c.emails.length <= 3);
     if (c.companyId !== null) assert.ok(s.companies.has(c.companyId));
     if (c.ownerId !== null) assert.ok(s.users.has(c.ownerId));
+    if (c.leadSourceId !== null) assert.ok(s.leadSources.has(c.leadSourceId));
     for (const t of s.contactTags(c.id)) { assert.ok(s.tags.has(t.tagId)); assert.ok(t.appliedAt >= c.createdAt); }
   }
   for (const o of s.orders.scan()) {

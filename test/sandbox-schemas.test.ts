@@ -110,6 +110,10 @@ const V2: [string, string][] = [
   ['/v2/affiliates/2', '/v2/affiliates/{id}'],
   ['/v2/affiliates/model', '/v2/affiliates/model'],
   ['/v2/oauth/connect/userinfo', '/v2/oauth/connect/userinfo'],
+  ['/v2/leadSources', '/v2/leadSources'],
+  ['/v2/leadSources/3', '/v2/leadSources/{lead_source_id}'],
+  ['/v2/leadSourceCategories', '/v2/leadSourceCategories'],
+  ['/v2/leadSourceCategories/2', '/v2/leadSourceCategories/{lead_source_category_id}'],
 ];
 
 /** v2 lists the 2025-11-05 file lacks (they come from Keap's newer swagger): envelope key and item component. */

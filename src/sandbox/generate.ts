@@ -7,7 +7,7 @@ import * as W from './words.js';
 import type {
   Contact, Company, Tag, TagCategory, Product, Order, OrderItem, Payment, Subscription, Stage, Opportunity, Task, Note,
   Campaign, SentEmail, User, Appointment, FileMeta, Affiliate, CustomFieldDef, CustomValue, EmailStatus, PostalAddress,
-  TagApplication, CustomRecordType,
+  TagApplication, CustomRecordType, LeadSource, LeadSourceCategory,
 } from './model.js';
 
 const DAY = 86_400_000;
@@ -370,6 +370,25 @@ export class DataGenerator {
       boxType: ext === 'png' || ext === 'jpg' ? 'IMAGE' : r.chance(0.7) ? 'ATTACHMENT' : 'APPLICATION',
       contactId: r.chance(0.8) ? 1 + r.int(Math.max(1, this.sizes.contacts)) : null, createdBy: 1 + r.int(this.sizes.users), isPublic: r.chance(0.2),
       createdAt, updatedAt: createdAt + r.int(30) * DAY,
+    };
+  }
+
+  leadSourceCategory(id: number): LeadSourceCategory {
+    const name = W.LEAD_SOURCE_CATEGORIES[(id - 1) % W.LEAD_SOURCE_CATEGORIES.length]!;
+    const t = DATA_START + id * 3 * DAY;
+    return { id, name, description: `${name} lead sources`, createdAt: t, updatedAt: t + DAY };
+  }
+
+  leadSource(id: number): LeadSource {
+    const r = new Rng(this.seed, KIND.leadSource, id);
+    const name = W.LEAD_SOURCES[(id - 1) % W.LEAD_SOURCES.length]!;
+    const [medium, vendor, category] = W.LEAD_SOURCE_DETAILS[(id - 1) % W.LEAD_SOURCE_DETAILS.length]!;
+    const startAt = Math.floor((DATA_START + r.int(30) * DAY) / DAY) * DAY;
+    const active = r.chance(0.85);
+    return {
+      id, name, description: `Contacts who came through ${name.toLowerCase()}`, vendor, medium, message: r.chance(0.5) ? r.pick(W.EMAIL_SUBJECTS) : null,
+      active, categoryId: 1 + ((category - 1) % this.sizes.leadSourceCategories), startAt, endAt: active ? null : startAt + r.range(200, 1200) * DAY,
+      createdAt: startAt, updatedAt: startAt + r.range(1, 900) * DAY,
     };
   }
 

@@ -108,3 +108,9 @@ export interface CustomFieldDef {
   id: number; label: string; fieldName: string; type: CustomFieldType; recordType: CustomRecordType;
   options: { id: string; label: string }[]; defaultValue: string | null; groupId: number;
 }
+
+export interface LeadSourceCategory { id: number; name: string; description: string; createdAt: number; updatedAt: number }
+export interface LeadSource {
+  id: number; name: string; description: string; vendor: string | null; medium: string; message: string | null; active: boolean;
+  categoryId: number; startAt: number; endAt: number | null; createdAt: number; updatedAt: number;
+}

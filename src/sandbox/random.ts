@@ -36,5 +36,5 @@ export class Rng {
 export const KIND = {
   contact: 1, company: 2, tag: 3, tagCategory: 4, product: 5, order: 6, subscription: 7, opportunity: 8,
   task: 9, note: 10, campaign: 11, email: 12, user: 13, appointment: 14, file: 15, affiliate: 16, stage: 17,
-  contactTags: 18, contactTimes: 19, payment: 20, faults: 21, tokens: 22,
+  contactTags: 18, contactTimes: 19, payment: 20, faults: 21, tokens: 22, leadSource: 23,
 } as const;

@@ -443,6 +443,28 @@ export function readRoutes(env: RouteEnv): Route[] {
   });
   get1('/affiliates/{id}', 'id', () => s.affiliates, 'Affiliate', (a) => V1.affiliateV1(a));
 
+  // ---------------- lead sources (v2 only) ----------------
+  list2('/leadSources', () => s.leadSources, {
+    envelope: 'lead_sources', maxPageSize: 1000,
+    filters: {
+      id: { type: 'id', isId: true, ops: ['!=', '>', '>=', '<', '<='], get: (l) => l.id }, name: { type: 'string', prefix: true, get: (l) => l.name },
+      status: { type: 'string', get: (l) => (l.active ? 'ACTIVE' : 'INACTIVE') }, lead_source_category_id: { type: 'set', get: (l) => l.categoryId },
+      vendor: { type: 'string', prefix: true, none: true, get: (l) => l.vendor }, medium: { type: 'string', prefix: true, get: (l) => l.medium },
+      message: { type: 'string', prefix: true, none: true, get: (l) => l.message }, description: { type: 'string', prefix: true, get: (l) => l.description },
+      start_time: { type: 'time', bound: 'since', get: (l) => l.startAt }, end_time: { type: 'time', bound: 'until', get: (l) => l.endAt },
+    },
+    orderBy: { id: (l) => l.id, name: (l) => l.name, status: (l) => (l.active ? 'ACTIVE' : 'INACTIVE'), vendor: (l) => l.vendor, medium: (l) => l.medium, start_time: (l) => l.startAt, end_time: (l) => l.endAt, create_time: (l) => l.createdAt, update_time: (l) => l.updatedAt },
+    serialize: (l) => V2.leadSourceV2(l),
+  });
+  get2('/leadSources/{lead_source_id}', 'lead_source_id', () => s.leadSources, 'Lead Source', (l) => V2.leadSourceV2(l));
+  list2('/leadSourceCategories', () => s.leadSourceCategories, {
+    envelope: 'lead_source_categories', maxPageSize: 1000,
+    filters: { name: { type: 'string', prefix: true, get: (c) => c.name }, description: { type: 'string', prefix: true, get: (c) => c.description } },
+    orderBy: { id: (c) => c.id, name: (c) => c.name, create_time: (c) => c.createdAt, update_time: (c) => c.updatedAt },
+    serialize: (c) => V2.leadSourceCategoryV2(c),
+  });
+  get2('/leadSourceCategories/{lead_source_category_id}', 'lead_source_category_id', () => s.leadSourceCategories, 'Lead Source Category', (c) => V2.leadSourceCategoryV2(c));
+
   // ---------------- custom-field models ----------------
   const models: [string, CustomRecordType, string[]][] = [
     ['contacts', 'CONTACT', V1.CONTACT_OPTIONAL_PROPERTIES], ['companies', 'COMPANY', V1.COMPANY_OPTIONAL_PROPERTIES], ['orders', 'ORDER', []],

@@ -4,7 +4,7 @@ import { v2Time, isoDay, currencyValue, money, upperSnake } from './formats.js';
 import type { SandboxStore } from './store.js';
 import type {
   Contact, Company, Tag, TagCategory, Product, Order, Payment, Subscription, Stage, Opportunity, Task, Note, Campaign,
-  SentEmail, User, Appointment, FileMeta, Affiliate, PostalAddress, CustomFieldDef, CustomValue, CustomRecordType,
+  SentEmail, User, FileMeta, Affiliate, PostalAddress, CustomFieldDef, CustomValue, CustomRecordType, LeadSource, LeadSourceCategory,
 } from './model.js';
 
 type Json = Record<string, unknown>;
@@ -241,7 +241,12 @@ export function customFieldDefV2(f: CustomFieldDef): Json {
   });
 }
 
-export function appointmentV2(a: Appointment): Json { return { id: String(a.id), title: a.title }; }
+export const leadSourceV2 = (l: LeadSource): Json => dropUndefined({
+  id: String(l.id), name: l.name, description: l.description, vendor: l.vendor ?? undefined, medium: l.medium, message: l.message ?? undefined,
+  status: l.active ? 'ACTIVE' : 'INACTIVE', lead_source_category_id: String(l.categoryId), start_time: v2Time(l.startAt),
+  end_time: l.endAt !== null ? v2Time(l.endAt) : undefined, create_time: v2Time(l.createdAt), update_time: v2Time(l.updatedAt),
+});
+export const leadSourceCategoryV2 = (c: LeadSourceCategory): Json => ({ id: String(c.id), name: c.name, description: c.description, create_time: v2Time(c.createdAt), update_time: v2Time(c.updatedAt) });
 
 // ---- the hot path: v2 contacts written straight to JSON text ----
 // Same bytes as JSON.stringify(contactV2(...)) (a test holds them equal), without building the objects first:

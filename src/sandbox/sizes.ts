@@ -2,7 +2,7 @@
 export interface DataSizes {
   contacts: number; companies: number; users: number; tagCategories: number; tags: number; products: number;
   orders: number; subscriptions: number; stages: number; opportunities: number; tasks: number; notes: number;
-  campaigns: number; emails: number; appointments: number; files: number; affiliates: number; leadSources: number;
+  campaigns: number; emails: number; appointments: number; files: number; affiliates: number; leadSources: number; leadSourceCategories: number;
 }
 
 const clamp = (lo: number, x: number, hi: number): number => Math.max(lo, Math.min(hi, x));
@@ -28,5 +28,6 @@ export function sizesFor(contacts: number): DataSizes {
     files: Math.ceil(n / 10),
     affiliates: clamp(3, Math.ceil(n / 200), 1000),
     leadSources: 8,
+    leadSourceCategories: 3,
   };
 }

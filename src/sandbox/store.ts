@@ -5,7 +5,7 @@ import { sizesFor, type DataSizes } from './sizes.js';
 import { FragmentCache } from './fragment-cache.js';
 import type {
   Contact, Company, Tag, TagCategory, Product, Order, Payment, Subscription, Stage, Opportunity, Task, Note, Campaign,
-  SentEmail, User, Appointment, FileMeta, Affiliate, TagApplication, CustomFieldDef, CustomRecordType, CustomValue,
+  SentEmail, User, Appointment, FileMeta, Affiliate, TagApplication, CustomFieldDef, CustomRecordType, CustomValue, LeadSource, LeadSourceCategory,
 } from './model.js';
 
 /** One kind of record: generated ones by index, with writes layered on top. Ids ascend in scan order. */
@@ -115,6 +115,8 @@ export interface SandboxStore {
   readonly appointments: Collection<Appointment>;
   readonly files: Collection<FileMeta>;
   readonly affiliates: Collection<Affiliate>;
+  readonly leadSources: Collection<LeadSource>;
+  readonly leadSourceCategories: Collection<LeadSourceCategory>;
   customFields(recordType: CustomRecordType): CustomFieldDef[];
   /** tags applied to a contact (generated or changed by writes), ascending tag id */
   contactTags(contactId: number): TagApplication[];
@@ -185,6 +187,8 @@ export function createStore(seed: number, contacts: number, jsonCacheBytes = DEF
     appointments: new Collection('appointment', sizes.appointments, (id) => g.appointment(id)),
     files: new Collection('file', sizes.files, (id) => g.file(id)),
     affiliates: new Collection('affiliate', sizes.affiliates, (id) => g.affiliate(id), 1000),
+    leadSources: new Collection('lead source', sizes.leadSources, (id) => g.leadSource(id), 100),
+    leadSourceCategories: new Collection('lead source category', sizes.leadSourceCategories, (id) => g.leadSourceCategory(id), 100),
     customFields: (t) => g.fieldsFor(t),
     contactTags(contactId) {
       const o = tagOverlay.get(contactId);

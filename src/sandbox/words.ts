@@ -34,3 +34,8 @@ export const STAGE_NAMES = ['New Opportunity', 'Qualified', 'Proposal Sent', 'Ne
 export const FILE_NAMES = ['contract', 'invoice', 'photo', 'proposal', 'logo', 'receipt', 'brochure', 'agreement'];
 export const FILE_EXTS = ['pdf', 'png', 'jpg', 'docx', 'xlsx'];
 export const LEAD_SOURCES = ['Website', 'Referral', 'Facebook Ad', 'Google Ads', 'Trade Show', 'Cold Call', 'Webinar', 'Instagram'];
+/** [medium, vendor, category index] per lead source, in LEAD_SOURCES order */
+export const LEAD_SOURCE_DETAILS: readonly (readonly [string, string | null, number])[] = [
+  ['web', null, 1], ['word of mouth', null, 3], ['social', 'Meta', 2], ['search', 'Google', 2], ['event', 'Expo Partners', 3], ['phone', null, 3], ['web', 'Zoom', 1], ['social', 'Meta', 2],
+];
+export const LEAD_SOURCE_CATEGORIES = ['Organic', 'Paid', 'Offline'];
