@@ -38,6 +38,7 @@ export class EnginePool {
   private templateDir: string;
   private readonly idle: EngineInstance[] = [];
   private starting = 0;
+  private readonly startingNow = new Set<Promise<void>>();
   private fingerprint?: string;
   private closed = false;
   private readonly sessionsDir: string;
@@ -109,6 +110,9 @@ export class EnginePool {
     this.closed = true;
     const old = this.idle.splice(0);
     await Promise.all(old.map((e) => e.terminate()));
+    // a spare still starting ends itself once started (closed); removing its directory under it first
+    // left its worker waiting forever, and the process with it
+    await Promise.allSettled([...this.startingNow]);
     await rm(this.sessionsDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -117,6 +121,11 @@ export class EnginePool {
   }
 
   private offer(engine: EngineInstance): void {
+    // a release that finishes after close() would otherwise keep a worker (and the process) alive
+    if (this.closed) {
+      void engine.terminate();
+      return;
+    }
     this.idle.push(engine);
   }
 
@@ -124,7 +133,7 @@ export class EnginePool {
     if (this.closed) return;
     while (this.idle.length + this.starting < this.opts.spares) {
       this.starting++;
-      this.startOne()
+      const start = this.startOne()
         .then((e) => {
           this.starting--;
           if (this.closed) void e.terminate();
@@ -133,7 +142,9 @@ export class EnginePool {
         .catch((err) => {
           this.starting--;
           if (!this.closed) this.opts.onError?.(err);
-        });
+        })
+        .finally(() => this.startingNow.delete(start));
+      this.startingNow.add(start);
     }
   }
 

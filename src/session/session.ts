@@ -288,6 +288,11 @@ export class Session {
   private async replaceEngine(tx: string): Promise<void> {
     await this.engine.terminate();
     const engine = await this.o.pool.acquire();
+    if (this.closed) {
+      // the client left while the engine started (psql -f exits right after a cancelled statement)
+      await engine.terminate();
+      return;
+    }
     this.engine = engine;
     this.o.preparer?.engineReplaced();
     await this.setUpEngine(engine);

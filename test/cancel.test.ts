@@ -1,0 +1,178 @@
+// CancelRequest against a real keapgres: a running statement ends with 57014 at once, and the session
+// carries on with its settings and prepared statements as if nothing but that statement had happened.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { readdirSync } from 'node:fs';
+import pg from 'pg';
+import { startTestServer, type TestServer } from './support/keapgres.js';
+
+let server: TestServer;
+before(async () => { server = await startTestServer(); });
+after(async () => { await server.stop(); });
+
+const SPARE_ENGINES = 2; // idleSpareEngines of startTestServer
+
+interface BackendKey { processID: number; secretKey: number }
+
+/** Sends a CancelRequest on a new connection, as libpq's PQcancel does; resolves when the server closes it. */
+function sendCancel(key: BackendKey): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(server.port, '127.0.0.1');
+    const packet = Buffer.alloc(16);
+    packet.writeInt32BE(16, 0);
+    packet.writeInt32BE(80877102, 4);
+    packet.writeInt32BE(key.processID, 8);
+    packet.writeInt32BE(key.secretKey, 12);
+    socket.on('connect', () => socket.write(packet));
+    socket.on('error', reject);
+    socket.on('close', () => resolve());
+    socket.resume();
+  });
+}
+
+function keyOf(c: pg.Client): BackendKey {
+  const k = c as unknown as BackendKey;
+  assert.ok(Number.isInteger(k.processID) && Number.isInteger(k.secretKey), 'the client got BackendKeyData');
+  return { processID: k.processID, secretKey: k.secretKey };
+}
+
+async function connect(extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
+  const c = new pg.Client(server.clientConfig(extra));
+  await c.connect();
+  return c;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs `sql`, cancels it after `afterMs`; returns the error and how long it took to arrive after the cancel. */
+async function cancelWhileRunning(c: pg.Client, sql: string, afterMs = 300): Promise<{ error: { code?: string; message: string }; ms: number }> {
+  const running = c.query(sql).then(() => { throw new Error(`${sql} was not cancelled`); }, (e: { code?: string; message: string }) => e);
+  await sleep(afterMs);
+  const sent = performance.now();
+  await sendCancel(keyOf(c));
+  const error = await running;
+  return { error, ms: performance.now() - sent };
+}
+
+/** Engines whose data directories exist: idle spares plus one per live session (see EnginePool). */
+function engineDirs(): number {
+  try {
+    return readdirSync(path.join(os.tmpdir(), `keapgres-${process.pid}`, 'keap')).length;
+  } catch {
+    return 0;
+  }
+}
+
+test('SELECT pg_sleep(30) cancelled by CancelRequest ends with 57014 within 2 s and the session keeps working', async () => {
+  const c = await connect();
+  try {
+    const { error, ms } = await cancelWhileRunning(c, 'SELECT pg_sleep(30)');
+    assert.equal(error.code, '57014');
+    assert.equal(error.message, 'canceling statement due to user request');
+    assert.ok(ms < 2000, `the cancel took ${Math.round(ms)} ms`);
+    const t0 = performance.now();
+    const r = await c.query('SELECT 1 AS one');
+    assert.deepEqual(r.rows, [{ one: 1 }]);
+    assert.ok(performance.now() - t0 < 10_000);
+  } finally {
+    await c.end();
+  }
+});
+
+test('after a cancel the session still has its settings and prepared statements', async () => {
+  const c = await connect({ application_name: 'cancel_test' });
+  try {
+    await c.query(`SET search_path = pg_catalog, public`);
+    await c.query(`SET TimeZone = 'Asia/Tokyo'`);
+    await c.query(`PREPARE sql_level (int) AS SELECT $1 * 10 AS v`);
+    const named = { name: 'protocol_level', text: 'SELECT $1::int + 1 AS v' };
+    assert.equal((await c.query({ ...named, values: [1] })).rows[0].v, 2);
+
+    const { error } = await cancelWhileRunning(c, 'SELECT pg_sleep(30)');
+    assert.equal(error.code, '57014');
+
+    const settings = await c.query(`SELECT current_setting('search_path') AS sp, current_setting('TimeZone') AS tz, current_setting('application_name') AS app`);
+    assert.deepEqual(settings.rows[0], { sp: 'pg_catalog, public', tz: 'Asia/Tokyo', app: 'cancel_test' });
+    assert.equal((await c.query('EXECUTE sql_level(4)')).rows[0].v, 40);
+    // node-postgres sends only Bind/Execute for a statement name it has prepared before
+    assert.equal((await c.query({ ...named, values: [41] })).rows[0].v, 42);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a cancel inside a transaction aborts it, as PostgreSQL does; ROLLBACK recovers', async () => {
+  const c = await connect();
+  try {
+    await c.query('BEGIN');
+    await c.query('SELECT 1');
+    const { error } = await cancelWhileRunning(c, 'SELECT pg_sleep(30)');
+    assert.equal(error.code, '57014');
+    await assert.rejects(c.query('SELECT 1'), (e: { code?: string }) => e.code === '25P02');
+    await c.query('ROLLBACK');
+    assert.equal((await c.query('SELECT 2 AS two')).rows[0].two, 2);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a CancelRequest with the wrong secret key is ignored', async () => {
+  const c = await connect();
+  try {
+    const key = keyOf(c);
+    const running = c.query('SELECT pg_sleep(1.5), 7 AS seven');
+    await sleep(300);
+    await sendCancel({ processID: key.processID, secretKey: key.secretKey ^ 1 });
+    await sendCancel({ processID: key.processID + 100_000, secretKey: key.secretKey });
+    assert.equal((await running).rows[0].seven, 7);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a CancelRequest for an idle session changes nothing', async () => {
+  const c = await connect();
+  try {
+    await sendCancel(keyOf(c));
+    await sleep(100);
+    assert.equal((await c.query('SELECT 3 AS three')).rows[0].three, 3);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a cancel while Keap rows are being fetched ends with 57014 within 2 s', async () => {
+  const sandbox = server.sandbox!;
+  const c = await connect();
+  try {
+    sandbox.setFaults({ latencyMs: 5_000 }); // the sandbox sleeps this long even for a request its client gave up
+    const { error, ms } = await cancelWhileRunning(c, 'SELECT count(*) FROM opportunities', 500);
+    assert.equal(error.code, '57014');
+    assert.ok(ms < 2000, `the cancel took ${Math.round(ms)} ms`);
+    sandbox.setFaults({ latencyMs: 0 });
+    const r = await c.query('SELECT count(*)::int AS n FROM opportunities');
+    assert.ok(r.rows[0].n > 0);
+  } finally {
+    sandbox.setFaults({ latencyMs: 0 });
+    await c.end();
+  }
+});
+
+test('a client that disconnects right after cancelling leaves no engine behind', async () => {
+  for (let i = 0; i < 3; i++) {
+    const c = await connect();
+    c.on('error', () => undefined);
+    const running = c.query('SELECT pg_sleep(30)').catch(() => undefined);
+    await sleep(300);
+    await sendCancel(keyOf(c));
+    // like psql -f after Ctrl-C: gone before the ReadyForQuery that follows the error
+    (c as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();
+    await running;
+  }
+  const deadline = Date.now() + 10_000;
+  while (engineDirs() > SPARE_ENGINES && Date.now() < deadline) await sleep(100);
+  assert.ok(engineDirs() <= SPARE_ENGINES, `${engineDirs()} engines left for ${SPARE_ENGINES} spares and no session`);
+});
