@@ -19,6 +19,7 @@ test('stats count API calls by templated endpoint, version and status; control a
   await call(`${sb.apiBase}/v2/tags`);
   await call(sb.tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=refresh_token&refresh_token=x' });
   await call(`${sb.url}/_sandbox/stats`);
+  await call(`${sb.url}/favicon.ico`);
   const s = (await call(`${sb.url}/_sandbox/stats`)).json as ReturnType<Sandbox['stats']>;
   assert.equal(s.total, 6);
   assert.equal(s.byEndpoint['GET /v2/contacts/{contact_id}'], 3);

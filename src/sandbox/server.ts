@@ -191,7 +191,8 @@ export function createSandboxServer(parts: ServerParts): Server {
     if (path.startsWith('/_sandbox/')) work = control(req, res, path);
     else if ((path === '/app/oauth/authorize' && req.method === 'GET') || (path === '/token' && req.method === 'POST')) work = oauth(req, res, url);
     else if (path.startsWith('/crm/')) work = api(req, res, url);
-    else { parts.stats.record(`${req.method} ${path}`, 'other', 404); work = send(res, 404, NOT_FOUND_HTML, { 'content-type': 'text/html;charset=UTF-8' }); }
+    // neither API nor OAuth (a browser's /favicon.ico after the redirect): answered, not counted as an API call
+    else work = send(res, 404, NOT_FOUND_HTML, { 'content-type': 'text/html;charset=UTF-8' });
     work.catch((e: unknown) => {
       if (!res.headersSent) { res.writeHead(500, { 'content-type': 'application/json' }); res.end(JSON.stringify({ message: 'Internal error' })); }
       else res.destroy();
