@@ -46,13 +46,13 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     for (const [name, conn] of config.databases) {
       let access;
       if (conn === 'sandbox') {
-        sandbox ??= await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts });
+        sandbox ??= await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts, latencyMs: config.sandbox?.latencyMs });
         registerSecret(sandbox.personalAccessToken);
         const token = sandbox.personalAccessToken;
         access = {
           apiBase: sandbox.apiBase,
           credentials: { headers: async () => ({ 'X-Keap-API-Key': token }), unauthorized: async () => false },
-          pageSize: 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 10,
+          pageSize: config.sandbox?.pageSize ?? 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 10,
         };
         logger.info({ database: name, api: sandbox.apiBase }, 'serving the built-in sandbox Keap account (no Keap connection configured)');
       } else {

@@ -27,6 +27,10 @@ export interface ServerUser {
 export interface SandboxOptions {
   seed: number;
   contacts: number;
+  /** records per API request keapgres asks the sandbox for (Keap's Pagesize), default 1000 */
+  pageSize?: number;
+  /** added latency per API request, ms */
+  latencyMs?: number;
 }
 
 export interface ServerConfig {
@@ -277,12 +281,17 @@ function parseDatabase(name: string, value: string, env: NodeJS.ProcessEnv): Con
 
 function loadSandbox(raw: Raw, where: string): SandboxOptions | undefined {
   if (raw.sandbox === undefined) return undefined;
-  const s = raw.sandbox as { seed?: unknown; contacts?: unknown };
+  const s = raw.sandbox as { seed?: unknown; contacts?: unknown; pageSize?: unknown; latencyMs?: unknown };
   if (typeof s !== 'object' || s === null) throw new ConfigError(`"sandbox" in the ${where} must be an object`);
   const int = (v: unknown, key: string, def: number, max: number) => {
     if (v === undefined) return def;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new ConfigError(`"sandbox.${key}" in the ${where} must be an integer from 0 to ${max}`);
     return v;
   };
-  return Object.freeze({ seed: int(s.seed, 'seed', 1, 2 ** 31 - 1), contacts: int(s.contacts, 'contacts', 1000, 10_000_000) });
+  return Object.freeze({
+    seed: int(s.seed, 'seed', 1, 2 ** 31 - 1),
+    contacts: int(s.contacts, 'contacts', 1000, 10_000_000),
+    pageSize: int(s.pageSize, 'pageSize', 1000, 1000) || 1000,
+    latencyMs: int(s.latencyMs, 'latencyMs', 0, 60_000),
+  });
 }
