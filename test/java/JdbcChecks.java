@@ -1,0 +1,274 @@
+// pgjdbc against keapgres, as DBeaver and Metabase use it. Run with the single-file source launcher:
+//   java -cp /usr/share/java/postgresql.jar test/java/JdbcChecks.java <port> [database] [user]
+// Prints one JSON object per line: {"check": name, "value": …} or {"check": name, "error": "SQLSTATE: message"}.
+// test/pgjdbc.test.ts asserts on the values; this program only observes.
+import java.sql.*;
+import java.util.*;
+import org.postgresql.PGStatement;
+import org.postgresql.PGResultSetMetaData;
+
+public class JdbcChecks {
+  interface Check { Object run() throws Exception; }
+
+  static String url;
+  static String user;
+
+  public static void main(String[] args) throws Exception {
+    int port = Integer.parseInt(args[0]);
+    String database = args.length > 1 ? args[1] : "keap";
+    user = args.length > 2 ? args[2] : "tester";
+    url = "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
+    try (Connection c = connect(new Properties())) {
+      DatabaseMetaData md = c.getMetaData();
+      report("connect", () -> Arrays.asList(md.getDatabaseProductName(), md.getDatabaseProductVersion(), md.getDriverVersion()));
+      report("getTables", () -> rows(md.getTables(null, "public", "%", new String[] { "TABLE" }), "TABLE_NAME", "REMARKS"));
+      report("getColumns", () -> rows(md.getColumns(null, "public", "contacts", "%"), "COLUMN_NAME", "TYPE_NAME", "DATA_TYPE", "NULLABLE", "REMARKS", "ORDINAL_POSITION"));
+      report("getPrimaryKeys", () -> rows(md.getPrimaryKeys(null, "public", "contact_tags"), "COLUMN_NAME", "KEY_SEQ", "PK_NAME"));
+      report("getImportedKeys", () -> rows(md.getImportedKeys(null, "public", "contact_tags"), "PKTABLE_NAME", "PKCOLUMN_NAME", "FKTABLE_NAME", "FKCOLUMN_NAME", "FK_NAME"));
+      report("getExportedKeys", () -> rows(md.getExportedKeys(null, "public", "tags"), "PKTABLE_NAME", "PKCOLUMN_NAME", "FKTABLE_NAME", "FKCOLUMN_NAME"));
+      report("preparedTenTimes", () -> preparedTenTimes(c));
+      report("fetchSizeCursor", () -> fetchSizeCursor(c));
+      report("resultSetMetaData", () -> metaData(c, "SELECT id, given_name, custom_visits, create_time FROM contacts ORDER BY id LIMIT 1"));
+      report("joinMetaData", () -> metaData(c, "SELECT c.id AS contact_id, c.email, t.name AS tag_name, ct.applied_time, 1 AS constant "
+          + "FROM contacts c JOIN contact_tags ct ON ct.contact_id = c.id JOIN tags t ON t.id = ct.tag_id ORDER BY c.id, t.id LIMIT 5"));
+    }
+    report("readOnlyTransaction", JdbcChecks::readOnlyTransaction);
+    report("readOnlyTransactionSecondTable", JdbcChecks::readOnlyTransactionSecondTable);
+    report("metabaseCursorsClosedEarly", JdbcChecks::metabaseCursorsClosedEarly);
+    report("applicationName", () -> {
+      Properties p = new Properties();
+      p.setProperty("ApplicationName", "keapgres jdbc check");
+      try (Connection c = connect(p); Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_setting('application_name')")) {
+        rs.next();
+        return rs.getString(1);
+      }
+    });
+  }
+
+  static Connection connect(Properties extra) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("user", user);
+    p.setProperty("connectTimeout", "20");
+    p.setProperty("socketTimeout", "60");
+    p.putAll(extra);
+    return DriverManager.getConnection(url, p);
+  }
+
+  /** A statement pgjdbc switches to a named server-side statement with binary results after prepareThreshold (5) runs. */
+  static Object preparedTenTimes(Connection c) throws SQLException {
+    List<Object> runs = new ArrayList<>();
+    boolean serverPrepared;
+    try (PreparedStatement ps = c.prepareStatement("SELECT id, given_name, custom_visits, create_time FROM contacts WHERE id = ?")) {
+      for (long id = 1; id <= 10; id++) {
+        ps.setLong(1, id);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          runs.add(Arrays.asList(rs.getLong(1), str(rs.getString(2)), str(rs.getObject(3)), str(rs.getTimestamp(4) == null ? null : rs.getTimestamp(4).toInstant().toString())));
+          if (rs.next()) throw new SQLException("more than one row for id " + id);
+        }
+      }
+      serverPrepared = ps.unwrap(PGStatement.class).isUseServerPrepare();
+      List<Object> statements = new ArrayList<>();
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT name, statement FROM pg_prepared_statements WHERE statement LIKE '%FROM contacts WHERE id = $1%'")) {
+        while (rs.next()) statements.add(Arrays.asList(rs.getString(1), rs.getString(2)));
+      }
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("rows", runs);
+      out.put("serverPrepared", serverPrepared);
+      out.put("namedStatements", statements);
+      return out;
+    }
+  }
+
+  static Object fetchSizeCursor(Connection c) throws SQLException {
+    c.setAutoCommit(false);
+    try (Statement s = c.createStatement()) {
+      s.setFetchSize(100);
+      long count = 0, first = -1, last = -1, sum = 0;
+      boolean ordered = true;
+      try (ResultSet rs = s.executeQuery("SELECT id, email FROM contacts ORDER BY id")) {
+        while (rs.next()) {
+          long id = rs.getLong(1);
+          if (first < 0) first = id;
+          if (id <= last) ordered = false;
+          last = id;
+          sum += id;
+          count++;
+        }
+      }
+      c.commit();
+      return Map.of("count", count, "first", first, "last", last, "sum", sum, "ordered", ordered);
+    } finally {
+      c.setAutoCommit(true);
+    }
+  }
+
+  static Object metaData(Connection c, String sql) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+      ResultSetMetaData m = rs.getMetaData();
+      PGResultSetMetaData pm = m.unwrap(PGResultSetMetaData.class);
+      List<Object> cols = new ArrayList<>();
+      for (int i = 1; i <= m.getColumnCount(); i++) {
+        cols.add(Arrays.asList(m.getColumnLabel(i), pm.getBaseColumnName(i), m.getTableName(i), pm.getBaseTableName(i), pm.getBaseSchemaName(i), m.getColumnTypeName(i), m.isNullable(i)));
+      }
+      int rows = 0;
+      while (rs.next()) rows++;
+      return Map.of("columns", cols, "rows", rows);
+    }
+  }
+
+  /** Metabase: readOnly with autocommit off makes pgjdbc send BEGIN READ ONLY before the first query. */
+  static Object readOnlyTransaction() throws Exception {
+    try (Connection c = connect(new Properties())) {
+      c.setAutoCommit(false);
+      c.setReadOnly(true);
+      Map<String, Object> out = new LinkedHashMap<>();
+      try (Statement s = c.createStatement()) {
+        out.put("contacts", attempt(() -> scalar(s, "SELECT count(*) FROM contacts")));
+        out.put("readOnly", attempt(() -> scalar(s, "SELECT current_setting('transaction_read_only')")));
+        out.put("write", attempt(() -> s.execute("CREATE TABLE not_allowed (a int)")));
+      }
+      c.rollback();
+      return out;
+    }
+  }
+
+  /** A later query of the same read-only transaction that needs another Keap table. */
+  static Object readOnlyTransactionSecondTable() throws Exception {
+    try (Connection c = connect(new Properties())) {
+      c.setAutoCommit(false);
+      c.setReadOnly(true);
+      Map<String, Object> out = new LinkedHashMap<>();
+      try (Statement s = c.createStatement()) {
+        out.put("contacts", attempt(() -> scalar(s, "SELECT count(*) FROM contacts")));
+        out.put("tags", attempt(() -> scalar(s, "SELECT count(*) FROM tags")));
+      }
+      c.rollback();
+      return out;
+    }
+  }
+
+  /**
+   * Metabase runs each query in its own read-only transaction with a fetch size, reads what it shows,
+   * and closes the statement early (pgjdbc then closes the named portal).
+   */
+  static Object metabaseCursorsClosedEarly() throws Exception {
+    Properties p = new Properties();
+    p.setProperty("ApplicationName", "Metabase v0.50");
+    try (Connection c = connect(p)) {
+      c.setAutoCommit(false);
+      c.setReadOnly(true);
+      List<Object> out = new ArrayList<>();
+      for (int round = 0; round < 3; round++) {
+        final int r = round;
+        out.add(attempt(() -> {
+          try (PreparedStatement ps = c.prepareStatement("SELECT id, email FROM contacts WHERE id > ? ORDER BY id")) {
+            ps.setFetchSize(50);
+            ps.setMaxRows(2000);
+            ps.setLong(1, r * 10);
+            int read = 0;
+            long firstId = -1;
+            List<Object> portalsWhileOpen;
+            try (ResultSet rs = ps.executeQuery()) {
+              while (read < 120 && rs.next()) {
+                if (firstId < 0) firstId = rs.getLong(1);
+                read++;
+              }
+              portalsWhileOpen = portals(c);
+            }
+            ps.close();
+            return Arrays.asList(read, firstId, portalsWhileOpen, portals(c));
+          } finally {
+            c.commit();
+          }
+        }));
+      }
+      return out;
+    }
+  }
+
+  /** Named portals open on the connection (the unnamed one running this query excluded). */
+  static List<Object> portals(Connection c) throws SQLException {
+    List<Object> names = new ArrayList<>();
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT name FROM pg_cursors WHERE name <> '' ORDER BY name")) {
+      while (rs.next()) names.add(rs.getString(1));
+    }
+    return names;
+  }
+
+  /** A step's value, or "ERROR <SQLSTATE>" when it failed (the rest of the check goes on). */
+  static Object attempt(Check step) throws Exception {
+    try {
+      return step.run();
+    } catch (SQLException e) {
+      return "ERROR " + e.getSQLState();
+    }
+  }
+
+  static Object scalar(Statement s, String sql) throws SQLException {
+    try (ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return str(rs.getObject(1));
+    }
+  }
+
+  static List<Object> rows(ResultSet rs, String... columns) throws SQLException {
+    List<Object> out = new ArrayList<>();
+    try (rs) {
+      while (rs.next()) {
+        List<Object> row = new ArrayList<>();
+        for (String col : columns) row.add(str(rs.getObject(col)));
+        out.add(row);
+      }
+    }
+    return out;
+  }
+
+  static String str(Object o) {
+    return o == null ? null : o.toString();
+  }
+
+  static void report(String name, Check check) {
+    String line;
+    try {
+      line = "{\"check\":" + json(name) + ",\"value\":" + json(check.run()) + "}";
+    } catch (SQLException e) {
+      line = "{\"check\":" + json(name) + ",\"error\":" + json(e.getSQLState() + ": " + e.getMessage()) + "}";
+    } catch (Exception e) {
+      line = "{\"check\":" + json(name) + ",\"error\":" + json(e.toString()) + "}";
+    }
+    System.out.println(line);
+    System.out.flush();
+  }
+
+  static String json(Object o) {
+    if (o == null) return "null";
+    if (o instanceof Boolean || o instanceof Integer || o instanceof Long) return o.toString();
+    if (o instanceof Map<?, ?> m) {
+      StringJoiner j = new StringJoiner(",", "{", "}");
+      for (Map.Entry<?, ?> e : m.entrySet()) j.add(json(String.valueOf(e.getKey())) + ":" + json(e.getValue()));
+      return j.toString();
+    }
+    if (o instanceof Collection<?> c) {
+      StringJoiner j = new StringJoiner(",", "[", "]");
+      for (Object x : c) j.add(json(x));
+      return j.toString();
+    }
+    String s = o.toString();
+    StringBuilder b = new StringBuilder("\"");
+    for (char ch : s.toCharArray()) {
+      switch (ch) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        default -> {
+          if (ch < 0x20) b.append(String.format("\\u%04x", (int) ch));
+          else b.append(ch);
+        }
+      }
+    }
+    return b.append('"').toString();
+  }
+}
