@@ -34,6 +34,8 @@ test('keapgres sandbox refuses bad flags with usage and exit code 2', async () =
   assert.equal(await runSandboxCommand(['--contacts', 'many'], { stdout: out.stream, stderr: err.stream }), 2);
   assert.match(err.text(), /--contacts needs a number/);
   assert.equal(await runSandboxCommand(['--frobnicate'], { stdout: out.stream, stderr: err.stream }), 2);
+  assert.equal(await runSandboxCommand(['--port', '0', '--error-rate', '3'], { stdout: out.stream, stderr: err.stream }), 1, 'a rate above 1 is refused at start');
+  assert.match(err.text(), /errorRate must be a number between 0 and 1/);
   assert.equal(await runSandboxCommand(['--help'], { stdout: out.stream, stderr: err.stream }), 0);
   assert.match(out.text(), /usage: keapgres sandbox/);
 });

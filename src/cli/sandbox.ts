@@ -12,6 +12,9 @@ const USAGE = `usage: keapgres sandbox [options]
   --latency MS          added latency per API request (default 0)
   --jitter MS           random extra latency up to MS (default 0)
   --error-rate F        fraction of API requests answered 500/502/503 (default 0)
+  --reset-rate F        fraction of API requests whose connection is reset (default 0)
+  --truncate-rate F     fraction of API responses cut off midway (default 0)
+  --slow-body MS        spread every API response body over MS milliseconds (default 0)
   --token-ttl S         access-token expires_in in seconds (default 86400)
   --spike N             spike-arrest limit per second (default 25 for OAuth, 10 for API keys)
   --per-minute N        per-client quota per minute (default 1500 OAuth, 240 API keys)
@@ -42,6 +45,9 @@ export async function runSandboxCommand(args: string[], io: SandboxCommandIo = p
         case '--latency': opts.latencyMs = num(a, v(), 0); break;
         case '--jitter': opts.latencyJitterMs = num(a, v(), 0); break;
         case '--error-rate': opts.faults = { ...opts.faults, errorRate: num(a, v(), 0) }; break;
+        case '--reset-rate': opts.faults = { ...opts.faults, resetRate: num(a, v(), 0) }; break;
+        case '--truncate-rate': opts.faults = { ...opts.faults, truncateRate: num(a, v(), 0) }; break;
+        case '--slow-body': opts.faults = { ...opts.faults, slowBodyMs: num(a, v(), 0) }; break;
         case '--token-ttl': opts.accessTokenTtlSeconds = num(a, v(), 1); break;
         case '--spike': opts.limits!.spikePerSecond = num(a, v(), 1); break;
         case '--per-minute': opts.limits!.perMinute = num(a, v(), 1); break;
@@ -64,7 +70,7 @@ export async function runSandboxCommand(args: string[], io: SandboxCommandIo = p
   try {
     sb = await startSandbox(opts);
   } catch (e) {
-    io.stderr.write(`keapgres sandbox: cannot listen: ${(e as Error).message}\n`);
+    io.stderr.write(`keapgres sandbox: cannot start: ${(e as Error).message}\n`);
     return 1;
   }
   // The sandbox's credentials are printed on purpose: they are local test credentials a newcomer needs to connect.
