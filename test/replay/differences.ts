@@ -1,0 +1,102 @@
+// Every difference the replay suite allows between keapgres and a real PostgreSQL, with its reason.
+// A rule rewrites both outcomes of one statement the same way; the statement counts as an allowed
+// difference only when the rewritten outcomes are then equal. Rules never apply to a statement that
+// reads Keap rows as data (those must match exactly, after the oid naming that applies to everything).
+import type { Outcome, OutcomeItem } from './outcome.js';
+
+export interface AllowedDifference {
+  name: string;
+  reason: string;
+  /** whether the rule may apply to this statement */
+  applies(sql: string): boolean;
+  normalise(keapgres: Outcome, postgres: Outcome): [Outcome, Outcome];
+}
+
+const CATALOG = /\b(pg_catalog|information_schema|pg_[a-z_]+)\b/i;
+
+function mapCells(o: Outcome, f: (value: string | null, column: number) => string | null): Outcome {
+  return o.map((item) => (item.kind === 'rows' ? { kind: 'rows', rows: item.rows.map((r) => r.map(f)).sort(byJson) } : item));
+}
+
+function byJson(a: unknown, b: unknown): number {
+  const x = JSON.stringify(a);
+  const y = JSON.stringify(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** keeps, in each result, the columns both servers return (by name), in the first server's order */
+function commonColumns(a: Outcome, b: Outcome): [Outcome, Outcome] {
+  const colsA = a.filter((i) => i.kind === 'columns');
+  const colsB = b.filter((i) => i.kind === 'columns');
+  if (colsA.length !== colsB.length) return [a, b];
+  const keep: Array<[number[], number[]]> = colsA.map((ca, k) => {
+    const namesA = ca.kind === 'columns' ? ca.columns.map((c) => c.name) : [];
+    const cb = colsB[k]!;
+    const namesB = cb.kind === 'columns' ? cb.columns.map((c) => c.name) : [];
+    const shared = namesA.filter((n) => namesB.includes(n));
+    return [shared.map((n) => namesA.indexOf(n)), shared.map((n) => namesB.indexOf(n))];
+  });
+  const project = (o: Outcome, side: 0 | 1): Outcome => {
+    let set = -1;
+    return o.map((item): OutcomeItem => {
+      if (item.kind === 'columns') {
+        set++;
+        return { kind: 'columns', columns: keep[set]![side].map((i) => item.columns[i]!) };
+      }
+      if (item.kind === 'rows' && set >= 0) return { kind: 'rows', rows: item.rows.map((r) => keep[set]![side].map((i) => r[i] ?? null)).sort(byJson) };
+      return item;
+    });
+  };
+  return [project(a, 0), project(b, 1)];
+}
+
+/** keeps only rows that mention one of the compared objects: the Keap tables, their schema, database and oids */
+function rowsAboutUserObjects(o: Outcome, names: Set<string>): Outcome {
+  const mentions = (v: string | null) => v !== null && (names.has(v) || /^(class|type|constraint|proc|rewrite|database):/.test(v) || [...names].some((n) => v.includes(`${n}`) && n.length > 5));
+  return o.map((item) => (item.kind === 'rows' ? { kind: 'rows', rows: item.rows.filter((r) => r.some(mentions)) } : item));
+}
+
+export function allowedDifferences(userObjectNames: Set<string>): AllowedDifference[] {
+  return [
+    {
+      name: 'server version',
+      reason: 'keapgres runs PostgreSQL 18 (PGlite) and the reference is Debian bookworm\'s PostgreSQL 15: version strings and numbers differ by design',
+      applies: (sql) => /version/i.test(sql),
+      normalise: (a, b) => [mapCells(a, (v) => (v === null ? v : v.replace(/\b1[0-9](\.\d+)*\b|\b1[0-9]0{2,3}\d+\b|\b1[0-9]\d{2,4}\b/g, '<version>').replace(/PostgreSQL.*/s, 'PostgreSQL <version>'))), mapCells(b, (v) => (v === null ? v : v.replace(/\b1[0-9](\.\d+)*\b|\b1[0-9]0{2,3}\d+\b|\b1[0-9]\d{2,4}\b/g, '<version>').replace(/PostgreSQL.*/s, 'PostgreSQL <version>')))],
+    },
+    {
+      name: 'storage sizes and statistics',
+      reason: 'relation/database sizes, row estimates and scan counters depend on the storage engine (PGlite in memory vs files on disk) and on when statistics ran, not on the data',
+      applies: (sql) => /_size\b|size_pretty|reltuples|relpages|n_live_tup|pg_stat|relallvisible/i.test(sql),
+      normalise: (a, b) => {
+        // blank each column whose values differ between the servers in an otherwise equal shape
+        const blank = (o: Outcome, other: Outcome) =>
+          o.map((item, k) => {
+            const twin = other[k];
+            if (item.kind !== 'rows' || twin?.kind !== 'rows' || twin.rows.length !== item.rows.length) return item;
+            const cols = item.rows[0]?.length ?? 0;
+            const differing = new Set<number>();
+            for (let c = 0; c < cols; c++) if (item.rows.some((r, i) => r[c] !== twin.rows[i]![c])) differing.add(c);
+            return { kind: 'rows' as const, rows: item.rows.map((r) => r.map((v, c) => (differing.has(c) ? '<size>' : v))) };
+          });
+        return [blank(a, b), blank(b, a)];
+      },
+    },
+    {
+      name: 'catalog shape of PostgreSQL 15 vs 18',
+      reason:
+        'system catalogs gained columns, built-in types, functions, settings and keywords between 15 and 18; for catalog statements the comparison keeps the columns both versions have and the rows that describe the Keap tables, their schema and database (the question a client asks about the data), not PostgreSQL\'s own built-in objects',
+      applies: (sql) => CATALOG.test(sql),
+      normalise: (a, b) => {
+        const [ca, cb] = commonColumns(a, b);
+        return [rowsAboutUserObjects(ca, userObjectNames), rowsAboutUserObjects(cb, userObjectNames)];
+      },
+    },
+    {
+      name: 'query plans',
+      reason: 'EXPLAIN output depends on the planner version and on table statistics, which differ between an engine loaded per query and a long-lived server',
+      applies: (sql) => /^\s*explain\b/i.test(sql),
+      normalise: (a, b) => [mapCells(a, () => '<plan>'), mapCells(b, () => '<plan>')].map((o) => o.map((i) => (i.kind === 'rows' ? { kind: 'rows' as const, rows: [] } : i))) as [Outcome, Outcome],
+    },
+  ];
+}
