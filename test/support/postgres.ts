@@ -1,7 +1,7 @@
 // A throwaway real PostgreSQL for tests and benchmarks: initdb into a temp directory, pg_ctl start on
 // a free loopback port (trust authentication, no Unix socket outside that directory), stop and delete.
 // As root, the server runs as the `postgres` system user, because initdb and postgres refuse root.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -116,6 +116,16 @@ export async function startPostgres(o: StartPostgresOptions = {}): Promise<Throw
       }
     }
     const pid = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    // A test file that ends without its after() (a crash, an uncaught error) must not leave a server behind.
+    const stopOnExit = () => {
+      try {
+        execFileSync(path.join(binDir, 'pg_ctl'), ['-D', dataDir, '-m', 'immediate', '-w', 'stop'], { uid: asUser?.uid, gid: asUser?.gid, cwd: baseDir, stdio: 'ignore' });
+      } catch {
+        // already stopped
+      }
+      rmSync(baseDir, { recursive: true, force: true });
+    };
+    process.once('exit', stopOnExit);
     // psql is only a client: it runs as the caller, so it reads the caller's files.
     const psql = (args: string[]) =>
       run(path.join(binDir, 'psql'), ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', ...args], { maxBuffer: 256 * 1024 * 1024 });
@@ -135,6 +145,7 @@ export async function startPostgres(o: StartPostgresOptions = {}): Promise<Throw
       clientConfig: (extra = {}) => ({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', ...extra }),
       psql,
       async stop() {
+        process.off('exit', stopOnExit);
         await exec('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop']).catch(() => undefined);
         rmSync(baseDir, { recursive: true, force: true });
       },
