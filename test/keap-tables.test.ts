@@ -288,3 +288,33 @@ test('custom fields appear as typed columns with their labels as comments', asyn
     await c.end();
   }
 });
+
+test('keapgres_refresh_schema() picks up a custom field created in Keap meanwhile', async () => {
+  const c = await client();
+  try {
+    const defs = sandbox().store.customFields('CONTACT');
+    const before = await c.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'contacts' AND column_name = 'custom_loyalty_tier'`);
+    assert.equal(before.rows[0].n, 0);
+    // A field added in Keap's UI after keapgres started.
+    defs.push({ id: 9901, label: 'Loyalty tier', fieldName: 'LoyaltyTier', type: 'TEXT' as never, recordType: 'CONTACT' as never, options: [], defaultValue: null, groupId: 1 });
+    const r = await c.query('SELECT keapgres_refresh_schema() AS result');
+    assert.match(r.rows[0].result, /re-read/);
+    const after = await c.query(`SELECT data_type, col_description('public.contacts'::regclass, ordinal_position::int) AS label
+      FROM information_schema.columns WHERE table_name = 'contacts' AND column_name = 'custom_loyalty_tier'`);
+    assert.equal(after.rows.length, 1);
+    assert.equal(after.rows[0].data_type, 'text');
+    assert.match(after.rows[0].label, /^Loyalty tier/);
+    const rows = await c.query('SELECT count(*)::int AS n, count(custom_loyalty_tier)::int AS filled FROM contacts');
+    assert.equal(rows.rows[0].n, sandbox().store.contacts.size);
+    // New sessions have the column from the start.
+    const c2 = await client();
+    try {
+      const n = await c2.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'contacts' AND column_name = 'custom_loyalty_tier'`);
+      assert.equal(n.rows[0].n, 1);
+    } finally {
+      await c2.end();
+    }
+  } finally {
+    await c.end();
+  }
+});

@@ -47,12 +47,21 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       let access;
       if (conn === 'sandbox') {
         sandbox ??= await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts, latencyMs: config.sandbox?.latencyMs });
-        registerSecret(sandbox.personalAccessToken);
-        const token = sandbox.personalAccessToken;
+        // The sandbox is reached as an OAuth app is (Keap's default, with its 25/s and 1,500/min limits).
+        const sb = sandbox;
+        let token = sb.issueTokens({ expiresInSeconds: 86400 }).access_token;
+        registerSecret(token);
         access = {
-          apiBase: sandbox.apiBase,
-          credentials: { headers: async () => ({ 'X-Keap-API-Key': token }), unauthorized: async () => false },
-          pageSize: config.sandbox?.pageSize ?? 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 10,
+          apiBase: sb.apiBase,
+          credentials: {
+            headers: async () => ({ Authorization: `Bearer ${token}` }),
+            unauthorized: async () => {
+              token = sb.issueTokens({ expiresInSeconds: 86400 }).access_token;
+              registerSecret(token);
+              return true;
+            },
+          },
+          pageSize: config.sandbox?.pageSize ?? 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 25,
         };
         logger.info({ database: name, api: sandbox.apiBase }, 'serving the built-in sandbox Keap account (no Keap connection configured)');
       } else {

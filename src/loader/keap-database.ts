@@ -8,7 +8,7 @@ import { KeapConnector } from '../keap/connector.js';
 import type { CredentialSource } from '../keap/types.js';
 import { loadCatalog } from '../schema/load.js';
 import { catalogDdl } from '../schema/ddl.js';
-import { customFieldModels, withAccountCustomFields } from '../schema/custom-fields.js';
+import { customFieldModels, customFieldsDdl, withAccountCustomFields } from '../schema/custom-fields.js';
 import type { Catalog } from '../schema/types.js';
 import type { EngineArtifacts } from '../engine/artifacts.js';
 import { ensureTemplate } from '../engine/template.js';
@@ -42,10 +42,23 @@ export interface OpenDatabaseOptions {
 export interface KeapDatabase {
   readonly name: string;
   readonly backend: DatabaseBackend;
+  /** the catalog new sessions start with (custom fields as last read) */
   readonly catalog: Catalog;
   readonly connector: KeapConnector;
+  /** Re-reads the account's custom fields; new sessions get the new columns. Returns the DDL from `from`. */
+  refreshSchema(from: Catalog): Promise<{ catalog: Catalog; ddl: string }>;
   close(): Promise<void>;
 }
+
+/**
+ * Engine-side helpers every session has. keapgres_refresh_schema() is answered by the loader, which
+ * re-reads the custom fields and alters the session's tables before the function runs.
+ */
+export const HELPER_FUNCTIONS_SQL = `
+CREATE FUNCTION public.keapgres_refresh_schema() RETURNS text LANGUAGE sql VOLATILE
+  AS $$ SELECT 'custom fields re-read from Keap'::text $$;
+COMMENT ON FUNCTION public.keapgres_refresh_schema() IS 'Re-reads the Keap account''s custom fields and adds or drops the custom_* columns of this session''s tables (new sessions get them too).';
+`;
 
 /** Access through a parsed connection string (OAuth or API key). */
 export async function accessFromSettings(settings: ConnectionSettings, logger: Logger): Promise<KeapAccess> {
@@ -75,8 +88,8 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     catalog: base,
     logger: log,
   });
-  const catalog = await withCustomFieldsOf(base, connector, log);
-  const templateDir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(catalog), cacheDir: o.cacheDir });
+  let catalog = await withCustomFieldsOf(base, connector, log);
+  const templateDir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(catalog) + HELPER_FUNCTIONS_SQL, cacheDir: o.cacheDir });
   const pool = new EnginePool({
     artifacts: o.artifacts,
     templateDir,
@@ -85,23 +98,42 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     onError: (err) => log.error({ err }, 'could not start a spare engine'),
   });
   await pool.warm();
-  const source = { catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000 };
   log.info({ tables: catalog.tables.size }, 'database ready');
-  return {
+  let refreshing: Promise<unknown> = Promise.resolve();
+  const db: KeapDatabase = {
     name: o.name,
-    catalog,
+    get catalog() {
+      return catalog;
+    },
     connector,
+    async refreshSchema(from: Catalog) {
+      const next = await withCustomFieldsOf(base, connector, log);
+      catalog = next;
+      // New sessions start from a template with the new columns: built before the call returns, so a
+      // session opened after keapgres_refresh_schema() sees them.
+      refreshing = refreshing.then(async () => {
+        const dir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(next) + HELPER_FUNCTIONS_SQL, cacheDir: o.cacheDir });
+        if (catalog === next) await pool.replaceTemplate(dir);
+      });
+      await refreshing.catch((err) => log.error({ err }, 'could not rebuild the engine template after a schema refresh'));
+      return { catalog: next, ddl: customFieldsDdl(from, next) };
+    },
     backend: {
       pool,
       keapTables: [...catalog.tables.keys()],
-      createPreparer: (logger) => new KeapSessionLoader(source, logger),
+      createPreparer: (logger) => new KeapSessionLoader({
+        catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000,
+        refreshSchema: (from) => db.refreshSchema(from),
+      }, logger),
     },
     async close() {
+      await refreshing.catch(() => undefined);
       await pool.close();
       await connector.close();
       await o.access.close?.();
     },
   };
+  return db;
 }
 
 /** The account's custom fields as typed columns; without access yet (authorization pending), the base tables. */

@@ -21,6 +21,8 @@ export interface KeapSource {
   maxRows: number;
   /** how long loaded rows count as fresh, in ms */
   freshMs: number;
+  /** re-reads the account's custom fields: the new catalog and the DDL that turns `from` into it */
+  refreshSchema?: (from: Catalog) => Promise<{ catalog: Catalog; ddl: string }>;
 }
 
 interface LoadedFetch {
@@ -34,6 +36,8 @@ const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export class KeapSessionLoader implements BatchPreparer {
   private readonly source: KeapSource;
+  /** the tables as this session's engine has them */
+  private catalog: Catalog;
   private readonly logger: Logger;
   /** fetch key → when it was loaded */
   private readonly loaded = new Map<string, LoadedFetch>();
@@ -43,6 +47,7 @@ export class KeapSessionLoader implements BatchPreparer {
 
   constructor(source: KeapSource, logger: Logger) {
     this.source = source;
+    this.catalog = source.catalog;
     this.logger = logger;
   }
 
@@ -55,8 +60,11 @@ export class KeapSessionLoader implements BatchPreparer {
     if (work.txStatus === 'I') {
       for (const [k, v] of this.loaded) if (v.inTransaction) this.loaded.delete(k);
     }
+    if (this.source.refreshSchema && work.statements.some((s) => /keapgres_refresh_schema\s*\(/i.test(s.sql))) {
+      await this.refreshSchema(engine);
+    }
     const ctx: PlannerContext = {
-      catalog: this.source.catalog,
+      catalog: this.catalog,
       searchPath: ['"$user"', 'public'],
       preparedStatements: this.definitions.preparedStatements,
       views: this.definitions.views,
@@ -84,7 +92,7 @@ export class KeapSessionLoader implements BatchPreparer {
     const restoreReadOnly = work.txStatus === 'T' ? await this.makeWritable(engine) : false;
     try {
       for (const f of todo) {
-        const table = this.source.catalog.tables.get(f.table);
+        const table = this.catalog.tables.get(f.table);
         if (!table) continue;
         const truncated = await this.load(engine, table, f, signal);
         this.loaded.set(fetchKey(f), { at: Date.now(), inTransaction: work.txStatus === 'T' });
@@ -101,6 +109,17 @@ export class KeapSessionLoader implements BatchPreparer {
       if (restoreReadOnly) await engine.query('SET TRANSACTION READ ONLY');
     }
     return notices;
+  }
+
+  /** keapgres_refresh_schema(): the custom fields are read again and this session's tables altered to match. */
+  private async refreshSchema(engine: EngineInstance): Promise<void> {
+    const { catalog, ddl } = await this.source.refreshSchema!(this.catalog);
+    if (ddl.trim()) await engine.query(ddl);
+    this.catalog = catalog;
+    this.loaded.clear(); // rows loaded before lack the new columns' values
+    this.nonEmpty.clear();
+    const tables = [...catalog.tables.keys()].map((t) => quoteIdent(t)).join(', ');
+    await engine.query(`TRUNCATE ${tables}`);
   }
 
   /**
