@@ -13,7 +13,8 @@ import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { loadCatalog } from '../src/schema/load.js';
 import { customFieldModels } from '../src/schema/custom-fields.js';
 import { escapeCopy } from '../src/schema/rows.js';
-import { copyFieldToLiteral } from '../src/export/sql-dump.js';
+import { copyFieldToLiteral, createTablesSql, foreignKeysSql } from '../src/export/sql-dump.js';
+import { PGlite } from '@electric-sql/pglite';
 import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 
@@ -160,8 +161,9 @@ test('a COPY export loads with psql and holds exactly the rows keapgres serves, 
   try {
     const pk = await client.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'p' AND connamespace = 'public'::regnamespace`);
     assert.equal(pk.rows[0].n, ALL_TABLES.length);
-    const fk = await client.query(`SELECT count(*)::int AS n FROM pg_constraint WHERE contype = 'f' AND conrelid = 'public.contact_tags'::regclass`);
+    const fk = await client.query(`SELECT count(*)::int AS n, bool_or(convalidated) AS checked FROM pg_constraint WHERE contype = 'f' AND conrelid = 'public.contact_tags'::regclass`);
     assert.ok(fk.rows[0].n >= 1);
+    if (postgres.versionNum < 180000) assert.equal(fk.rows[0].checked, false, 'NOT VALID before PostgreSQL 18: loaded rows are not checked');
     const comment = await client.query(`SELECT obj_description('public.contacts'::regclass, 'pg_class') AS c`);
     assert.ok(typeof comment.rows[0].c === 'string' && comment.rows[0].c.length > 0);
   } finally {
@@ -246,6 +248,19 @@ test('INSERT literals read back exactly what COPY text held: quotes, backslashes
     assert.equal(r.rows[0].v, null);
   } finally {
     await client.end();
+  }
+});
+
+test('on PostgreSQL 18 (PGlite) the foreign keys of an export are NOT ENFORCED, as keapgres declares them', async () => {
+  const tables = [...loadCatalog().tables.values()];
+  const db = new PGlite();
+  try {
+    await db.exec(createTablesSql(tables, false) + foreignKeysSql(tables));
+    const r = await db.query<{ n: number; enforced: boolean }>(`SELECT count(*)::int AS n, bool_or(conenforced) AS enforced FROM pg_constraint WHERE contype = 'f'`);
+    assert.equal(r.rows[0]!.n, tables.reduce((n, t) => n + t.foreignKeys.length, 0));
+    assert.equal(r.rows[0]!.enforced, false);
+  } finally {
+    await db.close();
   }
 });
 
