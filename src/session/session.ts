@@ -8,7 +8,7 @@ import type { EnginePool } from '../engine/pool.js';
 import * as msg from '../wire/backend-messages.js';
 import type { FrontendMessage } from '../wire/frontend-framer.js';
 import { ProtocolState, parseBind, parseClose, parseParse, parseQuery, paramText, splitSimple } from './protocol-state.js';
-import { engineSetupSql, readReportedParameters } from './session-setup.js';
+import { engineSetupSql, ensureRole, readReportedParameters } from './session-setup.js';
 
 export interface BatchStatement {
   sql: string;
@@ -311,6 +311,7 @@ export class Session {
 
   private async setUpEngine(engine: EngineInstance): Promise<void> {
     try {
+      await ensureRole(engine, this.o.user);
       await engine.query(engineSetupSql(this.o.user, this.o.settings));
     } catch (err) {
       const e = toSqlError(err, this.o.logger);
