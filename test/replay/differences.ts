@@ -2,7 +2,7 @@
 // A rule rewrites both outcomes of one statement the same way; the statement counts as an allowed
 // difference only when the rewritten outcomes are then equal. Rules never apply to a statement that
 // reads Keap rows as data (those must match exactly, after the oid naming that applies to everything).
-import type { Outcome, OutcomeItem } from './outcome.js';
+import type { Column, Outcome, OutcomeItem } from './outcome.js';
 
 export interface AllowedDifference {
   name: string;
@@ -52,12 +52,98 @@ function commonColumns(a: Outcome, b: Outcome): [Outcome, Outcome] {
 
 /** keeps only rows that mention one of the compared objects: the Keap tables, their schema, database and oids */
 function rowsAboutUserObjects(o: Outcome, names: Set<string>): Outcome {
-  const mentions = (v: string | null) => v !== null && (names.has(v) || /^(class|type|constraint|proc|rewrite|database):/.test(v) || [...names].some((n) => v.includes(`${n}`) && n.length > 5));
+  const mentions = (v: string | null) => v !== null && (names.has(v) || /\b(class|type|constraint|proc|rewrite|database|toast):/.test(v));
   return o.map((item) => (item.kind === 'rows' ? { kind: 'rows', rows: item.rows.filter((r) => r.some(mentions)) } : item));
+}
+
+/** after rows were dropped: the SELECT/FETCH count of each command is the count of rows left */
+function recount(o: Outcome): Outcome {
+  let lastRows = 0;
+  return o.map((item): OutcomeItem => {
+    if (item.kind === 'rows') lastRows = item.rows.length;
+    if (item.kind === 'message' && /^CommandComplete (SELECT|FETCH) \d+$/.test(item.text)) {
+      const text = item.text.replace(/\d+$/, String(lastRows));
+      lastRows = 0;
+      return { kind: 'message', text };
+    }
+    return item;
+  });
+}
+
+/** same column names: the column types PostgreSQL changed between versions (int4 → int2 …) are not compared */
+function untypedColumns(o: Outcome): Outcome {
+  return o.map((item) => (item.kind === 'columns' ? { kind: 'columns', columns: item.columns.map((c) => ({ ...c, type: 0 })) } : item));
+}
+
+/** rewrites cells knowing their column (name and type) */
+function mapColumnCells(o: Outcome, f: (value: string | null, column: Column) => string | null): Outcome {
+  let columns: Column[] = [];
+  return o.map((item): OutcomeItem => {
+    if (item.kind === 'columns') columns = item.columns;
+    if (item.kind !== 'rows') return item;
+    return { kind: 'rows', rows: item.rows.map((r) => r.map((v, i) => (columns[i] ? f(v, columns[i]!) : v))).sort(byJson) };
+  });
+}
+
+function dropRows(o: Outcome, drop: (row: Array<string | null>) => boolean): Outcome {
+  return o.map((item) => (item.kind === 'rows' ? { kind: 'rows', rows: item.rows.filter((r) => !drop(r)) } : item));
+}
+
+function both(a: Outcome, b: Outcome, f: (o: Outcome) => Outcome): [Outcome, Outcome] {
+  return [f(a), f(b)];
 }
 
 export function allowedDifferences(userObjectNames: Set<string>): AllowedDifference[] {
   return [
+    {
+      name: "keapgres's own function",
+      reason: 'keapgres adds public.keapgres_refresh_schema() (re-reads custom fields) to every session; function listings show it',
+      applies: (sql) => CATALOG.test(sql),
+      normalise: (a, b) => both(a, b, (o) => dropRows(o, (r) => r.some((v) => v !== null && v.includes('keapgres_refresh_schema')))),
+    },
+    {
+      name: 'foreign keys NOT ENFORCED vs NOT VALID',
+      reason:
+        'keapgres declares the Keap relations as NOT ENFORCED foreign keys (PostgreSQL 18: Keap does not guarantee them); PostgreSQL 15 has no NOT ENFORCED, so the export declares them NOT VALID, which also gives the tables RI triggers (relhastriggers)',
+      applies: (sql) => CATALOG.test(sql),
+      normalise: (a, b) =>
+        both(a, b, (o) =>
+          mapColumnCells(o, (v, c) => {
+            if (/^(relhastriggers|convalidated|conenforced)$/.test(c.name)) return '<fk-check>';
+            return v === null ? v : v.replace(/ NOT ENFORCED| NOT VALID/g, ' <not checked>');
+          }),
+        ),
+    },
+    {
+      name: 'SQL keyword list',
+      reason: 'pg_get_keywords() lists the parser keywords of the running version; 18 has keywords 15 lacks (and the reverse)',
+      applies: (sql) => /pg_get_keywords/i.test(sql),
+      normalise: (a, b) => both(a, b, (o) => mapColumnCells(o, () => '<keywords>')),
+    },
+    {
+      name: 'PGlite attribute marker',
+      reason: 'PGlite (the embedded engine) stores an internal option pg_attver=… in pg_attribute.attoptions of every column; it has no meaning to clients',
+      applies: (sql) => CATALOG.test(sql),
+      normalise: (a, b) => both(a, b, (o) => mapColumnCells(o, (v, c) => (c.name === 'attoptions' && v !== null && /^\{pg_attver=\d+\}$/.test(v) ? null : v))),
+    },
+    {
+      name: '32-bit engine',
+      reason: 'PGlite is a 32-bit WebAssembly build: 8-byte types (int8, float8, timestamps) are passed by reference there, so attbyval/typbyval are false where 64-bit PostgreSQL has true',
+      applies: (sql) => CATALOG.test(sql),
+      normalise: (a, b) => both(a, b, (o) => mapColumnCells(o, (v, c) => (/^(attbyval|typbyval)$/.test(c.name) ? '<byval>' : v))),
+    },
+    {
+      name: 'transaction ids',
+      reason: 'xid values (relfrozenxid, datfrozenxid, …) count transactions since the cluster was created, which differs between any two servers',
+      applies: (sql) => CATALOG.test(sql),
+      normalise: (a, b) => both(a, b, (o) => mapColumnCells(o, (v, c) => (c.type === 28 || c.type === 5069 ? '<xid>' : v))),
+    },
+    {
+      name: 'view definition deparsing',
+      reason: 'PostgreSQL 16+ prints view columns without the table qualifier when unambiguous (pg_get_viewdef); the view is the same',
+      applies: (sql) => /viewdef/i.test(sql),
+      normalise: (a, b) => both(a, b, (o) => mapColumnCells(o, (v) => (v !== null && /\bSELECT\b/.test(v) ? v.replace(/\b[a-z_]+\.(?=[a-z_])/g, '') : v))),
+    },
     {
       name: 'server version',
       reason: 'keapgres runs PostgreSQL 18 (PGlite) and the reference is Debian bookworm\'s PostgreSQL 15: version strings and numbers differ by design',
@@ -89,7 +175,20 @@ export function allowedDifferences(userObjectNames: Set<string>): AllowedDiffere
       applies: (sql) => CATALOG.test(sql),
       normalise: (a, b) => {
         const [ca, cb] = commonColumns(a, b);
-        return [rowsAboutUserObjects(ca, userObjectNames), rowsAboutUserObjects(cb, userObjectNames)];
+        const shape = (o: Outcome) =>
+          recount(
+            untypedColumns(
+              dropRows(
+                mapColumnCells(rowsAboutUserObjects(o, userObjectNames), (v, c) =>
+                  // 18 leaves statistics targets NULL for "default", 15 stores -1 (0 on system columns)
+                  /^(attstattarget|stxstattarget)$/.test(c.name) && (v === null || v === '-1' || v === '0') ? '<default>' : v,
+                ),
+                // 18 records NOT NULL as pg_constraint rows (contype n); 15 only as attnotnull
+                (r) => r.some((v) => v !== null && /^constraint:.*_not_null$/.test(v)),
+              ),
+            ),
+          );
+        return [shape(ca), shape(cb)];
       },
     },
     {

@@ -21,21 +21,23 @@ export const OID_TYPES = new Set([26, 24, 2202, 2203, 2204, 2205, 2206, 4089, 40
 /** oid → a name that is the same on both servers (user objects get different oids in each database) */
 export type OidSymbols = Map<string, string>;
 
-function cell(value: Buffer | null, column: Column | undefined, symbols: OidSymbols): string | null {
+function cell(value: Buffer | null, column: Column | undefined, symbols: OidSymbols, catalog: boolean): string | null {
   if (value === null) return null;
   if (column?.format === 1) {
     if (column.type === 26 && value.length === 4) return symbols.get(String(value.readUInt32BE())) ?? String(value.readUInt32BE());
     return `\\x${value.toString('hex')}`;
   }
   const text = value.toString('utf8');
-  if (column && (OID_TYPES.has(column.type) || /oid|relid|typid|objid/i.test(column.name))) {
+  if (catalog || (column && (OID_TYPES.has(column.type) || /oid|relid|typid|objid/i.test(column.name)))) {
+    // names built from oids too: pg_toast_16385, add_one_16663 (pgjdbc specific_name)
     // also inside oidvector / oid[] text
-    return text.replace(/\d{4,}/g, (d) => symbols.get(d) ?? d);
+    return text.replace(/(?<!\d)\d{4,}(?!\d)/g, (d) => symbols.get(d) ?? d);
   }
   return text;
 }
 
-export function buildOutcome(messages: BackendMessage[], symbols: OidSymbols, lastColumns?: Column[]): Outcome {
+/** `catalog`: the statement reads the system catalogs, where any number may be an oid */
+export function buildOutcome(messages: BackendMessage[], symbols: OidSymbols, lastColumns?: Column[], catalog = false): Outcome {
   const out: Outcome = [];
   let columns: Column[] | undefined = lastColumns;
   let rows: Array<Array<string | null>> | undefined;
@@ -46,7 +48,7 @@ export function buildOutcome(messages: BackendMessage[], symbols: OidSymbols, la
   for (const m of messages) {
     if (m.type === 'D') {
       rows ??= [];
-      rows.push(decodeDataRow(m.body).map((v, i) => cell(v, columns?.[i], symbols)));
+      rows.push(decodeDataRow(m.body).map((v, i) => cell(v, columns?.[i], symbols, catalog)));
       continue;
     }
     flushRows();

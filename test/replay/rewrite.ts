@@ -25,8 +25,17 @@ function readsCaptureTables(sql: string): boolean {
   return /\b(from|join)\s+("?public"?\s*\.\s*)?"?(contacts|orders)\b/i.test(sql) && !/pg_catalog|information_schema|\bpg_class\b/i.test(sql);
 }
 
-export function rewriteSql(sql: string, oids: ServerOids): string {
+/**
+ * Catalog columns that PostgreSQL renamed after 15, for the statements whose client picks its SQL by the
+ * server's version: psql 15 sends these to a 15 server; against keapgres's 18 it sends the 18 spelling.
+ */
+export const VERSION_VARIANTS: Array<{ from: RegExp; to: string; why: string }> = [
+  { from: /\bd\.daticulocale\b/g, to: 'd.datlocale', why: 'pg_database.daticulocale is datlocale since PostgreSQL 17 (psql \\l)' },
+];
+
+export function rewriteSql(sql: string, oids: ServerOids, engineMajor = 15): string {
   let out = sql;
+  if (engineMajor >= 17) for (const v of VERSION_VARIANTS) out = out.replace(v.from, v.to);
   if (readsCaptureTables(out)) {
     for (const cols of Object.values(COLUMN_FOR)) {
       for (const [from, to] of Object.entries(cols)) {
@@ -61,10 +70,10 @@ function rewriteParam(p: Buffer | null, format: number, oids: ServerOids): Buffe
   return p;
 }
 
-export function rewriteSteps(steps: FrontendStep[], sql: string | undefined, oids: ServerOids): FrontendStep[] {
+export function rewriteSteps(steps: FrontendStep[], sql: string | undefined, oids: ServerOids, engineMajor = 15): FrontendStep[] {
   return steps.map((s) => {
-    if (s.kind === 'query') return { ...s, sql: rewriteSql(sql ?? s.sql, oids) };
-    if (s.kind === 'parse') return { ...s, sql: rewriteSql(sql ?? s.sql, oids) };
+    if (s.kind === 'query') return { ...s, sql: rewriteSql(sql ?? s.sql, oids, engineMajor) };
+    if (s.kind === 'parse') return { ...s, sql: rewriteSql(sql ?? s.sql, oids, engineMajor) };
     if (s.kind === 'bind') {
       const fmt = (i: number) => (s.paramFormats.length === 1 ? s.paramFormats[0]! : s.paramFormats[i] ?? 0);
       return { ...s, params: s.params.map((p, i) => rewriteParam(p, fmt(i), oids)) };

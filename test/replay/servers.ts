@@ -42,7 +42,8 @@ export async function startComparedServers(o: { contacts: number; seed: number; 
     const stderr = new Capture();
     const code = await runExportCommand(['--connection', connection, '--output', file, '--quiet'], { stdout: new Capture(), stderr }, { env: {}, logger: silentLogger() });
     if (code !== 0) throw new Error(`keapgres export failed: ${stderr.text}`);
-    await postgres.psql(['-c', 'CREATE DATABASE keap']);
+    // PGlite's database has LC_CTYPE C.UTF-8; the same here, so \\l and pg_database agree
+    await postgres.psql(['-c', `CREATE DATABASE keap TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'`]);
     await postgres.psql(['-d', 'keap', '-f', file]);
     if (o.setupSql?.length) {
       const client = new pg.Client(postgres.clientConfig({ database: 'keap' }));
