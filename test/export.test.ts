@@ -43,18 +43,18 @@ async function exportWith(args: string[]): Promise<{ code: number; stdout: strin
 }
 
 /** Row count and an order-independent digest of the rows' text, the same query on both servers. */
-function tableDigestSql(table: string): string {
-  return `SELECT count(*)::int AS n, md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), '')) AS h FROM public."${table}" t`;
+function tableDigestSql(table: string, schema = 'public'): string {
+  return `SELECT count(*)::int AS n, md5(coalesce(string_agg(md5(t::text), '' ORDER BY md5(t::text)), '')) AS h FROM "${schema}"."${table}" t`;
 }
 
-async function digests(config: pg.ClientConfig, tables: string[]): Promise<Map<string, [number, string]>> {
+async function digests(config: pg.ClientConfig, tables: string[], schema = 'public'): Promise<Map<string, [number, string]>> {
   const client = new pg.Client(config);
   await client.connect();
   try {
     await client.query(`SET TimeZone = 'UTC'`);
     const out = new Map<string, [number, string]>();
     for (const t of tables) {
-      const r = await client.query(tableDigestSql(t));
+      const r = await client.query(tableDigestSql(t, schema));
       out.set(t, [r.rows[0].n, r.rows[0].h]);
     }
     return out;
@@ -208,6 +208,34 @@ test('loading an export again with --clean replaces the tables', { skip }, async
   const expected = await served(['tags', 'tag_categories']);
   assert.deepEqual(loaded.get('tags'), expected.get('tags'));
   assert.deepEqual(loaded.get('tag_categories'), expected.get('tag_categories'));
+});
+
+test('--schema puts the tables (and their foreign keys) in a schema of their own, beside same-named tables', { skip }, async () => {
+  const tables = ['contacts', 'contact_tags', 'tags'];
+  const schema = 'Keap Snapshot';
+  const file = path.join(dir, 'schema.sql');
+  for (const format of ['copy', 'inserts']) {
+    const r = await exportWith(['--connection', connection, '--tables', tables.join(','), '--schema', schema, '--format', format, '--clean', '--quiet', '--output', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(readFileSync(file, 'utf8'), /public\./);
+    const db = await createDatabase(`in_schema_${format}`);
+    await postgres.psql(['-d', `in_schema_${format}`, '-c', 'CREATE TABLE public.contacts (mine int)']);
+    await postgres.psql(['-d', `in_schema_${format}`, '-f', file]);
+    const loaded = await digests(db, tables, schema);
+    const expected = await served(tables);
+    for (const t of tables) assert.deepEqual(loaded.get(t), expected.get(t), `${format}: table ${t}`);
+    const client = new pg.Client(db);
+    await client.connect();
+    try {
+      const fks = await client.query(`SELECT conrelid::regclass::text AS source, confrelid::regclass::text AS target FROM pg_constraint WHERE contype = 'f'`);
+      assert.ok(fks.rows.length >= 1);
+      for (const row of fks.rows) assert.ok(row.source.startsWith(`"${schema}".`) && row.target.startsWith(`"${schema}".`), JSON.stringify(row));
+      const mine = await client.query(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'contacts'`);
+      assert.equal(mine.rows[0].n, 1, 'the table of the same name in public is untouched');
+    } finally {
+      await client.end();
+    }
+  }
 });
 
 test('an unknown table is an error naming the closest one, and no output file is left', { skip }, async () => {

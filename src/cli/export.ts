@@ -19,6 +19,8 @@ export const EXPORT_USAGE = `usage: keapgres export [--connection STRING | --con
   --tables a,b,…        only these tables (default: all)
   --format copy|inserts rows as COPY … FROM stdin blocks (default, as pg_dump writes) or INSERTs
   --output FILE         write here (default: standard output)
+  --schema NAME         create the tables in this schema (default public); keeps them apart from
+                        tables of the same names (users, orders, tasks, files, …) in your database
   --clean               DROP TABLE IF EXISTS … CASCADE before each CREATE TABLE
   --quiet               no per-table summary on standard error
 With no connection configured, the built-in sandbox Keap account is exported.
@@ -43,11 +45,12 @@ interface ExportArgs {
   tables?: string[];
   format: ExportFormat;
   output?: string;
+  schema: string;
   clean: boolean;
   quiet: boolean;
 }
 
-const VALUE_OPTIONS = ['--connection', '--config', '--database', '--tables', '--format', '--output'];
+const VALUE_OPTIONS = ['--connection', '--config', '--database', '--tables', '--format', '--output', '--schema'];
 const FLAG_OPTIONS = ['--clean', '--quiet'];
 
 export async function runExportCommand(args: string[], io: ExportCommandIo = process, options: ExportCommandOptions = {}): Promise<number> {
@@ -79,7 +82,7 @@ export async function runExportCommand(args: string[], io: ExportCommandIo = pro
     const out = partial !== undefined ? createWriteStream(partial, { mode: 0o600 }) : io.stdout;
     if (partial !== undefined) await once(out, 'open');
     const reports = await exportTables(source, out, {
-      tables, format: parsed.format, clean: parsed.clean, signal: controller.signal,
+      tables, format: parsed.format, clean: parsed.clean, schema: parsed.schema, signal: controller.signal,
       onTable: (r) => { if (!parsed.quiet || r.error !== undefined) io.stderr.write(reportLine(r)); },
     });
     if (partial !== undefined) {
@@ -105,7 +108,7 @@ export async function runExportCommand(args: string[], io: ExportCommandIo = pro
 }
 
 function parseExportArgs(args: string[]): ExportArgs | 'help' {
-  const out: ExportArgs = { format: 'copy', clean: false, quiet: false };
+  const out: ExportArgs = { format: 'copy', schema: 'public', clean: false, quiet: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '-h' || a === '--help') return 'help';
@@ -129,6 +132,11 @@ function parseExportArgs(args: string[]): ExportArgs | 'help' {
       case '--config': out.configFile = value; break;
       case '--database': out.database = value; break;
       case '--output': out.output = value; break;
+      case '--schema':
+        // PostgreSQL truncates longer identifiers silently; refuse instead of loading somewhere unexpected
+        if (value === '' || Buffer.byteLength(value) > 63 || value.includes('\0')) throw new Error('--schema needs a name of 1 to 63 bytes');
+        out.schema = value;
+        break;
       case '--tables':
         out.tables = value.split(',').map((s) => s.trim()).filter(Boolean);
         if (out.tables.length === 0) throw new Error('--tables needs at least one table name');

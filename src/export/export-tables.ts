@@ -5,11 +5,10 @@ import type { Writable } from 'node:stream';
 import { SqlError } from '../errors.js';
 import { scrubSecrets } from '../log/logger.js';
 import { CopyRowEncoder } from '../schema/rows.js';
-import { qualifiedName } from '../schema/ddl.js';
 import type { TableSchema } from '../schema/types.js';
 import type { KeapExportSource } from './keap-source.js';
 import {
-  copyTextToInserts, createTablesSql, dataFooter, dataHeader, dumpComment, dumpPreamble, DUMP_END, foreignKeysSql,
+  copyTextToInserts, createTablesSql, dataFooter, dataHeader, dumpComment, dumpPreamble, DUMP_END, foreignKeysSql, tableIn,
   type ExportFormat,
 } from './sql-dump.js';
 
@@ -18,6 +17,8 @@ export interface ExportOptions {
   format: ExportFormat;
   /** DROP TABLE IF EXISTS … CASCADE before each CREATE TABLE */
   clean: boolean;
+  /** the schema the tables are created in; default public, as keapgres serves them */
+  schema?: string;
   signal: AbortSignal;
   /** after each table (progress, warnings) */
   onTable?: (report: TableExportReport) => void;
@@ -44,31 +45,33 @@ export async function exportTables(source: KeapExportSource, out: Writable, o: E
     // once() also rejects when the stream emits 'error' meanwhile
     if (!out.write(text)) await once(out, 'drain');
   };
-  await write(dumpPreamble(source.name, o.tables));
-  await write(createTablesSql(o.tables, o.clean));
+  const schema = o.schema ?? 'public';
+  await write(dumpPreamble(source.name, o.tables, schema));
+  await write(createTablesSql(o.tables, o.clean, schema));
   const reports: TableExportReport[] = [];
   for (const table of o.tables) {
     const report = await exportRows(source, table, o, write);
     reports.push(report);
     o.onTable?.(report);
   }
-  await write(foreignKeysSql(o.tables));
+  await write(foreignKeysSql(o.tables, schema));
   await write(DUMP_END);
   return reports;
 }
 
 async function exportRows(source: KeapExportSource, table: TableSchema, o: ExportOptions, write: (text: string) => Promise<void>): Promise<TableExportReport> {
   const started = performance.now();
+  const schema = o.schema ?? 'public';
   const encoder = new CopyRowEncoder(table);
   const fetch = source.connector.fetch(table, { table: table.name, conditions: [] }, o.signal);
   let pending = '';
   const flush = async (): Promise<void> => {
     const text = pending;
     pending = '';
-    await write(o.format === 'copy' ? text : copyTextToInserts(table, text));
+    await write(o.format === 'copy' ? text : copyTextToInserts(table, text, schema));
   };
   let error: string | undefined;
-  await write(dataHeader(table, o.format));
+  await write(dataHeader(table, o.format, schema));
   try {
     for await (const records of fetch.records) {
       pending += encoder.encode(records);
@@ -83,7 +86,7 @@ async function exportRows(source: KeapExportSource, table: TableSchema, o: Expor
   await write(dataFooter(o.format));
   if (error !== undefined) {
     // Rows already written are dropped again: a table is exported whole or left empty, never half.
-    await write(dumpComment(`table ${table.name} could not be read from Keap and is left empty: ${error}`) + `TRUNCATE ${qualifiedName(table)};\n\n`);
+    await write(dumpComment(`table ${table.name} could not be read from Keap and is left empty: ${error}`) + `TRUNCATE ${tableIn(schema, table)};\n\n`);
   }
   const truncated = error === undefined && fetch.truncated();
   if (truncated) await write(dumpComment(`table ${table.name} was cut at MaxRows=${source.maxRows} rows`) + '\n');

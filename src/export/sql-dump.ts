@@ -6,8 +6,22 @@ import type { TableSchema } from '../schema/types.js';
 
 export type ExportFormat = 'copy' | 'inserts';
 
+/** A table's name in the export's schema (`public."t"`, as the engine names it, or `"schema"."t"`). */
+export function tableIn(schema: string, table: TableSchema | string): string {
+  return schema === 'public' ? qualifiedName(table) : `${quoteIdent(schema)}.${quoteIdent(typeof table === 'string' ? table : table.name)}`;
+}
+
+/**
+ * The engine's DDL moved to another schema. Only the `public.` that begins a statement is replaced,
+ * never text inside a comment's literal.
+ */
+function inSchema(sql: string, schema: string): string {
+  if (schema === 'public') return sql;
+  return sql.replace(/^(CREATE TABLE|COMMENT ON TABLE|COMMENT ON COLUMN|COPY) public\./gm, (_m, head: string) => `${head} ${quoteIdent(schema)}.`);
+}
+
 /** Settings and the opening of the transaction: a failed load leaves nothing behind. */
-export function dumpPreamble(database: string, tables: readonly TableSchema[]): string {
+export function dumpPreamble(database: string, tables: readonly TableSchema[], schema = 'public'): string {
   return [
     '--',
     `-- keapgres export of database "${database.replace(/[\r\n]/g, ' ')}": ${tables.length} Keap table${tables.length === 1 ? '' : 's'}`,
@@ -21,22 +35,23 @@ export function dumpPreamble(database: string, tables: readonly TableSchema[]): 
     '',
     'BEGIN;',
     '',
+    ...(schema === 'public' ? [] : [`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)};`, '']),
     '',
   ].join('\n');
 }
 
 /** CREATE TABLE with primary keys and comments, for every table (DROP … CASCADE first when clean). */
-export function createTablesSql(tables: readonly TableSchema[], clean: boolean): string {
+export function createTablesSql(tables: readonly TableSchema[], clean: boolean, schema = 'public'): string {
   const parts: string[] = [];
-  if (clean) parts.push(tables.map((t) => `DROP TABLE IF EXISTS ${qualifiedName(t)} CASCADE;`).join('\n'));
-  for (const t of tables) parts.push(tableDdl(t));
+  if (clean) parts.push(tables.map((t) => `DROP TABLE IF EXISTS ${tableIn(schema, t)} CASCADE;`).join('\n'));
+  for (const t of tables) parts.push(inSchema(tableDdl(t), schema));
   return parts.join('\n\n') + '\n\n';
 }
 
 /** `-- Data for table "x"` and, for the copy format, the COPY line psql reads rows after. */
-export function dataHeader(table: TableSchema, format: ExportFormat): string {
+export function dataHeader(table: TableSchema, format: ExportFormat, schema = 'public'): string {
   const head = `--\n-- Data for table ${quoteIdent(table.name)}\n--\n\n`;
-  return format === 'copy' ? `${head}${copyStatement(table, 'stdin')};\n` : head;
+  return format === 'copy' ? `${head}${inSchema(copyStatement(table, 'stdin'), schema)};\n` : head;
 }
 
 /** What ends a table's rows: the `\.` line of a COPY block. */
@@ -48,8 +63,8 @@ export function dataFooter(format: ExportFormat): string {
  * COPY text lines (as CopyRowEncoder writes them) as INSERT statements, one per row. Every value is a
  * quoted literal the column's type reads, exactly as COPY would have read the field.
  */
-export function copyTextToInserts(table: TableSchema, copyText: string): string {
-  const head = `INSERT INTO ${qualifiedName(table)} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES (`;
+export function copyTextToInserts(table: TableSchema, copyText: string, schema = 'public'): string {
+  const head = `INSERT INTO ${tableIn(schema, table)} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')}) VALUES (`;
   let out = '';
   let start = 0;
   while (start < copyText.length) {
@@ -90,7 +105,7 @@ export function dumpComment(text: string): string {
  * ENFORCED: there they are added NOT VALID, so existing rows are not checked while tools still see
  * the relation in pg_constraint (later writes to those tables are checked).
  */
-export function foreignKeysSql(tables: readonly TableSchema[]): string {
+export function foreignKeysSql(tables: readonly TableSchema[], schema = 'public'): string {
   const exported = new Set(tables.map((t) => t.name));
   const statements: string[] = [];
   for (const table of tables) {
@@ -98,8 +113,8 @@ export function foreignKeysSql(tables: readonly TableSchema[]): string {
       if (!exported.has(fk.references.table)) continue;
       const name = `${table.name}_${fk.columns.join('_')}_fkey`;
       statements.push(
-        `ALTER TABLE ${qualifiedName(table)} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) ` +
-          `REFERENCES ${qualifiedName(fk.references.table)} (${fk.references.columns.map(quoteIdent).join(', ')})`,
+        `ALTER TABLE ${tableIn(schema, table)} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) ` +
+          `REFERENCES ${tableIn(schema, fk.references.table)} (${fk.references.columns.map(quoteIdent).join(', ')})`,
       );
     }
   }
