@@ -263,6 +263,22 @@ test('a table Keap refuses is left empty, said so, and the export exits 1', { sk
   }
 });
 
+test('an output that fails (disk full, closed pipe) stops the export with the reason, exit code 1', { skip }, async () => {
+  let written = 0;
+  const failing = new Writable({
+    highWaterMark: 1024,
+    write(chunk: Buffer, _enc, done) {
+      written += chunk.length;
+      setImmediate(() => done(written > 20_000 ? new Error('no space left on device') : null));
+    },
+  });
+  const stderr = new Capture();
+  const code = await runExportCommand(['--connection', connection, '--tables', 'contacts,tags'], { stdout: failing, stderr }, { env: {}, logger: silentLogger() });
+  assert.equal(code, 1);
+  assert.match(stderr.text, /cannot write the export: no space left on device/);
+  assert.doesNotMatch(stderr.text, /tags: \d+ rows/, 'the export stopped instead of going on with the next table');
+});
+
 test('INSERT literals read back exactly what COPY text held: quotes, backslashes, tabs, newlines, NULL', { skip }, async () => {
   const values = ["O'Brien", 'back\\slash \\N', 'tab\there', 'two\nlines\r\n', '{"a": "b\\"c"}', 'ünï — 😀', '', '\\.'];
   const client = new pg.Client(postgres.clientConfig());

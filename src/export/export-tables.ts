@@ -1,6 +1,5 @@
 // Streams an export: DDL for the chosen tables, then each table's rows page by page as the connector
 // fetches them (so a million contacts never sit in memory at once), then the foreign keys.
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { SqlError } from '../errors.js';
 import { scrubSecrets } from '../log/logger.js';
@@ -39,24 +38,60 @@ export interface TableExportReport {
 /** Bytes of rows gathered before a write: big enough for few writes, small enough to stream. */
 const WRITE_CHUNK = 1 << 20;
 
-export async function exportTables(source: KeapExportSource, out: Writable, o: ExportOptions): Promise<TableExportReport[]> {
-  const write = async (text: string): Promise<void> => {
-    if (text === '') return;
-    // once() also rejects when the stream emits 'error' meanwhile
-    if (!out.write(text)) await once(out, 'drain');
-  };
-  const schema = o.schema ?? 'public';
-  await write(dumpPreamble(source.name, o.tables, schema));
-  await write(createTablesSql(o.tables, o.clean, schema));
-  const reports: TableExportReport[] = [];
-  for (const table of o.tables) {
-    const report = await exportRows(source, table, o, write);
-    reports.push(report);
-    o.onTable?.(report);
+/** Writing the export failed (disk full, closed pipe): the export stops, unlike when one table cannot be read. */
+export class ExportOutputError extends Error {
+  constructor(reason: string) {
+    super(`cannot write the export: ${reason}`);
+    this.name = 'ExportOutputError';
   }
-  await write(foreignKeysSql(o.tables, schema));
-  await write(DUMP_END);
-  return reports;
+}
+
+/** Writes with backpressure; rejects with ExportOutputError when the stream fails or closes meanwhile. */
+function writerTo(out: Writable): (text: string) => Promise<void> {
+  return async (text) => {
+    if (text === '') return;
+    if (out.destroyed || out.writableEnded) throw new ExportOutputError(out.errored?.message ?? 'the output was closed');
+    if (out.write(text)) return;
+    await new Promise<void>((resolve, reject) => {
+      const settle = (err?: Error): void => {
+        out.off('drain', onDrain);
+        out.off('error', onError);
+        out.off('close', onClose);
+        if (err) reject(new ExportOutputError(err.message));
+        else resolve();
+      };
+      const onDrain = (): void => settle();
+      const onError = (err: Error): void => settle(err);
+      const onClose = (): void => settle(out.errored ?? new Error('the output was closed'));
+      out.on('drain', onDrain);
+      out.on('error', onError);
+      out.on('close', onClose);
+    });
+  };
+}
+
+export async function exportTables(source: KeapExportSource, out: Writable, o: ExportOptions): Promise<TableExportReport[]> {
+  const write = writerTo(out);
+  // A stream error between two writes would otherwise be an uncaught 'error' event; the next write
+  // sees the stream destroyed and stops the export with the reason.
+  const noted = (): void => undefined;
+  out.on('error', noted);
+  try {
+    const schema = o.schema ?? 'public';
+    await write(dumpPreamble(source.name, o.tables, schema));
+    await write(createTablesSql(o.tables, o.clean, schema));
+    const reports: TableExportReport[] = [];
+    for (const table of o.tables) {
+      const report = await exportRows(source, table, o, write);
+      reports.push(report);
+      o.onTable?.(report);
+    }
+    await write(foreignKeysSql(o.tables, schema));
+    await write(DUMP_END);
+    return reports;
+  } finally {
+    out.off('error', noted);
+  }
 }
 
 async function exportRows(source: KeapExportSource, table: TableSchema, o: ExportOptions, write: (text: string) => Promise<void>): Promise<TableExportReport> {
@@ -79,7 +114,7 @@ async function exportRows(source: KeapExportSource, table: TableSchema, o: Expor
     }
     await flush();
   } catch (err) {
-    if (o.signal.aborted) throw err;
+    if (o.signal.aborted || err instanceof ExportOutputError) throw err;
     pending = '';
     error = describeError(err);
   }
