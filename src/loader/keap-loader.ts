@@ -32,7 +32,7 @@ interface LoadedFetch {
 }
 
 /** Rows per COPY call: big enough to amortise the round trip to the engine, small enough to stream. */
-const COPY_CHUNK_BYTES = 4 * 1024 * 1024;
+const COPY_CHUNK_BYTES = 2 * 1024 * 1024;
 
 export class KeapSessionLoader implements BatchPreparer {
   private readonly source: KeapSource;
@@ -156,11 +156,18 @@ export class KeapSessionLoader implements BatchPreparer {
     const fetch = this.source.connector.fetch(table, plan, signal);
     let text = '';
     let pages = 0;
+    // One COPY runs in the engine (its own thread) while the next pages are fetched and encoded here.
+    let copying: Promise<unknown> = Promise.resolve();
+    let copyMs = 0;
     const flush = async () => {
       if (!text) return;
       const blob = Buffer.from(text, 'utf8');
       text = '';
-      await engine.query(copySql, blob);
+      await copying;
+      const t = performance.now();
+      const p = engine.query(copySql, blob).then(() => { copyMs += performance.now() - t; });
+      p.catch(() => undefined);
+      copying = p;
     };
     for await (const records of fetch.records) {
       pages++;
@@ -168,12 +175,13 @@ export class KeapSessionLoader implements BatchPreparer {
       if (text.length >= COPY_CHUNK_BYTES) await flush();
     }
     await flush();
+    await copying;
     if (merge) {
       const pk = table.primaryKey.map(quoteIdent).join(', ');
       await engine.query(`INSERT INTO ${qualifiedName(table)} SELECT * FROM ${target} ON CONFLICT (${pk}) DO NOTHING; TRUNCATE ${target}`);
     }
     if (encoder.rowCount > 0) this.nonEmpty.add(table.name);
-    this.logger.debug({ table: table.name, rows: encoder.rowCount, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, ms: Math.round(performance.now() - started) }, 'loaded');
+    this.logger.debug({ table: table.name, rows: encoder.rowCount, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, ms: Math.round(performance.now() - started), copyMs: Math.round(copyMs) }, 'loaded');
     return fetch.truncated();
   }
 }

@@ -147,6 +147,8 @@ export function readRoutes(env: RouteEnv): Route[] {
       email: { type: 'string', none: true, get: (c) => c.email }, city: { type: 'string', prefix: true, get: (c) => c.address?.locality },
       state: { type: 'string', prefix: true, get: (c) => (c.address ? [c.address.region, c.address.regionCode] : null) },
       since_time: { type: 'time', bound: 'since', get: (c) => c.updatedAt }, until_time: { type: 'time', bound: 'until', get: (c) => c.updatedAt },
+      // the reference lists company_id (Number) with >=, <=, >, < besides ==
+      company_id: { type: 'id', isId: true, ops: ['>', '>=', '<', '<='], get: (c) => c.id },
     },
     custom: { defs: s.customFields('COMPANY'), values: (c) => c.customFields },
     orderBy: { id: (c) => c.id, create_time: (c) => c.createdAt, name: (c) => c.name, email: (c) => c.email },

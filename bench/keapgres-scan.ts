@@ -1,0 +1,191 @@
+// Keap tables through keapgres, end to end (issue 5's benchmark):
+//  (a) SELECT * FROM contacts of 100,000 contacts with 100 ms per request and Keap's 25/s spike limit,
+//      beside the floor the rate limit allows (pages ÷ 25/s + one latency);
+//  (b) with latency and limits off, rows per second from the API to the client, beside a plain undici
+//      loop that fetches and parses the same pages;
+//  (c) API calls for 20 typical queries, beside the fewest the Keap API allows for each.
+// Usage: node dist/bench/keapgres-scan.js [contacts=100000]
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { request } from 'undici';
+import pg from 'pg';
+import { startServer, type RunningServer } from '../src/cli/serve.js';
+import { silentLogger } from '../src/log/logger.js';
+
+const contacts = Number(process.argv[2] ?? 100_000);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLIENT_ID = 'bench-client';
+const CLIENT_SECRET = 'bench-secret-not-a-real-one';
+
+interface SandboxChild { proc: ChildProcess; url: string; apiBase: string }
+
+/** `keapgres sandbox` in its own process, so its CPU does not compete with keapgres's main thread. */
+async function startSandboxProcess(args: string[]): Promise<SandboxChild> {
+  const proc = spawn(process.execPath, [path.join(root, 'server/keapgres.js'), 'sandbox', '--port', '0', '--contacts', String(contacts),
+    '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    proc.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    proc.on('exit', (code) => reject(new Error(`sandbox exited (${code}): ${out}`)));
+  });
+  return { proc, url, apiBase: `${url}/crm/rest` };
+}
+
+/** An OAuth access token the way a Keap app gets one: authorize (automatic approval), then /token. */
+async function oauthToken(sb: SandboxChild): Promise<string> {
+  const redirect = 'http://localhost:33333/callback';
+  const auth = await request(`${sb.url}/app/oauth/authorize?client_id=${CLIENT_ID}&redirect_uri=${encodeURIComponent(redirect)}&response_type=code&scope=full&state=x`);
+  await auth.body.dump();
+  const code = new URL(String(auth.headers.location)).searchParams.get('code')!;
+  const res = await request(`${sb.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, code, grant_type: 'authorization_code', redirect_uri: redirect }).toString(),
+  });
+  return ((await res.body.json()) as { access_token: string }).access_token;
+}
+
+async function keapgresOver(sb: SandboxChild, token: string): Promise<RunningServer> {
+  return startServer({
+    port: 0,
+    connection: `AuthScheme=OAuth;InitiateOAuth=OFF;OAuthAccessToken=${token};URL=${sb.apiBase};OAuthSettingsLocation=memory://bench`,
+    env: { KEAPGRES_CACHE_DIR: process.env.KEAPGRES_CACHE_DIR ?? '' },
+    logger: silentLogger(),
+  });
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
+  const t = performance.now();
+  const r = await fn();
+  return [r, (performance.now() - t) / 1000];
+}
+
+async function stats(sb: SandboxChild): Promise<Record<string, number>> {
+  const res = await request(`${sb.url}/_sandbox/stats`);
+  return ((await res.body.json()) as { byEndpoint: Record<string, number> }).byEndpoint;
+}
+
+function calls(before: Record<string, number>, after: Record<string, number>): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(after)) if (k.startsWith('GET /v')) n += v - (before[k] ?? 0);
+  return n;
+}
+
+async function fullScan(server: RunningServer): Promise<[number, number]> {
+  const c = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'bench' });
+  await c.connect();
+  try {
+    const [r, s] = await timed(() => c.query('SELECT * FROM contacts'));
+    return [r.rowCount ?? 0, s];
+  } finally {
+    await c.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const lines: string[] = [];
+  const say = (s: string) => { lines.push(s); console.log(s); };
+  say(`keapgres end to end, ${contacts.toLocaleString('en')} contacts — ${new Date().toISOString()}`);
+
+  // (a) latency 100 ms, spike limit 25/s
+  {
+    const sb = await startSandboxProcess(['--latency', '100', '--spike', '25', '--per-minute', '100000', '--per-day', '10000000', '--tenant-per-minute', '100000', '--tenant-per-day', '10000000']);
+    const server = await keapgresOver(sb, await oauthToken(sb));
+    try {
+      const before = await stats(sb);
+      const [rows, seconds] = await fullScan(server);
+      const n = calls(before, await stats(sb));
+      const pages = Math.ceil(contacts / 1000);
+      const floor = pages / 25 + 0.1;
+      say(`(a) SELECT * FROM contacts, 100 ms latency, 25 req/s: ${rows} rows in ${seconds.toFixed(2)} s, ${n} API calls; floor ${floor.toFixed(2)} s (${pages} pages ÷ 25/s + 0.1 s); ratio ${(seconds / floor).toFixed(2)}×`);
+    } finally {
+      await server.stop();
+      sb.proc.kill();
+    }
+  }
+
+  // (b) latency and limits off
+  const off = ['--spike', '1000000', '--per-minute', '100000000', '--per-day', '1000000000', '--tenant-per-minute', '100000000', '--tenant-per-day', '1000000000'];
+  const sb = await startSandboxProcess(off);
+  const token = await oauthToken(sb);
+  const server = await keapgresOver(sb, token);
+  try {
+    // a warm-up scan so both sides read serialised records from the sandbox's cache
+    await fullScan(server);
+    const [rows, seconds] = await fullScan(server.databases.size ? server : server);
+    const fields = server.databases.get('keap')!.catalog.tables.get('contacts')!.source.fields ?? [];
+    const [plainRows, plainSeconds] = await timed(async () => {
+      let n = 0;
+      let tokenParam = '';
+      do {
+        const q = new URLSearchParams({ page_size: '1000' });
+        if (fields.length) q.set('fields', fields.join(','));
+        if (tokenParam) q.set('page_token', tokenParam);
+        const res = await request(`${sb.apiBase}/v2/contacts?${q}`, { headers: { authorization: `Bearer ${token}` } });
+        const body = (await res.body.json()) as { contacts: unknown[]; next_page_token?: string };
+        n += body.contacts.length;
+        tokenParam = body.next_page_token ?? '';
+      } while (tokenParam);
+      return n;
+    });
+    say(`(b) latency off: keapgres ${rows} rows in ${seconds.toFixed(2)} s = ${Math.round(rows / seconds).toLocaleString('en')} rows/s to the client; plain undici loop ${plainRows} records in ${plainSeconds.toFixed(2)} s = ${Math.round(plainRows / plainSeconds).toLocaleString('en')} records/s; keapgres/plain ${((rows / seconds) / (plainRows / plainSeconds)).toFixed(2)}×`);
+
+    // (c) API calls per query. The minimum is what the API's own filters and page size allow.
+    const queries: Array<[string, number]> = [
+      ['SELECT * FROM contacts WHERE id = 42', 1],
+      ["SELECT * FROM contacts WHERE email = 'nobody@example.com'", 1],
+      ['SELECT * FROM contacts WHERE id IN (1, 2, 3, 500)', 1],
+      ['SELECT id, given_name FROM contacts ORDER BY id LIMIT 10', 1],
+      ["SELECT * FROM contacts WHERE given_name LIKE 'Zz%'", 1],
+      ['SELECT count(*) FROM contacts', 1],
+      ['SELECT * FROM tags', 1],
+      ['SELECT * FROM tag_categories', 1],
+      ['SELECT * FROM users', 1],
+      ['SELECT * FROM products', 1],
+      ['SELECT * FROM opportunity_stages', 1],
+      ['SELECT * FROM campaigns', 1],
+      ['SELECT * FROM orders WHERE contact_id = 7', 1],
+      ['SELECT * FROM tasks WHERE contact_id = 7', 1],
+      ['SELECT * FROM notes WHERE contact_id = 7', 1],
+      ['SELECT * FROM opportunities WHERE contact_id = 7', 1],
+      ['SELECT * FROM contact_tags WHERE tag_id = 3', 1],
+      ['SELECT * FROM contact_email_addresses WHERE contact_id = 99', 1],
+      ['SELECT * FROM companies WHERE id = 5', 1],
+      ["SELECT * FROM emails WHERE contact_id = 7", 1],
+    ];
+    say('(c) API calls per query (each in a fresh session):');
+    say('| query | calls | minimum | ratio |');
+    say('|---|---|---|---|');
+    let sumCalls = 0;
+    let sumMin = 0;
+    for (const [sql, min] of queries) {
+      const c = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'bench' });
+      await c.connect();
+      const before = await stats(sb);
+      let note = '';
+      try {
+        await c.query(sql);
+      } catch (err) {
+        note = ` (error: ${(err as Error).message})`;
+      }
+      const n = calls(before, await stats(sb));
+      await c.end();
+      sumCalls += n;
+      sumMin += min;
+      say(`| \`${sql}\` | ${n}${note} | ${min} | ${(n / min).toFixed(1)}× |`);
+    }
+    say(`| total | ${sumCalls} | ${sumMin} | ${(sumCalls / sumMin).toFixed(2)}× |`);
+  } finally {
+    await server.stop();
+    sb.proc.kill();
+  }
+  void lines;
+  process.exit(0);
+}
+
+await main();
