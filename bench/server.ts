@@ -233,7 +233,7 @@ function table(k: Figures, p: Figures, pgVersion: string): string {
     const n = km.sessions;
     rows.push([`memory per idle session (${n}), RSS`, `${MB(km.perSession.rss).toFixed(1)} MB`, `${MB(pm.perSession.rss).toFixed(1)} MB`, ratio(km.perSession.rss, pm.perSession.rss), '< 150 MB', MB(km.perSession.rss) < 150 ? 'yes' : 'NO']);
     rows.push([`memory per idle session (${n}), PSS`, `${MB(km.perSession.pss).toFixed(1)} MB`, `${MB(pm.perSession.pss).toFixed(1)} MB`, ratio(km.perSession.pss, pm.perSession.pss), '', '']);
-    rows.push([`process total with ${n} sessions, RSS`, `${MB(km.open.rss).toFixed(0)} MB`, `${MB(pm.open.rss).toFixed(0)} MB`, '', '', '']);
+    rows.push([`process total, ${n} open, RSS`, `${MB(km.open.rss).toFixed(0)} MB`, `${MB(pm.open.rss).toFixed(0)} MB`, '', '', '']);
   }
   rows.push([`${ROWS.toLocaleString('en')} rows, generate_series (2 cols)`, ms(k.narrow), ms(p.narrow), ratio(k.narrow, p.narrow), '≤ 2×', k.narrow <= 2 * p.narrow ? 'yes' : 'NO']);
   rows.push([`${ROWS.toLocaleString('en')} rows, contact-like (10 cols)`, ms(k.contacts), ms(p.contacts), ratio(k.contacts, p.contacts), '≤ 2×', k.contacts <= 2 * p.contacts ? 'yes' : 'NO']);
