@@ -55,6 +55,8 @@ function numbers(list: string | undefined): number[] {
 export function parseProtocolLine(line: string, sql: string | undefined): FrontendStep[] {
   const text = line.replace(/^--\s*protocol:\s*/, '');
   if (/^simple/i.test(text) || /Query\[simple\]/.test(text)) return [{ kind: 'query', sql: sql ?? '' }];
+  const vague = /pgx/.test(text) || /paramtypes=\[[a-z]/.test(text) || (!/Parse\(stmt=|Bind\(portal=/.test(text) && !/^(Close|Describe|Execute)\(/.test(text));
+  if (sql !== undefined && vague) return vagueSteps(text, sql);
   const steps: FrontendStep[] = [];
   const re = /(Parse|Bind|Describe|Execute|Close)\(((?:'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^)'"])*)\)|\bSync\b/g;
   for (const m of text.matchAll(re)) {
@@ -89,19 +91,39 @@ export function parseProtocolLine(line: string, sql: string | undefined): Fronte
         steps.push({ kind: 'sync' });
     }
   }
-  if (steps.length === 0 && sql !== undefined) {
-    // "extended, unnamed statement, $1 = …": the capture describes the call without its bytes
-    const values = VAGUE_PARAMETERS.find(([re]) => re.test(text))?.[1] ?? [];
-    steps.push(
-      { kind: 'parse', name: '', sql, types: [] },
-      { kind: 'bind', portal: '', statement: '', paramFormats: [], params: values.map((v) => Buffer.from(v)), resultFormats: [] },
-      { kind: 'describe', target: 'P', name: '' },
-      { kind: 'execute', portal: '', maxRows: 0 },
-      { kind: 'sync' },
-    );
-  }
   if (steps.length > 0 && steps.at(-1)!.kind !== 'sync') steps.push({ kind: 'sync' });
   return steps;
+}
+
+let pgxStatements = 0;
+
+/**
+ * "extended, unnamed statement, $1 = …": the capture describes the call, not its bytes. pgjdbc's are an
+ * unnamed statement with text parameters; pgx's statement cache is Parse(named) Describe(statement) Sync,
+ * then Bind Execute Sync.
+ */
+function vagueSteps(text: string, sql: string): FrontendStep[] {
+  const count = Math.max(0, ...[...sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  const values = (VAGUE_PARAMETERS.find(([re]) => re.test(text))?.[1] ?? ['int4', 'pg_catalog', 'true']).slice(0, count);
+  const params = values.map((v) => Buffer.from(v));
+  if (/pgx/.test(text)) {
+    const name = `stmtcache_${++pgxStatements}`;
+    return [
+      { kind: 'parse', name, sql, types: [] },
+      { kind: 'describe', target: 'S', name },
+      { kind: 'sync' },
+      { kind: 'bind', portal: '', statement: name, paramFormats: [], params, resultFormats: [] },
+      { kind: 'execute', portal: '', maxRows: 0 },
+      { kind: 'sync' },
+    ];
+  }
+  return [
+    { kind: 'parse', name: '', sql, types: [] },
+    { kind: 'bind', portal: '', statement: '', paramFormats: [], params, resultFormats: [] },
+    { kind: 'describe', target: 'P', name: '' },
+    { kind: 'execute', portal: '', maxRows: 0 },
+    { kind: 'sync' },
+  ];
 }
 
 export function parseCorpusFile(file: string, text: string): CorpusConnection[] {
