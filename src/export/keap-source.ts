@@ -50,14 +50,23 @@ export async function openExportSource(o: OpenExportSourceOptions): Promise<Keap
       });
     }
     if (conn === 'sandbox') {
-      // The same sandbox `keapgres serve` would serve for this configuration (same seed, same size).
-      sandbox = await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts });
-      const token = sandbox.personalAccessToken;
+      // The same sandbox `keapgres serve` would serve for this configuration (same seed and size), reached
+      // the same way: as an OAuth app, with its 25 calls a second.
+      const sb = await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts, latencyMs: config.sandbox?.latencyMs });
+      sandbox = sb;
+      let token = sb.issueTokens({ expiresInSeconds: 86_400 }).access_token;
       registerSecret(token);
       access = {
-        apiBase: sandbox.apiBase,
-        credentials: { headers: async () => ({ 'X-Keap-API-Key': token }), unauthorized: async () => false },
-        pageSize: 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 10,
+        apiBase: sb.apiBase,
+        credentials: {
+          headers: async () => ({ Authorization: `Bearer ${token}` }),
+          unauthorized: async () => {
+            token = sb.issueTokens({ expiresInSeconds: 86_400 }).access_token;
+            registerSecret(token);
+            return true;
+          },
+        },
+        pageSize: config.sandbox?.pageSize ?? 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 25,
       };
     } else {
       access = await accessFromSettings(conn, o.logger.child({ database: name }));
