@@ -99,13 +99,13 @@ export class EngineInstance {
   }
 
   /** Runs raw frontend messages; output goes to `sink` as the engine produces it. */
-  exec(data: Uint8Array, sink: OutputSink, opts: { dropCopyIn?: boolean } = {}): Promise<ExecOutcome> {
+  exec(data: Uint8Array, sink: OutputSink, opts: { dropCopyIn?: boolean; reportParams?: boolean } = {}): Promise<ExecOutcome> {
     if (this.exited) return Promise.reject(new Error('engine is gone'));
     const id = this.nextId++;
     return new Promise<ExecOutcome>((resolve, reject) => {
       this.pending.set(id, { kind: 'exec', sink, resolve, reject });
       const copy = new Uint8Array(data); // transferred to the worker
-      this.worker.postMessage({ type: 'exec', id, data: copy, dropCopyIn: opts.dropCopyIn } satisfies MainToWorker, [copy.buffer]);
+      this.worker.postMessage({ type: 'exec', id, data: copy, dropCopyIn: opts.dropCopyIn, reportParams: opts.reportParams } satisfies MainToWorker, [copy.buffer]);
     });
   }
 
@@ -118,6 +118,11 @@ export class EngineInstance {
       const msg: MainToWorker = { type: 'query', id, sql, blob };
       this.worker.postMessage(msg, blob ? [blob.buffer as ArrayBuffer] : []);
     });
+  }
+
+  /** ParameterStatus values the client holds; the engine reports changes to them after each batch that may change them. */
+  setReportedParameters(values: Array<[string, string]>): void {
+    if (!this.exited) this.worker.postMessage({ type: 'params-baseline', values } satisfies MainToWorker);
   }
 
   onExitOnce(listener: (reason: string) => void): void {

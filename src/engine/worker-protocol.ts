@@ -14,7 +14,9 @@ export type MainToWorker =
       highWaterBytes?: number;
     }
   /** raw frontend protocol bytes, run as one call; output streams back as chunks */
-  | { type: 'exec'; id: number; data: Uint8Array; dropCopyIn?: boolean }
+  | { type: 'exec'; id: number; data: Uint8Array; dropCopyIn?: boolean; reportParams?: boolean }
+  /** the ParameterStatus values the client was sent at startup: later changes are reported against them */
+  | { type: 'params-baseline'; values: Array<[string, string]> }
   /** an internal statement (setup, loading, reset), never seen by the client */
   | { type: 'query'; id: number; sql: string; blob?: Uint8Array }
   | { type: 'close' };

@@ -39,8 +39,8 @@ let pendingBytes = 0;
  * Sends what is pending, up to the last whole message: a client must never see half a message,
  * even when this worker is terminated (cancel) right after.
  */
-function flushOutput(id: number): void {
-  const sendBytes = pendingBytes - filter.partialBytes;
+function flushOutput(id: number, holdBack = 0): void {
+  const sendBytes = pendingBytes - filter.partialBytes - holdBack;
   if (sendBytes <= 0) return;
   const all = new Uint8Array(pendingBytes);
   let off = 0;
@@ -61,7 +61,8 @@ function collect(id: number, raw: Uint8Array): void {
     // raw is a view into the engine's memory, which the next call reuses: copy what we keep.
     pending.push(new Uint8Array(part));
     pendingBytes += part.length;
-    if (pendingBytes >= CHUNK) flushOutput(id);
+    // While parameter changes may still be reported, the last message (ReadyForQuery) stays here.
+    if (pendingBytes >= CHUNK) flushOutput(id, reporting ? READY_FOR_QUERY_BYTES : 0);
   }
 }
 
@@ -88,14 +89,22 @@ async function handle(msg: MainToWorker): Promise<void> {
       filter.sawError = false;
       filter.rows = 0;
       filter.dropCopyIn = msg.dropCopyIn ?? false;
+      reporting = msg.reportParams === true && reported.size > 0;
       try {
         await engine.execProtocolRawStream(msg.data, { onRawData: (raw) => collect(msg.id, raw) });
+        if (reporting) await reportChangedParameters(engine);
+        reporting = false;
         flushOutput(msg.id);
         send({ type: 'done', id: msg.id, txStatus: filter.txStatus, sawError: filter.sawError, rows: filter.rows });
       } catch (err) {
         flushOutput(msg.id);
         send({ type: 'failed', id: msg.id, message: errorMessage(err) });
       }
+      return;
+    }
+    case 'params-baseline': {
+      reported.clear();
+      for (const [k, v] of msg.values) reported.set(k, v);
       return;
     }
     case 'query': {
@@ -118,6 +127,65 @@ async function handle(msg: MainToWorker): Promise<void> {
       return;
     }
   }
+}
+
+// PGlite does not send ParameterStatus when a reported setting changes (SET TimeZone, RESET ALL, a
+// rolled-back SET LOCAL …); PostgreSQL does, and drivers (pgjdbc, pgx) track them. After a batch
+// that may have changed settings, the changed ones are read and sent just before ReadyForQuery.
+const READY_FOR_QUERY_BYTES = 6;
+const reported = new Map<string, string>();
+let reporting = false;
+
+async function reportChangedParameters(engine: PGlite): Promise<void> {
+  const tail = takeTrailingReadyForQuery();
+  if (!tail) return;
+  const names = [...reported.keys()];
+  const select = names.map((n, i) => `pg_catalog.current_setting('${n}', true) AS p${i}`).join(', ');
+  const messages: Uint8Array[] = [];
+  try {
+    const res = await engine.query<Record<string, string | null>>(`SELECT ${select}`);
+    const row = res.rows[0] ?? {};
+    names.forEach((n, i) => {
+      const v = row[`p${i}`];
+      if (typeof v === 'string' && v !== reported.get(n)) {
+        reported.set(n, v);
+        messages.push(parameterStatus(n, v));
+      }
+    });
+  } catch {
+    // in a failed transaction settings cannot be read; they are reported after it ends
+  }
+  for (const m of messages) {
+    pending.push(m);
+    pendingBytes += m.length;
+  }
+  pending.push(tail);
+  pendingBytes += tail.length;
+}
+
+/** Removes the batch's final ReadyForQuery from the pending output, if that is what it ends with. */
+function takeTrailingReadyForQuery(): Uint8Array | undefined {
+  if (pendingBytes < READY_FOR_QUERY_BYTES) return undefined;
+  const all = new Uint8Array(pendingBytes);
+  let off = 0;
+  for (const p of pending) {
+    all.set(p, off);
+    off += p.length;
+  }
+  const start = all.length - READY_FOR_QUERY_BYTES;
+  if (all[start] !== 0x5a || all[start + 4] !== 5) return undefined;
+  pending = [all.subarray(0, start)];
+  pendingBytes = start;
+  return all.slice(start);
+}
+
+function parameterStatus(name: string, value: string): Uint8Array {
+  const body = Buffer.concat([Buffer.from(name), Buffer.from([0]), Buffer.from(value), Buffer.from([0])]);
+  const out = Buffer.alloc(5 + body.length);
+  out[0] = 0x53;
+  out.writeUInt32BE(4 + body.length, 1);
+  body.copy(out, 5);
+  return out;
 }
 
 function mustHave(engine: PGlite | undefined): PGlite {

@@ -73,7 +73,9 @@ export class Session {
   /** Applies the startup settings and returns the ParameterStatus values to report. Throws SqlError (FATAL). */
   async start(): Promise<Array<[string, string]>> {
     await this.setUpEngine(this.engine);
-    return readReportedParameters(this.engine);
+    const reported = await readReportedParameters(this.engine);
+    this.engine.setReportedParameters(reported);
+    return reported;
   }
 
   get transactionStatus(): string {
@@ -226,7 +228,7 @@ export class Session {
     if (this.o.preparer && statements.length) {
       if ((await this.prepareOrAnswer(statements, ends)) === 'answered') return;
     }
-    await this.runEngine(batch, ends, {});
+    await this.runEngine(batch, ends, { reportParams: ends === 'Z' && mayChangeSettings(statements) });
   }
 
   /** Runs the Keap side; on failure answers the client itself (the engine never sees the batch). */
@@ -252,7 +254,7 @@ export class Session {
     }
   }
 
-  private async runEngine(batch: FrontendMessage[], ends: 'Z' | 'none', opts: { dropCopyIn?: boolean }): Promise<void> {
+  private async runEngine(batch: FrontendMessage[], ends: 'Z' | 'none', opts: { dropCopyIn?: boolean; reportParams?: boolean }): Promise<void> {
     const abort = new AbortController();
     const running = { abort, inEngine: true, cancelled: false };
     this.running = running;
@@ -297,6 +299,7 @@ export class Session {
     this.o.preparer?.engineReplaced();
     await this.setUpEngine(engine);
     for (const sql of this.state.replay) await engine.query(sql).catch(() => undefined);
+    engine.setReportedParameters(await readReportedParameters(engine));
     const parses = [...this.state.statements.values()].map((s) => s.frame);
     if (parses.length) {
       const sync = Buffer.from([0x53, 0, 0, 0, 4]);
@@ -359,6 +362,11 @@ export class Session {
       }
     }
   }
+}
+
+/** Statements after which a reported setting may differ (SET, RESET, DISCARD, the end of a transaction, set_config). */
+function mayChangeSettings(statements: BatchStatement[]): boolean {
+  return statements.some((s) => /\b(set|reset|discard|rollback|commit|abort|end|set_config)\b/i.test(s.sql));
 }
 
 function toSqlError(err: unknown, logger: Logger): SqlError {
