@@ -255,9 +255,7 @@ test('many garbage connections at once', async () => {
   for (const c of all) assertRefused(c, ['08P01', '0A000']);
 });
 
-test('a malformed startup packet or an unknown protocol version is told why before the close, as PostgreSQL does', {
-  todo: 'PgListener.accept destroys the socket on a handshake SqlError without sending it as a FATAL ErrorResponse',
-}, async () => {
+test('a malformed startup packet or an unknown protocol version is told why before the close, as PostgreSQL does', async () => {
   const noTerminator = await converse([startupPacket({ user: 'tester', database: 'keap' }, { terminator: false })]);
   const v4 = await converse([startupPacket({ user: 'tester', database: 'keap' }, { version: 4 << 16 })]);
   const codes = [noTerminator, v4].map((c) => c.messages.filter((m) => m.type === 'E').map((m) => errorFields(m).C));

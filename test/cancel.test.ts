@@ -66,7 +66,7 @@ function engineDirs(): number {
   }
 }
 
-test('SELECT pg_sleep(30) cancelled by CancelRequest ends with 57014 within 2 s and the session keeps working', async () => {
+test('SELECT pg_sleep(30) cancelled by CancelRequest ends with 57014 within 2 s and the session keeps working', async (t) => {
   const c = await connect();
   try {
     const { error, ms } = await cancelWhileRunning(c, 'SELECT pg_sleep(30)');
@@ -76,6 +76,7 @@ test('SELECT pg_sleep(30) cancelled by CancelRequest ends with 57014 within 2 s 
     const t0 = performance.now();
     const r = await c.query('SELECT 1 AS one');
     assert.deepEqual(r.rows, [{ one: 1 }]);
+    t.diagnostic(`57014 after ${Math.round(ms)} ms; next query answered after ${Math.round(performance.now() - t0)} ms`);
     assert.ok(performance.now() - t0 < 10_000);
   } finally {
     await c.end();
@@ -144,13 +145,14 @@ test('a CancelRequest for an idle session changes nothing', async () => {
   }
 });
 
-test('a cancel while Keap rows are being fetched ends with 57014 within 2 s', async () => {
+test('a cancel while Keap rows are being fetched ends with 57014 within 2 s', async (t) => {
   const sandbox = server.sandbox!;
   const c = await connect();
   try {
     sandbox.setFaults({ latencyMs: 5_000 }); // the sandbox sleeps this long even for a request its client gave up
     const { error, ms } = await cancelWhileRunning(c, 'SELECT count(*) FROM opportunities', 500);
     assert.equal(error.code, '57014');
+    t.diagnostic(`57014 after ${Math.round(ms)} ms`);
     assert.ok(ms < 2000, `the cancel took ${Math.round(ms)} ms`);
     sandbox.setFaults({ latencyMs: 0 });
     const r = await c.query('SELECT count(*)::int AS n FROM opportunities');

@@ -108,7 +108,18 @@ export class PgListener {
     let reader = new PacketReader(socket);
     let sslDone = false;
     for (;;) {
-      const packet = await reader.startupPacket();
+      let packet;
+      try {
+        packet = await reader.startupPacket();
+      } catch (err) {
+        if (!(err instanceof SqlError)) throw err;
+        // PostgreSQL says why it refuses a startup packet (bad layout, unsupported protocol) before closing
+        this.o.logger.debug({ sqlstate: err.sqlstate, reason: err.message }, 'startup packet refused');
+        reader.detach();
+        const s = socket;
+        s.end(msg.errorResponse({ severity: 'FATAL', sqlstate: err.sqlstate, message: err.message }), () => s.destroy());
+        return;
+      }
       if (packet.kind === 'ssl' || packet.kind === 'gssenc') {
         if (sslDone) throw new SqlError(SQLSTATE.protocolViolation, 'SSL negotiation repeated');
         if (packet.kind === 'gssenc' || !this.secureContext) {
