@@ -75,7 +75,7 @@ test('a config file serves several Keap accounts, each under its own database na
   assert.ok(acme !== 'sandbox' && globex !== 'sandbox' && acme && globex);
   assert.equal(globex.pageSize, 200);
   assert.notEqual(acme.oauthSettingsLocation, globex.oauthSettingsLocation);
-  assert.deepEqual(c.sandbox, { seed: 7, contacts: 50 });
+  assert.deepEqual(c.sandbox, { seed: 7, contacts: 50, pageSize: 1000, latencyMs: 0 });
   assert.equal(c.maxSessions, 10);
   assert.equal(c.logLevel, 'debug');
 });
