@@ -33,13 +33,28 @@ export interface TemplateSpec {
 
 const building = new Map<string, Promise<string>>();
 
+/**
+ * Catalog additions for clients older than the engine's PostgreSQL 18, run after the setup SQL.
+ * psql < 17 reads pg_database.daticulocale in \l (datlocale since 17): a function of the row type
+ * answers `d.daticulocale` in attribute notation. psql < 18 prints a table's foreign keys in \d only
+ * when pg_class.relhastriggers is set, which NOT ENFORCED keys (no triggers) leave false.
+ */
+export const CLIENT_COMPAT_SQL = `
+CREATE FUNCTION pg_catalog.daticulocale(pg_catalog.pg_database) RETURNS text
+  LANGUAGE sql STABLE AS 'SELECT $1.datlocale';
+UPDATE pg_catalog.pg_class SET relhastriggers = true
+  WHERE NOT relhastriggers AND oid IN (SELECT conrelid FROM pg_catalog.pg_constraint WHERE contype = 'f'
+                                       UNION SELECT confrelid FROM pg_catalog.pg_constraint WHERE contype = 'f');
+`;
+
 /** Returns the path of a ready template directory for the spec, building it if needed. */
 export function ensureTemplate(artifacts: EngineArtifacts, spec: TemplateSpec): Promise<string> {
   const key = createHash('sha256')
     .update(pgliteVersion()).update('\0')
     .update(ENGINE_START_PARAMS.join(' ')).update(INITDB_PARAMS.join(' ')).update('\0')
     .update(spec.database).update('\0')
-    .update(spec.setupSql)
+    .update(spec.setupSql).update('\0')
+    .update(CLIENT_COMPAT_SQL)
     .digest('hex')
     .slice(0, 24);
   const dir = path.join(spec.cacheDir ?? keapgresCacheDir(), 'templates', key);
@@ -68,6 +83,7 @@ async function buildTemplate(artifacts: EngineArtifacts, spec: TemplateSpec, dir
     const db = await EngineInstance.start({ artifacts, dataDir: work, database: spec.database, startParams: [...ENGINE_START_PARAMS] });
     try {
       if (spec.setupSql.trim()) await db.query(spec.setupSql);
+      await db.query(CLIENT_COMPAT_SQL);
       await db.query('CHECKPOINT');
       databaseOid = String((await db.query('SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()')).rows[0]?.oid);
     } finally {
