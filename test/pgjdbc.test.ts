@@ -154,6 +154,23 @@ test('ResultSetMetaData of a join names each column\'s own table', { skip }, () 
   ]);
 });
 
+test('Statement.cancel() from another thread ends SELECT pg_sleep(30) with 57014 and the connection works on', { skip }, (t) => {
+  const v = value<{ outcome: string; ms: number; after: string }>('statementCancel');
+  t.diagnostic(`cancelled after ${v.ms} ms (cancel sent at 500 ms)`);
+  assert.equal(v.outcome, '57014');
+  assert.ok(v.ms < 2500, `took ${v.ms} ms`);
+  assert.equal(v.after, 'still here');
+});
+
+test('setQueryTimeout(1) ends SELECT pg_sleep(30) with 57014 after about a second', { skip }, async (t) => {
+  const v = value<{ outcome: string; ms: number; after: string }>('queryTimeout');
+  t.diagnostic(`timed out after ${v.ms} ms`);
+  assert.equal(v.outcome, '57014');
+  assert.ok(v.ms >= 900 && v.ms < 3000, `took ${v.ms} ms`);
+  const [{ n }] = await query<{ n: string }>('SELECT count(*) AS n FROM tags');
+  assert.equal(v.after, n);
+});
+
 test('setReadOnly(true) with autocommit off (BEGIN READ ONLY) then a query on a Keap table', { skip }, () => {
   const v = value<Record<string, string>>('readOnlyTransaction');
   assert.deepEqual(v, { contacts: String(CONTACTS), readOnly: 'on', write: 'ERROR 25006' });

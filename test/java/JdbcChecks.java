@@ -32,6 +32,8 @@ public class JdbcChecks {
       report("joinMetaData", () -> metaData(c, "SELECT c.id AS contact_id, c.email, t.name AS tag_name, ct.applied_time, 1 AS constant "
           + "FROM contacts c JOIN contact_tags ct ON ct.contact_id = c.id JOIN tags t ON t.id = ct.tag_id ORDER BY c.id, t.id LIMIT 5"));
     }
+    report("statementCancel", JdbcChecks::statementCancel);
+    report("queryTimeout", JdbcChecks::queryTimeout);
     report("readOnlyTransaction", JdbcChecks::readOnlyTransaction);
     report("readOnlyTransactionSecondTable", JdbcChecks::readOnlyTransactionSecondTable);
     report("metabaseCursorsClosedEarly", JdbcChecks::metabaseCursorsClosedEarly);
@@ -114,6 +116,58 @@ public class JdbcChecks {
       int rows = 0;
       while (rs.next()) rows++;
       return Map.of("columns", cols, "rows", rows);
+    }
+  }
+
+  /** DBeaver's "cancel query": Statement.cancel() from another thread sends a CancelRequest. */
+  static Object statementCancel() throws Exception {
+    try (Connection c = connect(new Properties()); Statement s = c.createStatement()) {
+      Thread canceller = new Thread(() -> {
+        try {
+          Thread.sleep(500);
+          s.cancel();
+        } catch (Exception e) {
+          // the query then runs its 30 s and the check reports that
+        }
+      });
+      long started = System.nanoTime();
+      canceller.start();
+      String outcome;
+      try {
+        s.execute("SELECT pg_sleep(30)");
+        outcome = "not cancelled";
+      } catch (SQLException e) {
+        outcome = e.getSQLState();
+      }
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      canceller.join();
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("outcome", outcome);
+      out.put("ms", ms);
+      out.put("after", attempt(() -> scalar(s, "SELECT 'still here'")));
+      return out;
+    }
+  }
+
+  /** Metabase's and DBeaver's query timeouts: pgjdbc cancels the statement when setQueryTimeout expires. */
+  static Object queryTimeout() throws Exception {
+    try (Connection c = connect(new Properties()); Statement s = c.createStatement()) {
+      s.setQueryTimeout(1);
+      long started = System.nanoTime();
+      String outcome;
+      try {
+        s.execute("SELECT pg_sleep(30)");
+        outcome = "no timeout";
+      } catch (SQLException e) {
+        outcome = e.getSQLState();
+      }
+      long ms = (System.nanoTime() - started) / 1_000_000;
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("outcome", outcome);
+      out.put("ms", ms);
+      s.setQueryTimeout(0);
+      out.put("after", attempt(() -> scalar(s, "SELECT count(*) FROM tags")));
+      return out;
     }
   }
 
