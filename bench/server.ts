@@ -91,9 +91,9 @@ interface Target {
 
 interface KeapgresChild { port: number; pid: number; child: ChildProcess; stop(): Promise<void> }
 
-async function startKeapgres(workDir: string): Promise<KeapgresChild> {
-  const configFile = path.join(workDir, 'keapgres.json');
-  writeFileSync(configFile, JSON.stringify({ host: '127.0.0.1', port: 0, sandbox: { seed: 1, contacts: 1000 }, idleSpareEngines: 2, maxSessions: 200, logLevel: 'warn' }));
+async function startKeapgres(workDir: string, spares: number): Promise<KeapgresChild> {
+  const configFile = path.join(workDir, `keapgres-${spares}.json`);
+  writeFileSync(configFile, JSON.stringify({ host: '127.0.0.1', port: 0, sandbox: { seed: 1, contacts: 1000 }, idleSpareEngines: spares, maxSessions: 200, logLevel: 'warn' }));
   const child = spawn(process.execPath, [path.join(ROOT, 'server', 'keapgres.js'), 'serve', '--config', configFile], {
     cwd: ROOT,
     // its own template cache, so the run does not depend on (or disturb) the user's
@@ -204,7 +204,8 @@ interface Figures {
   contacts: number;
 }
 
-async function measure(t: Target): Promise<Figures> {
+/** Set-up and transfer on `t`; memory on `memory` (keapgres without spare engines: see main). */
+async function measure(t: Target, memoryTarget: () => Promise<{ target: Target; done(): Promise<void> }>): Promise<Figures> {
   process.stderr.write(`${t.name}: connection set-up …\n`);
   const setupWarm = spread(await setupTimes(t, WARM_SETUP_ROUNDS, WARM_GAP_MS));
   const setup = spread(await setupTimes(t, SETUP_ROUNDS, 50));
@@ -212,9 +213,14 @@ async function measure(t: Target): Promise<Figures> {
   const narrow = median(await transferTimes(t, NARROW_SQL));
   const contacts = median(await transferTimes(t, CONTACTS_SQL, CONTACTS_SETUP));
   const memory: SessionMemory[] = [];
-  for (const n of SESSION_COUNTS) {
-    process.stderr.write(`${t.name}: memory with ${n} idle sessions …\n`);
-    memory.push(await idleSessionMemory(t, n));
+  const m = await memoryTarget();
+  try {
+    for (const n of SESSION_COUNTS) {
+      process.stderr.write(`${t.name}: memory with ${n} idle sessions …\n`);
+      memory.push(await idleSessionMemory(m.target, n));
+    }
+  } finally {
+    await m.done();
   }
   return { setupWarm, setup, memory, narrow, contacts };
 }
@@ -246,11 +252,12 @@ function machineNotes(pgVersion: string): string {
   return [
     `- ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${os.cpus().length} cores (${cpu}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GB RAM, `
       + `shared with other work (load average at the end: ${load}); Node ${process.versions.node}; PostgreSQL ${pgVersion} (Debian package, default settings, `
-      + `trust authentication over TCP on 127.0.0.1); keapgres with the built-in sandbox (1,000 contacts), idleSpareEngines 2.`,
+      + `trust authentication over TCP on 127.0.0.1); keapgres with the built-in sandbox (1,000 contacts), idleSpareEngines 2 (0 for memory).`,
     `- Client: node-postgres ${pgVersionOfClient()} in the benchmark process; both servers on loopback TCP, no TLS.`,
     `- Set-up: connect + SELECT 1 (time until its result), after 3 warm-up rounds: "warm pool" = ${WARM_SETUP_ROUNDS} rounds ${WARM_GAP_MS / 1000} s apart, so keapgres has a started `
       + `spare engine each time; "back to back" = ${SETUP_ROUNDS} rounds 50 ms apart (keapgres then waits for engines to start whenever it cannot reuse the last session's).`,
-    `- Memory: per idle session = (memory with N sessions open, each having run SELECT 1 − memory before) / N. keapgres: its process (engines are worker threads in it). `
+    `- Memory: per idle session = (memory with N sessions open, each having run SELECT 1 − memory before) / N. keapgres: its process (engines are worker threads in it), `
+      + `started with idleSpareEngines 0 for this part so that spare engines being restarted in the background do not blur the difference. `
       + `PostgreSQL: postmaster and all its children summed; RSS counts each shared page once per process that touched it, PSS divides shared pages between them (the fair figure).`,
     `- Transfer: median of ${TRANSFER_ROUNDS} runs after one warm-up, on one connection; time from sending the query until node-postgres has every row as a JS object.`,
   ].join('\n');
@@ -287,15 +294,21 @@ async function main(): Promise<void> {
   try {
     process.stderr.write('starting PostgreSQL and keapgres …\n');
     postgres = await startPostgres({ fast: false });
-    keapgres = await startKeapgres(workDir);
+    keapgres = await startKeapgres(workDir, 2);
     const pgPid = postgres.pid;
-    const kPid = keapgres.pid;
-    const targets: Target[] = [
-      { name: 'keapgres', config: { host: '127.0.0.1', port: keapgres.port, user: 'bench', database: 'keap' }, pid: kPid, memory: () => memoryOfProcess(kPid) },
-      { name: 'PostgreSQL', config: postgres.clientConfig(), pid: pgPid, memory: () => memoryOfTree(pgPid) },
-    ];
-    const k = await measure(targets[0]!);
-    const p = await measure(targets[1]!);
+    const keapgresTarget = (child: KeapgresChild): Target => ({
+      name: 'keapgres', config: { host: '127.0.0.1', port: child.port, user: 'bench', database: 'keap' }, pid: child.pid, memory: () => memoryOfProcess(child.pid),
+    });
+    const pgTarget: Target = { name: 'PostgreSQL', config: postgres.clientConfig(), pid: pgPid, memory: () => memoryOfTree(pgPid) };
+    // Memory is measured on a keapgres without spare engines: with spares, whether the pool has
+    // started replacements for the ones sessions took (seconds on a loaded machine) decides the
+    // figure. Without, each session's engine is started for it, and the difference is the sessions'.
+    const k = await measure(keapgresTarget(keapgres), async () => {
+      await keapgres!.stop();
+      keapgres = await startKeapgres(workDir, 0);
+      return { target: keapgresTarget(keapgres), done: async () => undefined };
+    });
+    const p = await measure(pgTarget, async () => ({ target: pgTarget, done: async () => undefined }));
     const version = postgres.version.split(' ')[0]!;
     const result = table(k, p, version);
     process.stdout.write(`\n${result}\n\n${machineNotes(version)}\n`);
