@@ -210,6 +210,37 @@ test('\\copy table to a file writes one line per row', { skip }, async () => {
   }
 });
 
+/** psql with `input` on its standard input (for \copy … from stdin). */
+function psqlWithInput(args: string[], input: string): Promise<PsqlResult> {
+  return new Promise((resolve) => {
+    const child = spawn('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '-P', 'pager=off', ...args, server.dsn()], { env: psqlEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ code: code ?? -1, stdout, stderr }); });
+    child.stdin.end(input);
+  });
+}
+
+test('\\copy from stdin loads a scratch table in the same session', { skip }, async () => {
+  const lines = Array.from({ length: 500 }, (_, i) => `${i + 1}\tname ${i + 1}`).join('\n') + '\n';
+  const r = await psqlWithInput(['-At', '-c', 'CREATE TEMP TABLE scratch (id int, name text)', '-c', '\\copy scratch from stdin',
+    '-c', 'SELECT count(*), sum(id), max(name) FROM scratch'], lines);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'CREATE TABLE\nCOPY 500\n500|125250|name 99\n');
+});
+
+test('\\copy into a Keap table is refused before any data is sent, and psql reports why', { skip }, async () => {
+  const r = await psqlWithInput(['-c', '\\copy tags (id, name) from stdin'], '999999\tnew tag\n');
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /ERROR: /);
+  assert.match(r.stderr, /tags/);
+  // the engine was not touched: the table still answers from Keap
+  assert.match(await psqlOk(['-At', '-c', 'SELECT count(*) > 0 FROM tags WHERE id <> 999999']), /^t$/m);
+});
+
 /** An interactive psql on a pseudo-terminal (util-linux `script`), typed into like a person. */
 class InteractivePsql {
   private readonly child;
