@@ -318,3 +318,34 @@ test('keapgres_refresh_schema() picks up a custom field created in Keap meanwhil
     await c.end();
   }
 });
+
+test('a read-only transaction reads one Keap table after another, and stays read-only', async () => {
+  const c = await client();
+  try {
+    await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const contacts = await c.query('SELECT count(*)::int AS n FROM contacts');
+    const tags = await c.query('SELECT count(*)::int AS n FROM tags'); // needs rows after the first query
+    const mode = await c.query(`SELECT current_setting('transaction_read_only') AS ro, current_setting('transaction_isolation') AS iso`);
+    assert.deepEqual(mode.rows[0], { ro: 'on', iso: 'repeatable read' });
+    await assert.rejects(c.query('CREATE TABLE nope (a int)'), (e: { code?: string }) => e.code === '25006');
+    await c.query('ROLLBACK');
+    assert.equal(contacts.rows[0].n, sandbox().store.contacts.size);
+    assert.equal(tags.rows[0].n, sandbox().store.tags.size);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a read-only transaction holding an open cursor gets a clear 25006 instead of losing it', async () => {
+  const c = await client();
+  try {
+    await c.query('BEGIN READ ONLY');
+    await c.query('DECLARE cur CURSOR FOR SELECT id FROM contacts ORDER BY id');
+    await c.query('FETCH 2 FROM cur');
+    await assert.rejects(c.query('SELECT count(*) FROM notes'), (e: { code?: string; hint?: string }) => e.code === '25006' && /own transaction/.test(e.hint ?? ''));
+    await c.query('ROLLBACK');
+    assert.ok((await c.query('SELECT count(*)::int AS n FROM notes')).rows[0].n > 0);
+  } finally {
+    await c.end();
+  }
+});

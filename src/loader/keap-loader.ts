@@ -89,13 +89,13 @@ export class KeapSessionLoader implements BatchPreparer {
     if (work.txStatus === 'E') return []; // the statement fails in the engine anyway
 
     const notices: ErrorFields[] = [];
-    const restoreReadOnly = work.txStatus === 'T' ? await this.makeWritable(engine) : false;
+    const mode = work.txStatus === 'T' ? await this.prepareTransaction(engine, work.restartable) : { restore: async () => undefined, inTransaction: false };
     try {
       for (const f of todo) {
         const table = this.catalog.tables.get(f.table);
         if (!table) continue;
         const truncated = await this.load(engine, table, f, signal);
-        this.loaded.set(fetchKey(f), { at: Date.now(), inTransaction: work.txStatus === 'T' });
+        this.loaded.set(fetchKey(f), { at: Date.now(), inTransaction: mode.inTransaction });
         if (truncated) {
           notices.push({
             severity: 'NOTICE', sqlstate: '01000',
@@ -106,7 +106,7 @@ export class KeapSessionLoader implements BatchPreparer {
         }
       }
     } finally {
-      if (restoreReadOnly) await engine.query('SET TRANSACTION READ ONLY');
+      await mode.restore();
     }
     return notices;
   }
@@ -123,22 +123,34 @@ export class KeapSessionLoader implements BatchPreparer {
   }
 
   /**
-   * Inside a client's read-only transaction (Metabase: BEGIN READ ONLY, then its query), rows can be
-   * loaded only before the transaction's first query: switch it to read-write for the load and back.
+   * Loading inside a client's transaction. Read-write: the rows load in it (and go if it rolls back).
+   * Read-only (Metabase: BEGIN READ ONLY, then its query) before its first query: switched to
+   * read-write for the load and back. Read-only after a query: PostgreSQL allows no writes any more,
+   * so a transaction that has only read is rolled back, the rows loaded, and it is begun again with
+   * the same isolation level, read-only and deferrable as before — the client sees one transaction.
    */
-  private async makeWritable(engine: EngineInstance): Promise<boolean> {
-    const { rows } = await engine.query(`SELECT pg_catalog.current_setting('transaction_read_only') AS ro`);
-    if (rows[0]?.ro !== 'on') return false;
+  private async prepareTransaction(engine: EngineInstance, restartable: boolean): Promise<{ restore: () => Promise<unknown>; inTransaction: boolean }> {
+    const { rows } = await engine.query(`SELECT pg_catalog.current_setting('transaction_read_only') AS ro,
+      pg_catalog.current_setting('transaction_isolation') AS iso, pg_catalog.current_setting('transaction_deferrable') AS def`);
+    const row = rows[0] ?? {};
+    if (row.ro !== 'on') return { restore: async () => undefined, inTransaction: true };
     try {
       await engine.query('SAVEPOINT keapgres_probe; SET TRANSACTION READ WRITE; RELEASE SAVEPOINT keapgres_probe');
-      return true;
+      return { restore: () => engine.query('SET TRANSACTION READ ONLY'), inTransaction: true };
     } catch {
       await engine.query('ROLLBACK TO SAVEPOINT keapgres_probe; RELEASE SAVEPOINT keapgres_probe').catch(() => undefined);
-      throw new SqlError('25006', 'cannot load Keap rows in the middle of a read-only transaction', {
-        detail: 'The transaction already ran a query, and loading rows needs a write.',
-        hint: 'Run the statement in its own transaction, or start the read-only transaction with it.',
+    }
+    if (!restartable) {
+      throw new SqlError('25006', 'cannot load Keap rows in the middle of this read-only transaction', {
+        detail: 'The transaction already holds an open cursor or changed state, and loading rows needs a write.',
+        hint: 'Run the statement in its own transaction, or read every Keap table the transaction needs in its first statement.',
       });
     }
+    const iso = String(row.iso ?? 'read committed').toUpperCase();
+    if (!/^(READ UNCOMMITTED|READ COMMITTED|REPEATABLE READ|SERIALIZABLE)$/.test(iso)) throw new SqlError('XX000', `unexpected isolation level ${iso}`);
+    await engine.query('ROLLBACK');
+    const begin = `BEGIN ISOLATION LEVEL ${iso} READ ONLY${row.def === 'on' ? ' DEFERRABLE' : ''}`;
+    return { restore: () => engine.query(begin), inTransaction: false };
   }
 
   /** Fetches one plan's rows and COPYs them in; returns whether MaxRows cut the fetch short. */

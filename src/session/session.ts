@@ -20,6 +20,12 @@ export interface BatchWork {
   statements: BatchStatement[];
   /** transaction status before the batch: 'I', 'T' or 'E' */
   txStatus: string;
+  /**
+   * The open transaction has so far only read (plain queries, no open cursor or portal, no SAVEPOINT,
+   * no SET LOCAL, no write to a temporary table): it can be rolled back and begun again with the same
+   * characteristics without the client noticing.
+   */
+  restartable: boolean;
 }
 
 /** The Keap side of a session: loads the rows a batch needs into the engine before it runs. */
@@ -60,6 +66,8 @@ export class Session {
   private inbox: FrontendMessage[] = [];
   private pumping = false;
   private txStatus = 'I';
+  /** see BatchWork.restartable */
+  private txOnlyReads = true;
   private copyIn?: { frames: FrontendMessage[]; bytes: number };
   private running?: { abort: AbortController; inEngine: boolean; cancelled: boolean };
   private closed = false;
@@ -236,7 +244,7 @@ export class Session {
     const abort = new AbortController();
     this.running = { abort, inEngine: false, cancelled: false };
     try {
-      const notices = await this.o.preparer!.prepare({ statements, txStatus: this.txStatus }, this.engine, abort.signal);
+      const notices = await this.o.preparer!.prepare({ statements, txStatus: this.txStatus, restartable: this.txOnlyReads }, this.engine, abort.signal);
       for (const n of notices) this.write(msg.noticeResponse(n));
       return 'ran';
     } catch (err) {
@@ -269,6 +277,8 @@ export class Session {
       }, opts);
       if (ends === 'Z') this.txStatus = outcome.txStatus;
       this.recordState(batch, outcome.sawError);
+      if (this.txStatus === 'I') this.txOnlyReads = true;
+      else if (!batchOnlyReads(batch)) this.txOnlyReads = false;
       this.o.logger.debug({ ms: Math.round(performance.now() - started), rows: outcome.rows, error: outcome.sawError, sql: summarize(batch) }, 'batch');
     } catch (err) {
       if (this.closed) return;
@@ -362,6 +372,27 @@ export class Session {
       }
     }
   }
+}
+
+/** A batch that, inside a transaction, leaves nothing behind a restart of that transaction would lose. */
+function batchOnlyReads(batch: FrontendMessage[]): boolean {
+  for (const m of batch) {
+    try {
+      if (m.type === 'Q' && !splitSimple(parseQuery(m.body)).every(isPlainRead)) return false;
+      if (m.type === 'P' && !isPlainRead(parseParse(m.body).sql)) return false;
+      if (m.type === 'B' && parseBind(m.body).portal !== '') return false; // a named portal: a cursor stays open
+      if (m.type === 'E' && m.body.readInt32BE(m.body.indexOf(0) + 1) > 0) return false; // a suspended portal
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+function isPlainRead(sql: string): boolean {
+  const s = sql.replace(/^(\s|--[^\n]*\n|\/\*[\s\S]*?\*\/)+/, '');
+  if (/^(select|values|table|show)\b/i.test(s)) return !/\binto\b/i.test(s) && !/\bfor\s+(update|share|no\s+key|key)\b/i.test(s);
+  return /^(begin|start\s+transaction|set\s+transaction)\b/i.test(s) || s === '';
 }
 
 /** Statements after which a reported setting may differ (SET, RESET, DISCARD, the end of a transaction, set_config). */
