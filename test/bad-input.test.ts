@@ -214,6 +214,22 @@ test('a startup packet without its terminator is refused', async () => {
   assertRefused(c, ['08P01']);
 });
 
+test('a CancelRequest of the wrong length, or for no session, is dropped', async () => {
+  const short = Buffer.alloc(12);
+  short.writeInt32BE(12, 0);
+  short.writeInt32BE(80877102, 4);
+  short.writeInt32BE(1234, 8);
+  assertRefused(await converse([short]), ['08P01']);
+  const unknown = Buffer.alloc(16);
+  unknown.writeInt32BE(16, 0);
+  unknown.writeInt32BE(80877102, 4);
+  unknown.writeInt32BE(0x7fffffff, 8);
+  unknown.writeInt32BE(42, 12);
+  const c = await converse([unknown]);
+  assert.ok(c.closed);
+  assert.deepEqual(c.messages, [], 'PostgreSQL answers a CancelRequest with nothing');
+});
+
 test('unknown protocol versions are refused', async () => {
   for (const version of [(2 << 16) | 0, (4 << 16) | 0, 0x12345678, 0]) {
     const c = await converse([startupPacket({ user: 'tester', database: 'keap' }, { version })]);
@@ -248,11 +264,14 @@ test('many garbage connections at once', async () => {
     () => ({ first: [startupPacket({ user: 'tester', database: 'keap' }, { terminator: false })], end: false }),
     () => ({ first: [Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 3, 0, 0])], end: false }),
   ];
-  const all = await Promise.all(Array.from({ length: 40 }, (_, i) => {
+  const garbage = Promise.all(Array.from({ length: 40 }, (_, i) => {
     const k = kinds[i % kinds.length](i);
     return converse(k.first, { end: k.end, waitMs: 8000 });
   }));
-  for (const c of all) assertRefused(c, ['08P01', '0A000']);
+  // the connected client is answered while the garbage arrives
+  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => bystander.query('SELECT $1::int AS i', [i])));
+  assert.deepEqual(answers.map((r) => r.rows[0].i), Array.from({ length: 10 }, (_, i) => i));
+  for (const c of await garbage) assertRefused(c, ['08P01', '0A000']);
 });
 
 test('a malformed startup packet or an unknown protocol version is told why before the close, as PostgreSQL does', async () => {
