@@ -48,7 +48,7 @@ async function connect(extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client>
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `sql`, cancels it after `afterMs`; returns the error and how long it took to arrive after the cancel. */
-async function cancelWhileRunning(c: pg.Client, sql: string, afterMs = 300): Promise<{ error: { code?: string; message: string }; ms: number }> {
+async function cancelWhileRunning(c: pg.Client, sql: string, afterMs = 500): Promise<{ error: { code?: string; message: string }; ms: number }> {
   const running = c.query(sql).then(() => { throw new Error(`${sql} was not cancelled`); }, (e: { code?: string; message: string }) => e);
   await sleep(afterMs);
   const sent = performance.now();

@@ -289,7 +289,7 @@ test('Ctrl-C in interactive psql cancels the running statement, returns to the p
     let at = await session.waitFor(/started/);
     session.type('SELECT pg_sleep(30);\n');
     at = await session.waitFor(/pg_sleep\(30\);\r?\n/, at);
-    await new Promise((r) => setTimeout(r, 500)); // let the statement reach the server
+    await new Promise((r) => setTimeout(r, 800)); // let the statement reach the server
     const pressed = Date.now();
     session.type('\x03'); // the terminal turns ^C into SIGINT for psql, which sends a CancelRequest
     at = await session.waitFor(/ERROR:\s+canceling statement due to user request/, at, 5000);
