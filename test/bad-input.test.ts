@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './support/keapgres.js';
+import { PgListener } from '../src/wire/listener.js';
+import { silentLogger } from '../src/log/logger.js';
 
 let server: TestServer;
 let bystander: pg.Client;
@@ -279,4 +281,27 @@ test('a malformed startup packet or an unknown protocol version is told why befo
   const v4 = await converse([startupPacket({ user: 'tester', database: 'keap' }, { version: 4 << 16 })]);
   const codes = [noTerminator, v4].map((c) => c.messages.filter((m) => m.type === 'E').map((m) => errorFields(m).C));
   assert.deepEqual(codes, [['08P01'], ['0A000']]);
+});
+
+test('a client that never completes its startup packet is disconnected after the startup timeout', async () => {
+  // a listener of its own with a short deadline (the server's is 60 s, as PostgreSQL's authentication_timeout)
+  const listener = new PgListener({
+    host: '127.0.0.1', port: 0, users: [], trust: false, maxSessions: 10, maxMessageBytes: 1 << 20,
+    startupTimeoutMs: 400, databases: new Map(), logger: silentLogger(),
+  });
+  const { port } = await listener.listen();
+  try {
+    const half = login().subarray(0, 12);
+    const held = await Promise.all([half, Buffer.alloc(0)].map((bytes) => new Promise<number>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+      const started = performance.now();
+      const timer = setTimeout(() => { socket.destroy(); resolve(Infinity); }, 5000);
+      socket.on('error', () => undefined);
+      socket.on('close', () => { clearTimeout(timer); resolve(performance.now() - started); });
+      socket.resume();
+    })));
+    for (const ms of held) assert.ok(ms >= 350 && ms < 3000, `connection held ${Math.round(ms)} ms`);
+  } finally {
+    await listener.stop(0);
+  }
 });

@@ -28,6 +28,8 @@ export interface ListenerOptions {
   trust: boolean | readonly string[];
   maxSessions: number;
   maxMessageBytes: number;
+  /** time a client has from connecting to being authenticated (PostgreSQL's authentication_timeout); default 60 s */
+  startupTimeoutMs?: number;
   databases: ReadonlyMap<string, DatabaseBackend>;
   logger: Logger;
 }
@@ -97,13 +99,20 @@ export class PgListener {
     this.sockets.add(raw);
     raw.on('close', () => this.sockets.delete(raw));
     raw.on('error', () => undefined);
-    void this.handshake(raw).catch((err) => {
+    // without a deadline, a client that never completes its startup packet holds a socket forever
+    const deadline = setTimeout(() => {
+      this.o.logger.info({ remote: raw.remoteAddress }, 'startup not completed in time: closing the connection');
+      raw.destroy();
+    }, this.o.startupTimeoutMs ?? 60_000);
+    deadline.unref();
+    raw.on('close', () => clearTimeout(deadline));
+    void this.handshake(raw, () => clearTimeout(deadline)).catch((err) => {
       this.o.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'connection ended during startup');
       raw.destroy();
     });
   }
 
-  private async handshake(raw: net.Socket): Promise<void> {
+  private async handshake(raw: net.Socket, authenticated: () => void): Promise<void> {
     let socket: net.Socket = raw;
     let reader = new PacketReader(socket);
     let sslDone = false;
@@ -146,12 +155,12 @@ export class PgListener {
         return;
       }
       reader.detach();
-      await this.startSession(socket, packet.params, reader.rest(), raw.remoteAddress ?? '', socket !== raw);
+      await this.startSession(socket, packet.params, reader.rest(), raw.remoteAddress ?? '', socket !== raw, authenticated);
       return;
     }
   }
 
-  private async startSession(socket: net.Socket, params: Record<string, string>, rest: Buffer, remote: string, secure: boolean): Promise<void> {
+  private async startSession(socket: net.Socket, params: Record<string, string>, rest: Buffer, remote: string, secure: boolean, authenticated: () => void): Promise<void> {
     const fail = (e: SqlError) => {
       socket.end(msg.errorResponse({ severity: 'FATAL', sqlstate: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint }));
     };
@@ -167,6 +176,7 @@ export class PgListener {
       log.info({ sqlstate: authError.sqlstate }, 'authentication failed');
       return fail(authError);
     }
+    authenticated();
     const backend = this.o.databases.get(database);
     if (!backend) return fail(new SqlError(SQLSTATE.unknownDatabase, `database "${database}" does not exist`));
     if (this.sessions.size + this.startingSessions >= this.o.maxSessions) {
