@@ -51,6 +51,11 @@ export class KeapSessionLoader implements BatchPreparer {
     this.logger = logger;
   }
 
+  loadedTables(): string[] {
+    // a schema refresh truncates and alters tables: then every table is suspect
+    return this.catalog === this.source.catalog ? [...this.nonEmpty] : [...this.catalog.tables.keys()];
+  }
+
   engineReplaced(): void {
     this.loaded.clear();
     this.nonEmpty.clear();

@@ -29,15 +29,29 @@ export function engineSetupSql(user: string, settings: ReadonlyArray<readonly [s
   return parts.join(';\n') + ';';
 }
 
-/** Creates the client's role in the engine unless it exists (a lookup, not plpgsql: far cheaper). */
-export async function ensureRole(engine: EngineInstance, user: string): Promise<void> {
-  const { rows } = await engine.query(`SELECT 1 AS x FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(user)}`);
-  if (rows.length === 0) await engine.query(`CREATE ROLE ${quoteIdent(user)} SUPERUSER LOGIN`);
+const REPORTED_SELECT = `SELECT ${REPORTED_PARAMETERS.map((p) => `pg_catalog.current_setting(${quoteLiteral(p)}, true) AS ${quoteIdent(p)}`).join(', ')}`;
+
+/**
+ * Sets the engine up for the client (role, startup settings) and reads the parameters to report, in
+ * one round trip to the engine; the role is created the first time a user name is seen.
+ */
+export async function setUpSession(engine: EngineInstance, user: string, settings: ReadonlyArray<readonly [string, string]>): Promise<Array<[string, string]>> {
+  const sql = `${engineSetupSql(user, settings)}\n${REPORTED_SELECT}`;
+  try {
+    return reportedFrom((await engine.query(sql)).rows);
+  } catch (err) {
+    const { rows } = await engine.query(`SELECT 1 AS x FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(user)}`);
+    if (rows.length > 0) throw err; // the role exists: a startup setting was refused
+    await engine.query(`CREATE ROLE ${quoteIdent(user)} SUPERUSER LOGIN`);
+    return reportedFrom((await engine.query(sql)).rows);
+  }
 }
 
 export async function readReportedParameters(engine: EngineInstance): Promise<Array<[string, string]>> {
-  const select = REPORTED_PARAMETERS.map((p) => `pg_catalog.current_setting(${quoteLiteral(p)}, true) AS ${quoteIdent(p)}`).join(', ');
-  const { rows } = await engine.query(`SELECT ${select}`);
+  return reportedFrom((await engine.query(REPORTED_SELECT)).rows);
+}
+
+function reportedFrom(rows: Record<string, unknown>[]): Array<[string, string]> {
   const row = rows[0] ?? {};
   const out: Array<[string, string]> = [];
   for (const p of REPORTED_PARAMETERS) {

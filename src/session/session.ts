@@ -8,7 +8,7 @@ import type { EnginePool } from '../engine/pool.js';
 import * as msg from '../wire/backend-messages.js';
 import type { FrontendMessage } from '../wire/frontend-framer.js';
 import { ProtocolState, parseBind, parseClose, parseParse, parseQuery, paramText, splitSimple } from './protocol-state.js';
-import { engineSetupSql, ensureRole, readReportedParameters } from './session-setup.js';
+import { readReportedParameters, setUpSession } from './session-setup.js';
 
 export interface BatchStatement {
   sql: string;
@@ -33,6 +33,8 @@ export interface BatchPreparer {
   prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<msg.ErrorFields[]>;
   /** the session's engine was replaced (after a cancel): whatever was loaded is gone */
   engineReplaced(): void;
+  /** Keap tables holding rows in the engine (emptied before the engine serves another session) */
+  loadedTables(): string[];
 }
 
 export interface SessionWriter {
@@ -80,8 +82,7 @@ export class Session {
 
   /** Applies the startup settings and returns the ParameterStatus values to report. Throws SqlError (FATAL). */
   async start(): Promise<Array<[string, string]>> {
-    await this.setUpEngine(this.engine);
-    const reported = await readReportedParameters(this.engine);
+    const reported = await this.setUpEngine(this.engine);
     this.engine.setReportedParameters(reported);
     return reported;
   }
@@ -119,7 +120,7 @@ export class Session {
       r.abort.abort(new SqlError(SQLSTATE.connectionFailure, 'client disconnected'));
       await this.engine.terminate();
     } else {
-      await this.o.pool.release(this.engine, this.o.keapTables);
+      await this.o.pool.release(this.engine, this.o.preparer ? this.o.preparer.loadedTables() : this.o.keapTables);
     }
     for (const l of this.closeListeners) l();
   }
@@ -322,10 +323,9 @@ export class Session {
     this.txStatus = tx;
   }
 
-  private async setUpEngine(engine: EngineInstance): Promise<void> {
+  private async setUpEngine(engine: EngineInstance): Promise<Array<[string, string]>> {
     try {
-      await ensureRole(engine, this.o.user);
-      await engine.query(engineSetupSql(this.o.user, this.o.settings));
+      return await setUpSession(engine, this.o.user, this.o.settings);
     } catch (err) {
       const e = toSqlError(err, this.o.logger);
       throw new SqlError(e.sqlstate, e.message, { detail: e.detail, hint: e.hint, severity: 'FATAL' });
