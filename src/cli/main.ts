@@ -10,6 +10,7 @@ const USAGE = `usage: keapgres <command> [options]
   passwd    print a SCRAM-SHA-256 verifier for a user of the configuration
   auth      authorize a Keap connection (OAuth) by hand: --print-url, --verifier CODE
   sandbox   run the built-in sandbox Keap API alone
+  export    write the Keap tables (DDL, keys, comments, rows) as a psql script for a real PostgreSQL
 `;
 
 export async function main(argv: string[]): Promise<number> {
