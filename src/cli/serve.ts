@@ -1,10 +1,10 @@
 // `keapgres serve`: the PostgreSQL front end over every configured database.
 import { loadServerConfig } from '../config/server-config.js';
 import { logServerConfig } from '../config/describe-config.js';
-import { createLogger, registerSecret } from '../log/logger.js';
+import { createLogger } from '../log/logger.js';
 import { loadEngineArtifacts } from '../engine/artifacts.js';
 import { PgListener, type DatabaseBackend } from '../wire/listener.js';
-import { accessFromSettings, openKeapDatabase, type KeapDatabase } from '../loader/keap-database.js';
+import { accessFromSettings, openKeapDatabase, sandboxAccess, type KeapDatabase } from '../loader/keap-database.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { Logger } from 'pino';
 
@@ -47,22 +47,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       let access;
       if (conn === 'sandbox') {
         sandbox ??= await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts, latencyMs: config.sandbox?.latencyMs });
-        // The sandbox is reached as an OAuth app is (Keap's default, with its 25/s and 1,500/min limits).
-        const sb = sandbox;
-        let token = sb.issueTokens({ expiresInSeconds: 86400 }).access_token;
-        registerSecret(token);
-        access = {
-          apiBase: sb.apiBase,
-          credentials: {
-            headers: async () => ({ Authorization: `Bearer ${token}` }),
-            unauthorized: async () => {
-              token = sb.issueTokens({ expiresInSeconds: 86400 }).access_token;
-              registerSecret(token);
-              return true;
-            },
-          },
-          pageSize: config.sandbox?.pageSize ?? 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 25,
-        };
+        access = sandboxAccess(sandbox, config.sandbox);
         logger.info({ database: name, api: sandbox.apiBase }, 'serving the built-in sandbox Keap account (no Keap connection configured)');
       } else {
         access = await accessFromSettings(conn, logger.child({ database: name }));

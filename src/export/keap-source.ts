@@ -5,8 +5,7 @@ import { loadServerConfig } from '../config/server-config.js';
 import { parseConnectionString } from '../config/connection-string.js';
 import { SqlError, SQLSTATE } from '../errors.js';
 import { KeapConnector } from '../keap/connector.js';
-import { accessFromSettings, type KeapAccess } from '../loader/keap-database.js';
-import { registerSecret } from '../log/logger.js';
+import { accessFromSettings, sandboxAccess, type KeapAccess } from '../loader/keap-database.js';
 import { customFieldModels, withAccountCustomFields } from '../schema/custom-fields.js';
 import { loadCatalog } from '../schema/load.js';
 import type { Catalog } from '../schema/types.js';
@@ -54,20 +53,7 @@ export async function openExportSource(o: OpenExportSourceOptions): Promise<Keap
       // the same way: as an OAuth app, with its 25 calls a second.
       const sb = await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts, latencyMs: config.sandbox?.latencyMs });
       sandbox = sb;
-      let token = sb.issueTokens({ expiresInSeconds: 86_400 }).access_token;
-      registerSecret(token);
-      access = {
-        apiBase: sb.apiBase,
-        credentials: {
-          headers: async () => ({ Authorization: `Bearer ${token}` }),
-          unauthorized: async () => {
-            token = sb.issueTokens({ expiresInSeconds: 86_400 }).access_token;
-            registerSecret(token);
-            return true;
-          },
-        },
-        pageSize: config.sandbox?.pageSize ?? 1000, timeoutSeconds: 60, maxRows: -1, spikePerSecond: 25,
-      };
+      access = sandboxAccess(sb, config.sandbox);
     } else {
       access = await accessFromSettings(conn, o.logger.child({ database: name }));
     }

@@ -15,6 +15,9 @@ import { ensureTemplate } from '../engine/template.js';
 import { EnginePool } from '../engine/pool.js';
 import type { DatabaseBackend } from '../wire/listener.js';
 import { KeapSessionLoader } from './keap-loader.js';
+import { registerSecret } from '../log/logger.js';
+import type { Sandbox } from '../sandbox/index.js';
+import type { SandboxOptions as SandboxConfig } from '../config/server-config.js';
 
 export interface KeapAccess {
   apiBase: string;
@@ -72,6 +75,33 @@ export async function accessFromSettings(settings: ConnectionSettings, logger: L
     profile: settings.profile,
     spikePerSecond: settings.authScheme === 'APIKey' ? 10 : 25,
     close: () => credentials.close(),
+  };
+}
+
+/**
+ * Access to the in-process sandbox, reached as a Keap OAuth app is (Keap's default, with its 25/s and
+ * 1,500/min limits); a rejected token is replaced by a new one, as a refresh would.
+ */
+export function sandboxAccess(sb: Sandbox, config?: SandboxConfig): KeapAccess {
+  const issue = () => {
+    const t = sb.issueTokens({ expiresInSeconds: 86_400 }).access_token;
+    registerSecret(t);
+    return t;
+  };
+  let token = issue();
+  return {
+    apiBase: sb.apiBase,
+    credentials: {
+      headers: async () => ({ Authorization: `Bearer ${token}` }),
+      unauthorized: async () => {
+        token = issue();
+        return true;
+      },
+    },
+    pageSize: config?.pageSize ?? 1000,
+    timeoutSeconds: 60,
+    maxRows: -1,
+    spikePerSecond: 25,
   };
 }
 
