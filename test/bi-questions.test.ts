@@ -248,3 +248,17 @@ test('ten questions at once from five users, each on its own connection, all ans
     await Promise.all(users.map((c) => c.end()));
   }
 });
+
+test('a question inside a read-only transaction, as Metabase runs every query (BEGIN READ ONLY), is answered', async () => {
+  const q = questions()[0]!;
+  const c = await connect();
+  try {
+    await c.query('BEGIN READ ONLY');
+    assert.deepEqual(await ask(c, q), q.expected(), q.name);
+    // still read-only: the transaction the client asked for is the one it has
+    await assert.rejects(c.query('CREATE TABLE not_allowed (i int)'), (e: { code?: string }) => e.code === '25006');
+    await c.query('ROLLBACK');
+  } finally {
+    await c.end();
+  }
+});
