@@ -178,3 +178,18 @@ test('a client that disconnects right after cancelling leaves no engine behind',
   while (engineDirs() > SPARE_ENGINES && Date.now() < deadline) await sleep(100);
   assert.ok(engineDirs() <= SPARE_ENGINES, `${engineDirs()} engines left for ${SPARE_ENGINES} spares and no session`);
 });
+
+test('a temporary table created before a cancel is still there after it', {
+  todo: 'a cancel ends the engine: temp tables (and views, functions, rows of scratch tables) made by the session are gone; only SET/PREPARE and named statements are replayed',
+}, async () => {
+  const c = await connect();
+  try {
+    await c.query('CREATE TEMP TABLE kept (x int)');
+    await c.query('INSERT INTO kept VALUES (1), (2)');
+    const { error } = await cancelWhileRunning(c, 'SELECT pg_sleep(30)');
+    assert.equal(error.code, '57014');
+    assert.equal((await c.query('SELECT count(*)::int AS n FROM kept')).rows[0].n, 2);
+  } finally {
+    await c.end();
+  }
+});

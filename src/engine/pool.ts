@@ -119,7 +119,8 @@ export class EnginePool {
     await Promise.all(old.map((e) => e.terminate()));
     // a spare still starting ends itself once started (closed); removing its directory under it first
     // left its worker waiting forever, and the process with it
-    await Promise.allSettled([...this.startingNow]);
+    // (bounded: an engine whose start never settles must not hold the server's stop forever)
+    await Promise.race([Promise.allSettled([...this.startingNow]), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await rm(this.sessionsDir, { recursive: true, force: true }).catch(() => undefined);
   }
 
