@@ -349,3 +349,23 @@ test('a read-only transaction holding an open cursor gets a clear 25006 instead 
     await c.end();
   }
 });
+
+test('an engine handed to the next session holds none of the previous session\'s rows, tables or settings', async () => {
+  for (let round = 0; round < 3; round++) {
+    const c = await client();
+    try {
+      const state = await c.query(`SELECT pg_relation_size('public.contacts') AS size,
+        (SELECT count(*)::int FROM pg_class WHERE relname = 'leftover') AS leftover,
+        (SELECT count(*)::int FROM pg_prepared_statements) AS prepared,
+        current_setting('work_mem') AS work_mem`);
+      assert.deepEqual(state.rows[0], { size: '0', leftover: 0, prepared: 0, work_mem: '8MB' }, `round ${round}`);
+      await c.query('SELECT count(*) FROM contacts');
+      await c.query('CREATE TEMP TABLE leftover (a int)');
+      await c.query("SET work_mem = '1MB'");
+      await c.query({ name: 'kept', text: 'SELECT 1' });
+    } finally {
+      await c.end();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+});

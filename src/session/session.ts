@@ -120,7 +120,9 @@ export class Session {
       r.abort.abort(new SqlError(SQLSTATE.connectionFailure, 'client disconnected'));
       await this.engine.terminate();
     } else {
-      await this.o.pool.release(this.engine, this.o.preparer ? this.o.preparer.loadedTables() : this.o.keapTables);
+      // TRUNCATE must name every table a foreign key ties a truncated one to, so it is all or none.
+      const loaded = this.o.preparer ? this.o.preparer.loadedTables().length > 0 : true;
+      await this.o.pool.release(this.engine, loaded ? this.o.keapTables : []);
     }
     for (const l of this.closeListeners) l();
   }
