@@ -14,6 +14,7 @@ import { RawClient, decodeDataRow, type BackendMessage } from './replay/raw-clie
 import { CAPTURE_OBJECTS_SQL, rewriteSteps, type ServerOids } from './replay/rewrite.js';
 import { buildOutcome, lastColumns, type Column, type OidSymbols, type Outcome } from './replay/outcome.js';
 import { allowedDifferences } from './replay/differences.js';
+import { judge, type Verdict } from './replay/judge.js';
 import { startComparedServers, type ComparedServers } from './replay/servers.js';
 import { findPostgresBin } from './support/postgres.js';
 
@@ -79,36 +80,6 @@ async function runOn(side: Side, entry: CorpusEntry): Promise<Outcome> {
   return outcome;
 }
 
-interface Verdict {
-  entry: CorpusEntry;
-  result: 'match' | 'allowed' | 'mismatch';
-  rules: string[];
-  keapgres?: Outcome;
-  postgres?: Outcome;
-  /** keapgres answered with an ErrorResponse */
-  keapgresError?: boolean;
-  /** both outcomes after the rules that applied */
-  normalised?: [Outcome, Outcome];
-}
-
-function same(a: Outcome, b: Outcome): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function judge(entry: CorpusEntry, k: Outcome, p: Outcome): Verdict {
-  if (same(k, p)) return { entry, result: 'match', rules: [], keapgresError: k.some((i) => i.kind === 'message' && i.text.startsWith('ERROR')) };
-  const sql = entry.sql ?? '';
-  let [a, b] = [k, p];
-  const used: string[] = [];
-  for (const rule of differences) {
-    if (!rule.applies(sql)) continue;
-    [a, b] = rule.normalise(a, b);
-    used.push(rule.name);
-    if (same(a, b)) return { entry, result: 'allowed', rules: used };
-  }
-  return { entry, result: 'mismatch', rules: used, keapgres: k, postgres: p, normalised: [a, b] };
-}
-
 async function replayConnection(conn: CorpusConnection): Promise<Verdict[]> {
   const startup: Record<string, string> = { ...conn.startup };
   // the capture's own database name and application are not what the replay connects to
@@ -119,7 +90,7 @@ async function replayConnection(conn: CorpusConnection): Promise<Verdict[]> {
   try {
     for (const entry of conn.entries) {
       const [ko, po] = await Promise.all([runOn(k, entry), runOn(p, entry)]);
-      verdicts.push(judge(entry, ko, po));
+      verdicts.push(judge(entry, ko, po, differences));
     }
   } finally {
     await Promise.all([k.client.end(), p.client.end()]);
