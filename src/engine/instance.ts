@@ -125,8 +125,10 @@ export class EngineInstance {
     if (!this.exited) this.worker.postMessage({ type: 'params-baseline', values } satisfies MainToWorker);
   }
 
+  /** Called once when the engine ends, whichever way (terminated, closed, crashed). */
   onExitOnce(listener: (reason: string) => void): void {
-    this.exitListeners.push(listener);
+    if (this.exited) listener('engine already ended');
+    else this.exitListeners.push(listener);
   }
 
   /** Ends the worker at once, whatever it is doing (this is how a statement is cancelled). */
@@ -135,6 +137,7 @@ export class EngineInstance {
       this.exited = true;
       await this.worker.terminate().catch(() => undefined);
       this.failPending('engine terminated');
+      this.notifyExit('engine terminated');
     }
     await this.removeDataDir();
   }
@@ -210,10 +213,13 @@ export class EngineInstance {
     this.readyWaiter?.reject(new Error(reason));
     this.readyWaiter = undefined;
     this.failPending(reason);
-    if (wasAlive) {
-      for (const l of this.exitListeners) l(reason);
-    }
+    if (wasAlive) this.notifyExit(reason);
+  }
+
+  private notifyExit(reason: string): void {
+    const listeners = this.exitListeners;
     this.exitListeners = [];
+    for (const l of listeners) l(reason);
   }
 
   private failPending(reason: string): void {

@@ -115,8 +115,10 @@ export class EnginePool {
 
   async close(): Promise<void> {
     this.closed = true;
-    const old = this.idle.splice(0);
-    await Promise.all(old.map((e) => e.terminate()));
+    this.idle.splice(0);
+    // Every engine this pool started ends here — idle, in a session, or being reset — before its data
+    // directory is removed: an engine whose files vanish under it can spin.
+    await Promise.all([...this.live].map((e) => e.terminate()));
     // a spare still starting ends itself once started (closed); removing its directory under it first
     // left its worker waiting forever, and the process with it
     // (bounded: an engine whose start never settles must not hold the server's stop forever)
@@ -127,6 +129,9 @@ export class EnginePool {
   private templateGeneration(): string {
     return path.basename(this.templateDir);
   }
+
+  /** engines started by this pool and not ended yet */
+  private readonly live = new Set<EngineInstance>();
 
   private offer(engine: EngineInstance): void {
     // a release that finishes after close() would otherwise keep a worker (and the process) alive
@@ -171,6 +176,8 @@ export class EnginePool {
       highWaterBytes: this.opts.highWaterBytes,
       ownsDataDir: true,
     });
+    this.live.add(engine);
+    engine.onExitOnce(() => this.live.delete(engine));
     // The first statements of a fresh engine pay for cold code paths and catalog caches (~40 ms):
     // pay it here, before a client waits on it.
     await engine.query(WARM_UP_SQL).catch(() => undefined);

@@ -11,7 +11,8 @@ import { CopyRowEncoder, copyStatement } from '../schema/rows.js';
 import { qualifiedName, quoteIdent } from '../schema/ddl.js';
 import type { Catalog, TableSchema } from '../schema/types.js';
 import type { KeapConnector } from '../keap/connector.js';
-import type { BatchPreparer, BatchWork } from '../session/session.js';
+import type { BatchPreparer, BatchWork, PrepareOutcome } from '../session/session.js';
+import { parseSqlCached } from '../planner/parse-cache.js';
 import type { ErrorFields } from '../wire/backend-messages.js';
 
 export interface KeapSource {
@@ -61,7 +62,7 @@ export class KeapSessionLoader implements BatchPreparer {
     this.nonEmpty.clear();
   }
 
-  async prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<ErrorFields[]> {
+  async prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<PrepareOutcome> {
     if (work.txStatus === 'I') {
       for (const [k, v] of this.loaded) if (v.inTransaction) this.loaded.delete(k);
     }
@@ -85,13 +86,15 @@ export class KeapSessionLoader implements BatchPreparer {
       const r = plan.rejection;
       throw new SqlError(r.sqlstate, r.message, { detail: r.detail, hint: r.hint });
     }
+    const count = await this.apiCount(work, plan.fetches, signal);
+    if (count) return { notices: [], answer: count };
     const now = Date.now();
     const todo = plan.fetches.filter((f) => {
       const hit = this.loaded.get(fetchKey(f)) ?? this.loaded.get(fullKey(f.table));
       return !hit || now - hit.at > this.source.freshMs;
     });
-    if (todo.length === 0) return [];
-    if (work.txStatus === 'E') return []; // the statement fails in the engine anyway
+    if (todo.length === 0) return { notices: [] };
+    if (work.txStatus === 'E') return { notices: [] }; // the statement fails in the engine anyway
 
     const notices: ErrorFields[] = [];
     const mode = work.txStatus === 'T' ? await this.prepareTransaction(engine, work.restartable) : { restore: async () => undefined, inTransaction: false };
@@ -113,7 +116,21 @@ export class KeapSessionLoader implements BatchPreparer {
     } finally {
       await mode.restore();
     }
-    return notices;
+    return { notices };
+  }
+
+  /**
+   * `SELECT count(*) FROM t [WHERE …]`, alone in a simple query, with every condition one the API
+   * applies exactly: one call to the API's count instead of fetching every row.
+   */
+  private async apiCount(work: BatchWork, fetches: readonly FetchPlan[], signal: AbortSignal): Promise<{ column: string; count: number } | undefined> {
+    if (!work.simpleQuery || work.statements.length !== 1 || work.txStatus === 'E') return undefined;
+    if (fetches.length !== 1 || !fetches[0].countOnly) return undefined;
+    const table = this.catalog.tables.get(fetches[0].table);
+    if (!table) return undefined;
+    const n = await this.source.connector.count(table, fetches[0], signal);
+    if (n === undefined) return undefined;
+    return { column: countColumnName(work.statements[0].sql), count: n };
   }
 
   /** keapgres_refresh_schema(): the custom fields are read again and this session's tables altered to match. */
@@ -201,6 +218,13 @@ export class KeapSessionLoader implements BatchPreparer {
     this.logger.debug({ table: table.name, rows: encoder.rowCount, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, ms: Math.round(performance.now() - started), copyMs: Math.round(copyMs) }, 'loaded');
     return fetch.truncated();
   }
+}
+
+/** The output name of the count: its alias, or "count" as PostgreSQL names count(*). */
+function countColumnName(sql: string): string {
+  const parsed = parseSqlCached(sql);
+  const stmt = parsed?.[0]?.stmt as { SelectStmt?: { targetList?: Array<{ ResTarget?: { name?: string } }> } } | undefined;
+  return stmt?.SelectStmt?.targetList?.[0]?.ResTarget?.name ?? 'count';
 }
 
 function fetchKey(f: FetchPlan): string {

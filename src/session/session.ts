@@ -26,11 +26,19 @@ export interface BatchWork {
    * characteristics without the client noticing.
    */
   restartable: boolean;
+  /** the batch is one simple Query: the Keap side may answer it itself (an API count) */
+  simpleQuery: boolean;
+}
+
+export interface PrepareOutcome {
+  notices: msg.ErrorFields[];
+  /** the statement's whole result, from the API (SELECT count(*) FROM t with only pushed conditions) */
+  answer?: { column: string; count: number };
 }
 
 /** The Keap side of a session: loads the rows a batch needs into the engine before it runs. */
 export interface BatchPreparer {
-  prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<msg.ErrorFields[]>;
+  prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<PrepareOutcome>;
   /** the session's engine was replaced (after a cancel): whatever was loaded is gone */
   engineReplaced(): void;
   /** Keap tables holding rows in the engine (emptied before the engine serves another session) */
@@ -209,7 +217,7 @@ export class Session {
       return false; // let the engine report the bad table name itself
     }
     // Keap tables are read-only: let the planner answer before the client starts sending data.
-    if (this.o.preparer && (await this.prepareOrAnswer([{ sql }], 'Z')) === 'answered') return true;
+    if (this.o.preparer && (await this.prepareOrAnswer([{ sql }], 'Z', false)) === 'answered') return true;
     this.copyIn = { frames: batch, bytes: 0 };
     this.write(msg.copyInResponse(target.binary ? 1 : 0, columns));
     return true;
@@ -237,18 +245,27 @@ export class Session {
   private async runBatch(batch: FrontendMessage[], ends: 'Z' | 'none'): Promise<void> {
     const statements = this.statementsOf(batch);
     if (this.o.preparer && statements.length) {
-      if ((await this.prepareOrAnswer(statements, ends)) === 'answered') return;
+      const simpleQuery = batch.length === 1 && batch[0].type === 'Q';
+      if ((await this.prepareOrAnswer(statements, ends, simpleQuery)) === 'answered') return;
     }
     await this.runEngine(batch, ends, { reportParams: ends === 'Z' && mayChangeSettings(statements) });
   }
 
   /** Runs the Keap side; on failure answers the client itself (the engine never sees the batch). */
-  private async prepareOrAnswer(statements: BatchStatement[], ends: 'Z' | 'none'): Promise<'ran' | 'answered'> {
+  private async prepareOrAnswer(statements: BatchStatement[], ends: 'Z' | 'none', simpleQuery = false): Promise<'ran' | 'answered'> {
     const abort = new AbortController();
     this.running = { abort, inEngine: false, cancelled: false };
     try {
-      const notices = await this.o.preparer!.prepare({ statements, txStatus: this.txStatus, restartable: this.txOnlyReads }, this.engine, abort.signal);
+      const work = { statements, txStatus: this.txStatus, restartable: this.txOnlyReads, simpleQuery };
+      const { notices, answer } = await this.o.preparer!.prepare(work, this.engine, abort.signal);
       for (const n of notices) this.write(msg.noticeResponse(n));
+      if (answer && simpleQuery) {
+        this.write(Buffer.concat([
+          msg.rowDescriptionBigint(answer.column), msg.dataRow([String(answer.count)]), msg.commandComplete('SELECT 1'),
+          msg.readyForQuery(this.txStatus),
+        ]));
+        return 'answered';
+      }
       return 'ran';
     } catch (err) {
       const e = this.running.cancelled ? new SqlError(SQLSTATE.queryCanceled, CANCELED.message) : toSqlError(err, this.o.logger);

@@ -70,4 +70,42 @@ export const copyInResponse = (format: 0 | 1, columns: number): Buffer => {
   return message('G', body);
 };
 
+/** RowDescription of one bigint column in text format, not from a table (as count(*) has). */
+export const rowDescriptionBigint = (column: string): Buffer => {
+  const name = cstring(column);
+  const body = Buffer.alloc(2 + name.length + 18);
+  body.writeInt16BE(1, 0);
+  name.copy(body, 2);
+  let o = 2 + name.length;
+  body.writeInt32BE(0, o); // table oid
+  body.writeInt16BE(0, o + 4); // attnum
+  body.writeInt32BE(20, o + 6); // int8
+  body.writeInt16BE(8, o + 10); // typlen
+  body.writeInt32BE(-1, o + 12); // typmod
+  body.writeInt16BE(0, o + 16); // text
+  o += 18;
+  return message('T', body);
+};
+
+export const dataRow = (values: Array<string | null>): Buffer => {
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(2);
+  head.writeInt16BE(values.length, 0);
+  parts.push(head);
+  for (const v of values) {
+    const len = Buffer.alloc(4);
+    if (v === null) {
+      len.writeInt32BE(-1, 0);
+      parts.push(len);
+    } else {
+      const b = Buffer.from(v, 'utf8');
+      len.writeInt32BE(b.length, 0);
+      parts.push(len, b);
+    }
+  }
+  return message('D', Buffer.concat(parts));
+};
+
+export const commandComplete = (tag: string): Buffer => message('C', cstring(tag));
+
 export const sslResponse = (accepted: boolean): Buffer => Buffer.from(accepted ? 'S' : 'N', 'latin1');
