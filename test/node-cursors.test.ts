@@ -108,16 +108,23 @@ test('pg-query-stream streams 50,000 contacts joined with their company names, w
   });
 });
 
-test('two pg-query-streams on two connections at once each get every row', async () => {
-  const counts = await Promise.all(
-    [0, 1].map((k) =>
+test('two pg-query-streams on two connections at once each get every row of their half', async () => {
+  const middle = expectedIds[CONTACTS / 2 - 1]!;
+  // id ranges go to Keap as id filters: each session loads only its half
+  const halves = [
+    ['SELECT id FROM contacts WHERE id <= $1 ORDER BY id', expectedIds.filter((id) => id <= middle)],
+    ['SELECT id FROM contacts WHERE id > $1 ORDER BY id', expectedIds.filter((id) => id > middle)],
+  ] as const;
+  const got = await Promise.all(
+    halves.map(([sql]) =>
       withClient(async (c) => {
-        const stream = c.query(new QueryStream('SELECT id FROM contacts WHERE id % 2 = $1', [k], { batchSize: 2000 }));
-        let n = 0;
-        for await (const _row of stream) n++;
-        return n;
+        const stream = c.query(new QueryStream(sql, [middle], { batchSize: 2000 }));
+        const ids: number[] = [];
+        for await (const row of stream as AsyncIterable<{ id: string }>) ids.push(Number(row.id));
+        return ids;
       }),
     ),
   );
-  assert.deepEqual(counts, [expectedIds.filter((id) => id % 2 === 0).length, expectedIds.filter((id) => id % 2 === 1).length]);
+  assert.deepEqual(got[0], halves[0][1]);
+  assert.deepEqual(got[1], halves[1][1]);
 });
