@@ -152,7 +152,7 @@ test('count(*) uses the API\'s count: one call', async () => {
     const c2 = await calls(() => c.count(withCount, { table: 'contacts', conditions: [] }, never));
     assert.deepEqual([c2.calls, c2.result], [1, CONTACTS]);
     assert.equal(await c.count(withCount, { table: 'contacts', conditions: [{ column: 'id', op: '=', value: '1' }] }, never), undefined);
-    assert.equal(await c.count(contacts, { table: 'contacts', conditions: [] }, never), undefined);
+    assert.equal(await c.count(table('users'), { table: 'users', conditions: [] }, never), undefined);
   } finally {
     await c.close();
   }
