@@ -146,22 +146,16 @@ export class KeapSessionLoader implements BatchPreparer {
 
   /**
    * Loading inside a client's transaction. Read-write: the rows load in it (and go if it rolls back).
-   * Read-only (Metabase: BEGIN READ ONLY, then its query) before its first query: switched to
-   * read-write for the load and back. Read-only after a query: PostgreSQL allows no writes any more,
-   * so a transaction that has only read is rolled back, the rows loaded, and it is begun again with
-   * the same isolation level, read-only and deferrable as before — the client sees one transaction.
+   * Read-only (Metabase: BEGIN READ ONLY, then its query): PostgreSQL allows no write in it, and no
+   * switch to read-write once a query has run (reading the mode is one), so a transaction that has
+   * only read is rolled back, the rows loaded, and it is begun again with the same isolation level,
+   * read-only and deferrable as before — the client sees one transaction.
    */
   private async prepareTransaction(engine: EngineInstance, restartable: boolean): Promise<{ restore: () => Promise<unknown>; inTransaction: boolean }> {
     const { rows } = await engine.query(`SELECT pg_catalog.current_setting('transaction_read_only') AS ro,
       pg_catalog.current_setting('transaction_isolation') AS iso, pg_catalog.current_setting('transaction_deferrable') AS def`);
     const row = rows[0] ?? {};
     if (row.ro !== 'on') return { restore: async () => undefined, inTransaction: true };
-    try {
-      await engine.query('SAVEPOINT keapgres_probe; SET TRANSACTION READ WRITE; RELEASE SAVEPOINT keapgres_probe');
-      return { restore: () => engine.query('SET TRANSACTION READ ONLY'), inTransaction: true };
-    } catch {
-      await engine.query('ROLLBACK TO SAVEPOINT keapgres_probe; RELEASE SAVEPOINT keapgres_probe').catch(() => undefined);
-    }
     if (!restartable) {
       throw new SqlError('25006', 'cannot load Keap rows in the middle of this read-only transaction', {
         detail: 'The transaction already holds an open cursor or changed state, and loading rows needs a write.',
