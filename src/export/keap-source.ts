@@ -5,8 +5,7 @@ import { loadServerConfig } from '../config/server-config.js';
 import { parseConnectionString } from '../config/connection-string.js';
 import { SqlError, SQLSTATE } from '../errors.js';
 import { KeapConnector } from '../keap/connector.js';
-import { accessFromSettings, sandboxAccess, type KeapAccess } from '../loader/keap-database.js';
-import { customFieldModels, withAccountCustomFields } from '../schema/custom-fields.js';
+import { accessFromSettings, sandboxAccess, withCustomFieldsOf, type KeapAccess } from '../loader/keap-database.js';
 import { loadCatalog } from '../schema/load.js';
 import type { Catalog } from '../schema/types.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
@@ -87,18 +86,4 @@ export async function openExportSource(o: OpenExportSourceOptions): Promise<Keap
     await sandbox?.close();
     throw err;
   }
-}
-
-/** The account's custom fields as typed columns; a model that cannot be read leaves its table as it is. */
-async function withCustomFieldsOf(catalog: Catalog, connector: KeapConnector, log: Logger): Promise<Catalog> {
-  const models = new Map<string, unknown>();
-  const signal = AbortSignal.timeout(60_000);
-  await Promise.all(customFieldModels(catalog).map(async (m) => {
-    try {
-      models.set(m.path, await connector.getJson(m.path, {}, signal));
-    } catch (err) {
-      log.warn({ model: m.path, reason: err instanceof Error ? err.message : String(err) }, 'custom fields not read');
-    }
-  }));
-  return withAccountCustomFields(catalog, models);
 }

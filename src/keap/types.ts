@@ -1,6 +1,4 @@
 // The connector's face to the rest of keapgres: rows of one table for one fetch plan.
-import type { FetchPlan } from '../planner/types.js';
-import type { TableSchema } from '../schema/types.js';
 
 /** Authorization headers for one request, from the OAuth connection manager or an API key. */
 export interface CredentialSource {

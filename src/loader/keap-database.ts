@@ -167,7 +167,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
 }
 
 /** The account's custom fields as typed columns; without access yet (authorization pending), the base tables. */
-async function withCustomFieldsOf(catalog: Catalog, connector: KeapConnector, log: Logger): Promise<Catalog> {
+export async function withCustomFieldsOf(catalog: Catalog, connector: KeapConnector, log: Logger): Promise<Catalog> {
   const models = new Map<string, unknown>();
   const signal = AbortSignal.timeout(30_000);
   await Promise.all(customFieldModels(catalog).map(async (m) => {

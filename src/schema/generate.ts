@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { snakeCase } from './names.js';
-import type { ColumnSchema, FilterOp, PgType, PushableFilter, SortableColumn } from './types.js';
+import type { ColumnSchema, FilterOp, PushableFilter, SortableColumn } from './types.js';
 
 interface DraftSpec {
   table: string;
