@@ -10,8 +10,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { request } from 'undici';
 import pg from 'pg';
-import { startServer, type RunningServer } from '../src/cli/serve.js';
-import { silentLogger } from '../src/log/logger.js';
+import { loadCatalog } from '../src/schema/load.js';
 
 const contacts = Number(process.argv[2] ?? 100_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -50,13 +49,26 @@ async function oauthToken(sb: SandboxChild): Promise<string> {
   return ((await res.body.json()) as { access_token: string }).access_token;
 }
 
-async function keapgresOver(sb: SandboxChild, token: string): Promise<RunningServer> {
-  return startServer({
-    port: 0,
-    connection: `AuthScheme=OAuth;InitiateOAuth=OFF;OAuthAccessToken=${token};URL=${sb.apiBase};OAuthSettingsLocation=memory://bench`,
-    env: { KEAPGRES_CACHE_DIR: process.env.KEAPGRES_CACHE_DIR ?? '' },
-    logger: silentLogger(),
+interface KeapgresChild { proc: ChildProcess; port: number; stop(): Promise<void> }
+
+/** keapgres in its own process, as deployed: the client's row parsing does not compete with it. */
+async function keapgresOver(sb: SandboxChild, token: string): Promise<KeapgresChild> {
+  const connection = `AuthScheme=OAuth;InitiateOAuth=OFF;OAuthAccessToken=${token};URL=${sb.apiBase};OAuthSettingsLocation=memory://bench`;
+  const proc = spawn(process.execPath, [path.join(root, 'server/keapgres.js'), 'serve', '--port', '0', '--connection', connection],
+    { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, KEAPGRES_LOG_LEVEL: 'warn' } });
+  let out = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      const m = /listening on [^:]+:(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    proc.on('exit', (code) => reject(new Error(`keapgres exited (${code}): ${out}`)));
   });
+  return {
+    proc, port,
+    stop: () => new Promise<void>((resolve) => { proc.once('exit', () => resolve()); proc.kill('SIGTERM'); }),
+  };
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -76,7 +88,7 @@ function calls(before: Record<string, number>, after: Record<string, number>): n
   return n;
 }
 
-async function fullScan(server: RunningServer): Promise<[number, number]> {
+async function fullScan(server: { port: number }): Promise<[number, number]> {
   const c = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'bench' });
   await c.connect();
   try {
@@ -117,8 +129,8 @@ async function main(): Promise<void> {
   try {
     // a warm-up scan so both sides read serialised records from the sandbox's cache
     await fullScan(server);
-    const [rows, seconds] = await fullScan(server.databases.size ? server : server);
-    const fields = server.databases.get('keap')!.catalog.tables.get('contacts')!.source.fields ?? [];
+    const [rows, seconds] = await fullScan(server);
+    const fields = loadCatalog().tables.get('contacts')!.source.fields ?? [];
     const [plainRows, plainSeconds] = await timed(async () => {
       let n = 0;
       let tokenParam = '';
