@@ -35,15 +35,7 @@ async function withSharedClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T>
   return await fn(shared);
 }
 
-async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(server.clientConfig());
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const withClient = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => server.withClient(fn);
 
 test('pg-cursor reads 50,000 contacts in batches of 1,000, each batch in id order, all of them once', async () => {
   await withSharedClient(async (c) => {

@@ -55,15 +55,7 @@ function value<T>(check: string): T {
   return o.value as T;
 }
 
-async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
-  const c = new pg.Client(server.clientConfig());
-  await c.connect();
-  try {
-    return (await c.query<T>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const query = <T extends pg.QueryResultRow>(sql: string): Promise<T[]> => server.rows<T>(sql);
 
 /** pg_type.typname of a schema column type, as pgjdbc's TYPE_NAME reports it. */
 const TYPNAME: Record<PgType, string> = {

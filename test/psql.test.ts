@@ -50,15 +50,7 @@ async function psqlOk(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function query<T extends pg.QueryResultRow>(sql: string): Promise<T[]> {
-  const c = new pg.Client(server.clientConfig());
-  await c.connect();
-  try {
-    return (await c.query<T>(sql)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const query = <T extends pg.QueryResultRow>(sql: string): Promise<T[]> => server.rows<T>(sql);
 
 /** format_type() spelling of a schema column type, as \d prints it. */
 function formatType(t: PgType): string {

@@ -8,15 +8,7 @@ let server: TestServer;
 before(async () => { server = await startTestServer(); });
 after(async () => { await server.stop(); });
 
-async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(server.clientConfig());
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const withClient = <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => server.withClient(fn);
 
 test('a simple query answers as PostgreSQL does', async () => {
   await withClient(async (c) => {

@@ -139,6 +139,12 @@ export class EnginePool {
       void engine.terminate();
       return;
     }
+    // a spare that was starting when the template was replaced (a schema refresh) has the old tables
+    if (!path.basename(engine.dataDir).startsWith(this.templateGeneration())) {
+      void engine.terminate();
+      this.replenish();
+      return;
+    }
     this.idle.push(engine);
   }
 

@@ -18,6 +18,10 @@ export interface TestServerOptions {
 }
 
 export interface TestServer extends RunningServer {
+  /** runs fn on a fresh node-postgres connection to database "keap", closed afterwards */
+  withClient<T>(fn: (c: pg.Client) => Promise<T>, extra?: Partial<pg.ClientConfig>): Promise<T>;
+  /** the rows of one statement on a fresh connection */
+  rows<T extends pg.QueryResultRow>(sql: string): Promise<T[]>;
   /** node-postgres client config for database "keap" */
   clientConfig(extra?: Partial<pg.ClientConfig>): pg.ClientConfig;
   /** a libpq connection string */
@@ -39,9 +43,21 @@ export async function startTestServer(o: TestServerOptions = {}): Promise<TestSe
   }
   const server = await startServer({ configFile, env: {}, logger });
   const stop = server.stop.bind(server);
+  const clientConfig = (extra: Partial<pg.ClientConfig> = {}): pg.ClientConfig => ({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'tester', ...extra });
+  const withClient = async <T>(fn: (c: pg.Client) => Promise<T>, extra?: Partial<pg.ClientConfig>): Promise<T> => {
+    const c = new pg.Client(clientConfig(extra));
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  };
   return Object.assign(server, {
+    withClient,
+    rows: <T extends pg.QueryResultRow>(sql: string) => withClient(async (c) => (await c.query<T>(sql)).rows),
     configDir,
-    clientConfig: (extra: Partial<pg.ClientConfig> = {}): pg.ClientConfig => ({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'tester', ...extra }),
+    clientConfig,
     dsn: (extra: Record<string, string | number> = {}) => Object.entries({ host: '127.0.0.1', port: server.port, dbname: 'keap', user: 'tester', ...extra }).map(([k, v]) => `${k}=${v}`).join(' '),
     async stop() {
       await stop();
