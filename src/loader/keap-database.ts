@@ -130,6 +130,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
   await pool.warm();
   log.info({ tables: catalog.tables.size }, 'database ready');
   let refreshing: Promise<unknown> = Promise.resolve();
+  let newest = catalog;
   const db: KeapDatabase = {
     name: o.name,
     get catalog() {
@@ -138,12 +139,14 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     connector,
     async refreshSchema(from: Catalog) {
       const next = await withCustomFieldsOf(base, connector, log);
-      catalog = next;
-      // New sessions start from a template with the new columns: built before the call returns, so a
-      // session opened after keapgres_refresh_schema() sees them.
+      newest = next;
+      // New sessions get the new columns once a template has them: the catalog they load by and the
+      // engine they get change together, and before this call returns.
       refreshing = refreshing.then(async () => {
         const dir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(next) + HELPER_FUNCTIONS_SQL, cacheDir: o.cacheDir });
-        if (catalog === next) await pool.replaceTemplate(dir);
+        if (newest !== next) return;
+        await pool.replaceTemplate(dir);
+        catalog = next;
       });
       await refreshing.catch((err) => log.error({ err }, 'could not rebuild the engine template after a schema refresh'));
       return { catalog: next, ddl: customFieldsDdl(from, next) };
