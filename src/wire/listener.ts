@@ -170,7 +170,7 @@ export class PgListener {
     const log = this.o.logger.child({ user, database, remote, app: params.application_name });
     if (this.stopping) return fail(new SqlError('57P03', 'the database system is shutting down'));
 
-    const auth = new Authenticator(this.o, socket, user, remote, secure);
+    const auth = new Authenticator(this.o, socket, user, remote);
     const authError = await auth.run();
     if (authError) {
       log.info({ sqlstate: authError.sqlstate }, 'authentication failed');
@@ -283,7 +283,6 @@ class Authenticator {
     private readonly socket: net.Socket,
     private readonly user: string,
     private readonly remote: string,
-    private readonly secure: boolean,
   ) {}
 
   /** Resolves undefined on success, or the error to send (FATAL). */
@@ -328,7 +327,6 @@ class Authenticator {
       return failed;
     } finally {
       reader.detach();
-      void this.secure;
     }
   }
 }
