@@ -62,7 +62,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     throw err;
   }
   const listener = new PgListener({
-    host: config.host, port: config.port, tls: config.tls, users: config.users, trust: config.trust,
+    host: config.host, port: config.port, tls: config.tls, users: config.users, trust: config.trust, passwordMethod: config.passwordMethod,
     maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: backends, logger,
   });
   const addr = await listener.listen();

@@ -7,6 +7,7 @@
 //   "tls": { "cert": "/path/server.crt", "key": "/path/server.key" },
 //   "users": [ { "name": "alice", "verifier": "SCRAM-SHA-256$4096:…" } ],   // from `keapgres passwd alice`
 //   "trust": false,                 // true: any user without a password; ["bob"]: these users without one
+//   "passwordMethod": "scram-sha-256",  // or "password": cleartext, checked against the verifier, only over TLS
 //   "databases": { "keap": "AuthScheme=OAuth;InitiateOAuth=GETANDREFRESH;…", "demo": "sandbox" },
 //   "sandbox": { "seed": 1, "contacts": 1000 },
 //   "maxSessions": 100, "maxMessageBytes": 67108864, "shutdownGraceMs": 10000,
@@ -41,6 +42,11 @@ export interface ServerConfig {
   readonly users: readonly ServerUser[];
   /** true: every user may connect without a password; a list: those users may */
   readonly trust: boolean | readonly string[];
+  /**
+   * How users with a verifier authenticate: SCRAM-SHA-256 (default), or "password" — a cleartext
+   * password, checked against the verifier, for clients without SCRAM; accepted only over TLS.
+   */
+  readonly passwordMethod: 'scram-sha-256' | 'password';
   readonly maxSessions: number;
   readonly maxMessageBytes: number;
   readonly shutdownGraceMs: number;
@@ -62,7 +68,7 @@ export interface LoadServerConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const FILE_KEYS = ['host', 'port', 'tls', 'users', 'trust', 'databases', 'sandbox', 'maxSessions', 'maxMessageBytes', 'shutdownGraceMs', 'idleSpareEngines', 'logLevel'] as const;
+const FILE_KEYS = ['host', 'port', 'tls', 'users', 'trust', 'passwordMethod', 'databases', 'sandbox', 'maxSessions', 'maxMessageBytes', 'shutdownGraceMs', 'idleSpareEngines', 'logLevel'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 
@@ -102,12 +108,17 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level "${logLevel}" is not recognized`, { hint: `Allowed values: ${LOG_LEVELS.join(', ')}.` });
 
   const sandbox = loadSandbox(raw, where);
+  const passwordMethod = stringField(raw, 'passwordMethod', where) ?? 'scram-sha-256';
+  if (passwordMethod !== 'scram-sha-256' && passwordMethod !== 'password') {
+    throw new ConfigError(`password method "${passwordMethod.slice(0, 32)}" is not recognized`, { hint: 'Allowed values: scram-sha-256, password (cleartext, accepted only over TLS).' });
+  }
   const config: ServerConfig = {
     host,
     port,
     tls,
     users,
     trust,
+    passwordMethod,
     maxSessions: intFrom(env.KEAPGRES_MAX_SESSIONS, 'KEAPGRES_MAX_SESSIONS', 1, 100_000) ?? intField(raw, 'maxSessions', where, 1, 100_000) ?? 100,
     maxMessageBytes: intField(raw, 'maxMessageBytes', where, 1024, 1024 ** 3) ?? 64 * 1024 * 1024,
     shutdownGraceMs: intField(raw, 'shutdownGraceMs', where, 0, 3_600_000) ?? 10_000,

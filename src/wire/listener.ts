@@ -10,7 +10,7 @@ import { Session, type BatchPreparer } from '../session/session.js';
 import * as msg from './backend-messages.js';
 import { FrontendFramer } from './frontend-framer.js';
 import { parseOptions, readStartupPacket } from './startup.js';
-import { ScramServer, SCRAM_MECHANISM } from './scram.js';
+import { ScramServer, SCRAM_MECHANISM, passwordMatchesVerifier } from './scram.js';
 
 export interface DatabaseBackend {
   pool: EnginePool;
@@ -26,6 +26,8 @@ export interface ListenerOptions {
   tls?: { cert: string; key: string };
   users: ReadonlyArray<{ name: string; verifier: string }>;
   trust: boolean | readonly string[];
+  /** "password": cleartext passwords (checked against the verifier), accepted only over TLS */
+  passwordMethod?: 'scram-sha-256' | 'password';
   maxSessions: number;
   maxMessageBytes: number;
   /** time a client has from connecting to being authenticated (PostgreSQL's authentication_timeout); default 60 s */
@@ -170,7 +172,7 @@ export class PgListener {
     const log = this.o.logger.child({ user, database, remote, app: params.application_name });
     if (this.stopping) return fail(new SqlError('57P03', 'the database system is shutting down'));
 
-    const auth = new Authenticator(this.o, socket, user, remote);
+    const auth = new Authenticator(this.o, socket, user, remote, secure);
     const authError = await auth.run();
     if (authError) {
       log.info({ sqlstate: authError.sqlstate }, 'authentication failed');
@@ -283,6 +285,7 @@ class Authenticator {
     private readonly socket: net.Socket,
     private readonly user: string,
     private readonly remote: string,
+    private readonly secure: boolean,
   ) {}
 
   /** Resolves undefined on success, or the error to send (FATAL). */
@@ -299,7 +302,30 @@ class Authenticator {
     }
     if (trust === true || (Array.isArray(trust) && trust.includes(this.user))) return undefined;
     const entry = users.find((u) => u.name === this.user);
+    if (this.o.passwordMethod === 'password') return this.cleartext(entry?.verifier ?? null);
     return this.scram(entry?.verifier ?? null);
+  }
+
+  /** A cleartext password, for clients without SCRAM: only inside TLS, checked against the stored verifier. */
+  private async cleartext(verifier: string | null): Promise<SqlError | undefined> {
+    if (!this.secure) {
+      return new SqlError(SQLSTATE.invalidAuthorization, 'cleartext password authentication is accepted only over TLS', {
+        hint: 'Connect with sslmode=require (or verify-full).',
+      });
+    }
+    this.socket.write(msg.authenticationCleartextPassword());
+    const reader = new PacketReader(this.socket);
+    try {
+      const body = await reader.passwordMessage();
+      const end = body.indexOf(0);
+      const password = body.toString('utf8', 0, end < 0 ? body.length : end);
+      if (verifier !== null && passwordMatchesVerifier(password, verifier)) return undefined;
+    } catch {
+      // a malformed or missing password message fails like a wrong password
+    } finally {
+      reader.detach();
+    }
+    return new SqlError(SQLSTATE.invalidPassword, `password authentication failed for user "${this.user}"`);
   }
 
   private async scram(verifier: string | null): Promise<SqlError | undefined> {

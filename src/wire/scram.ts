@@ -164,3 +164,13 @@ export class ScramServer {
     return { ok: true, serverFinal: `v=${hmac(this.verifier.serverKey, authMessage).toString('base64')}` };
   }
 }
+
+/** Whether a cleartext password matches a stored SCRAM-SHA-256 verifier (its StoredKey), in constant time. */
+export function passwordMatchesVerifier(password: string, verifier: string): boolean {
+  const v = parseScramVerifier(verifier);
+  if (!v) return false;
+  const salted = pbkdf2Sync(saslprep(password), v.salt, v.iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  return storedKey.length === v.storedKey.length && timingSafeEqual(storedKey, v.storedKey);
+}
