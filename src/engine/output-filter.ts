@@ -1,14 +1,9 @@
 // Walks the engine's backend messages as they stream out, without copying bodies it passes on, so the
-// session can (a) drop messages PostgreSQL itself would not send and (b) learn the transaction status
-// from ReadyForQuery. Chunk boundaries fall anywhere, including inside a message header.
-
-export interface OutputFilterOptions {
-  /** message types (first byte) to drop from the stream */
-  drop: ReadonlySet<number>;
-}
+// session can drop the engine's own CopyInResponse (the session already answered the client), count
+// rows, and learn the transaction status from ReadyForQuery. Chunk boundaries fall anywhere, including
+// inside a message header.
 
 export class BackendOutputFilter {
-  private readonly drop: ReadonlySet<number>;
   private header = Buffer.alloc(5);
   private headerFill = 0;
   private remaining = 0; // body bytes of the current message still to come
@@ -24,10 +19,6 @@ export class BackendOutputFilter {
   dropCopyIn = false;
   /** bytes of the current, still incomplete, kept message already returned by push() */
   partialBytes = 0;
-
-  constructor(opts: OutputFilterOptions) {
-    this.drop = opts.drop;
-  }
 
   /** Returns the parts of `chunk` to pass on (views into it, in order). */
   push(chunk: Uint8Array): Uint8Array[] {
@@ -69,8 +60,8 @@ export class BackendOutputFilter {
       this.headerFill = 0;
       this.remaining = length - 4;
       this.watchType = type;
-      const drop = this.drop.has(type) || (type === 0x47 /* G */ && this.dropCopyIn);
-      if (type === 0x47 && this.dropCopyIn) this.dropCopyIn = false;
+      const drop = type === 0x47 /* G */ && this.dropCopyIn;
+      if (drop) this.dropCopyIn = false;
       if (type === 0x45 /* E */) this.sawError = true;
       else if (type === 0x44 /* D */) this.rows++;
       const heldHeader = this.takeHeld();

@@ -12,9 +12,9 @@ const port = parentPort;
 let db: PGlite | undefined;
 let control: Int32Array | undefined;
 let highWaterBytes = 4 * 1024 * 1024;
-// ParameterStatus the engine emits on its own mid-session is not what PostgreSQL sends to a client
-// (PostgreSQL reports only GUC_REPORT changes, which the session tracks itself).
-const filter = new BackendOutputFilter({ drop: new Set<number>() });
+// PGlite sends no ParameterStatus of its own (checked: SET, RESET, errors, transaction ends); the
+// changes PostgreSQL would report are synthesised below (reportChangedParameters).
+const filter = new BackendOutputFilter();
 
 function send(msg: WorkerToMain, transfer?: ArrayBuffer[]): void {
   port.postMessage(msg, transfer ?? []);
