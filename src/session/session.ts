@@ -299,7 +299,9 @@ export class Session {
       this.recordState(batch, outcome.sawError);
       if (this.txStatus === 'I') this.txOnlyReads = true;
       else if (!batchOnlyReads(batch)) this.txOnlyReads = false;
-      this.o.logger.debug({ ms: Math.round(performance.now() - started), rows: outcome.rows, error: outcome.sawError, sql: summarize(batch) }, 'batch');
+      if (this.o.logger.isLevelEnabled('debug')) {
+        this.o.logger.debug({ ms: Math.round(performance.now() - started), rows: outcome.rows, error: outcome.sawError, sql: summarize(batch) }, 'batch');
+      }
     } catch (err) {
       if (this.closed) return;
       if (!running.cancelled) this.o.logger.error({ err, sql: summarize(batch) }, 'engine failed during a batch');
