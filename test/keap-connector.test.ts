@@ -207,6 +207,49 @@ test('429 storms, 5xx bursts, resets and truncated bodies leave the results comp
   }
 });
 
+test('fetchCopy: decoder threads give the same rows as decoding here, under faults and MaxRows cuts', async () => {
+  const lines = async (c: KeapConnector, t: TableSchema): Promise<{ lines: string[]; rows: number; truncated: boolean }> => {
+    const f = c.fetchCopy(t, { table: t.name, conditions: [] }, never);
+    let text = '';
+    let rows = 0;
+    for await (const chunk of f) {
+      text += chunk.bytes.toString('utf8');
+      rows += chunk.rows;
+    }
+    return { lines: text.split('\n').filter(Boolean).sort(), rows, truncated: f.truncated() };
+  };
+  const here = connector({ pageSize: 100, pageDecoders: false });
+  const threads = connector({ pageSize: 100 });
+  const cut = connector({ pageSize: 100, maxRows: 250 });
+  try {
+    for (const name of ['contacts', 'transactions', 'contact_email_addresses', 'contact_tags']) {
+      const expected = await lines(here, table(name));
+      assert.ok(expected.rows > 0, name);
+      assert.equal(expected.lines.length, expected.rows, name);
+      assert.deepEqual(await lines(threads, table(name)), expected, name);
+    }
+    const expected = await lines(here, contacts);
+    try {
+      // bodies cut short: the decoder thread finds no complete JSON, and the request is retried
+      sb.setFaults({ truncateRate: 0.3 });
+      const retriesBefore = threads.stats.retries;
+      assert.deepEqual(await lines(threads, contacts), expected);
+      assert.ok(threads.stats.retries > retriesBefore, 'truncated bodies were retried');
+      sb.setFaults({ truncateRate: 0, errorRate: 0.2, errorStatuses: [429, 502, 503], resetRate: 0.05 });
+      const faulty = await calls(() => lines(threads, contacts));
+      assert.ok((faulty.byStatus['429'] ?? 0) + (faulty.byStatus['502'] ?? 0) + (faulty.byStatus['503'] ?? 0) + (faulty.byStatus.reset ?? 0) > 0, JSON.stringify(faulty.byStatus));
+      assert.deepEqual(faulty.result, expected);
+    } finally {
+      sb.setFaults({ errorRate: 0, resetRate: 0, truncateRate: 0 });
+    }
+    // MaxRows 250 with 100-record pages: the third page is cut after 50 records
+    const limited = await lines(cut, contacts);
+    assert.deepEqual([limited.rows, limited.lines.length, limited.truncated], [250, 250, true]);
+  } finally {
+    await Promise.all([here.close(), threads.close(), cut.close()]);
+  }
+});
+
 test('a statement cancelled during a 100-page fetch stops its HTTP requests', async () => {
   sb.setFaults({ latencyMs: 40 });
   const c = connector({ pageSize: 20 });
@@ -444,7 +487,7 @@ test('quota headers running low slow the connector down before Keap says 429', a
     spikePerSecond: 1000,
   });
   try {
-    assert.equal(c.ratePerSecond, 950);
+    assert.equal(c.ratePerSecond, 970);
     const tx = await collect(c, table('transactions'), { conditions: [] });
     assert.equal(tx.records.length, 1000);
     const s = tight.stats();

@@ -10,6 +10,8 @@ import { encodeFilter, encodeOrder, encodeValue, filterFor } from './filter-enco
 import { KeapHttpClient, type HttpClientStats } from './http-client.js';
 import { RequestPacer } from './pacer.js';
 import { PageQueue } from './page-queue.js';
+import { copyOfStandIns, sharedPageDecoders, type CopyChunk, type FetchDecoder, type PageDecoderPool } from './page-decoder.js';
+import { CopyRowEncoder } from '../schema/rows.js';
 import {
   fetchUnpaged,
   fetchV1Pages,
@@ -42,16 +44,19 @@ export interface KeapConnectorOptions {
   catalog?: Catalog;
   retry?: Partial<RetryPolicyOptions>;
   logger?: Logger;
+  /** threads that decode list pages for fetchCopy; false: decode on the calling thread. Default: shared ones */
+  pageDecoders?: PageDecoderPool | false;
 }
 
 /** One table's fetch. Iterate it (or `records`) once; `truncated()` is final when iteration has ended. */
-export interface KeapFetch extends FetchResult, AsyncIterable<unknown[]> {
+export interface KeapFetch<T = unknown[]> extends FetchResult<T>, AsyncIterable<T> {
   /**
-   * Pages of API records as the endpoint returns them. Per-parent tables: each record carries the parent
-   * under the key "$parent" (the parent table's record, or `{<parent column path>: id}` when the plan pinned
-   * the parent ids), so "$parent.<path>" column paths resolve by plain property lookup.
+   * Pages of API records as the endpoint returns them (or what `mapPage` made of each). Per-parent tables:
+   * each record carries the parent under the key "$parent" (the parent table's record, or
+   * `{<parent column path>: id}` when the plan pinned the parent ids), so "$parent.<path>" column paths
+   * resolve by plain property lookup.
    */
-  readonly records: AsyncIterable<unknown[]>;
+  readonly records: AsyncIterable<T>;
   /** true when MaxRows cut the fetch short while the API had more records */
   truncated(): boolean;
   /** conditions the API applied; the rest (`dropped`) the engine alone applies */
@@ -65,6 +70,16 @@ export interface FetchOptions {
   /** per-parent tables: the parent ids to fetch for, instead of fetching the whole parent table */
   parentIds?: Iterable<string | number>;
 }
+
+/** How pages reach the consumer: records as parsed, or COPY text made as each page arrives. */
+interface PageForm<T> {
+  /** the table's pages decoded elsewhere (the pagers then see stand-ins for records) */
+  decode?: (bytes: ArrayBuffer) => Promise<unknown>;
+  map(records: unknown[]): T;
+  close(): void;
+}
+
+export type { CopyChunk } from './page-decoder.js';
 
 const DEFAULT_PAGE_SIZE = 1000;
 
@@ -89,6 +104,7 @@ export class KeapConnector {
     });
     this.pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
     this.maxRows = opts.maxRows !== undefined && opts.maxRows > 0 ? Math.floor(opts.maxRows) : Infinity;
+    if (opts.pageDecoders !== false) (opts.pageDecoders ?? sharedPageDecoders()).warm();
   }
 
   /** Requests per second the pacer allows now (after what the gateway's headers and 429s taught it). */
@@ -125,7 +141,40 @@ export class KeapConnector {
     return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
   }
 
-  fetch(table: TableSchema, plan: FetchPlan, signal: AbortSignal, options: FetchOptions = {}): KeapFetch {
+  fetch(table: TableSchema, plan: FetchPlan, signal: AbortSignal, options: FetchOptions = {}): KeapFetch<unknown[]> {
+    return this.start(table, plan, signal, options, { map: (records) => records, close: () => undefined });
+  }
+
+  /**
+   * The fetch as COPY text for the table, page by page. Pages are parsed and converted by decoder threads
+   * where the table allows (not per-parent tables, whose records need their parent), else here as each page
+   * arrives: either way a page waiting for the consumer is compact text, not a large graph of parsed records
+   * outliving garbage collections.
+   */
+  fetchCopy(table: TableSchema, plan: FetchPlan, signal: AbortSignal, options: FetchOptions = {}): KeapFetch<CopyChunk> {
+    const pool = this.opts.pageDecoders === undefined ? sharedPageDecoders() : this.opts.pageDecoders;
+    if (pool && !table.source.perParent) {
+      const pk = table.primaryKey.length === 1 ? table.columns.find((c) => c.name === table.primaryKey[0])?.path : undefined;
+      // opened with the first page, so a fetch never iterated holds nothing in a decoder thread
+      let decoder: FetchDecoder | undefined;
+      return this.start(table, plan, signal, options, {
+        decode: (bytes) => (decoder ??= pool.open(table, table.source.listKey, pk)).decode(bytes),
+        map: copyOfStandIns,
+        close: () => decoder?.close(),
+      });
+    }
+    const encoder = new CopyRowEncoder(table);
+    return this.start(table, plan, signal, options, {
+      map: (records) => {
+        const before = encoder.rowCount;
+        const bytes = Buffer.from(encoder.encode(records), 'utf8');
+        return { bytes, rows: encoder.rowCount - before };
+      },
+      close: () => undefined,
+    });
+  }
+
+  private start<T>(table: TableSchema, plan: FetchPlan, signal: AbortSignal, options: FetchOptions, form: PageForm<T>): KeapFetch<T> {
     const source = table.source;
     const pin = source.perParent ? parentPin(table, plan.conditions) : undefined;
     const encoded = encodeFilter(table, pin ? pin.rest : plan.conditions);
@@ -153,22 +202,28 @@ export class KeapConnector {
     const pageSize = Math.max(1, Math.min(this.pageSize, source.pageSizeMax, Number.isFinite(budget.remaining) ? budget.remaining : Infinity));
 
     const self = this;
-    async function* pages(): AsyncGenerator<unknown[]> {
+    async function* pages(): AsyncGenerator<T> {
       if (budget.exhausted) return; // LIMIT 0
       const controller = new AbortController();
-      const queue = new PageQueue<unknown[]>(self.concurrency * 2);
+      const queue = new PageQueue<T>(self.concurrency * 2);
       const onAbort = (): void => {
         controller.abort(signal.reason);
         queue.end(cancelledError(signal));
       };
       if (signal.aborted) throw cancelledError(signal);
       signal.addEventListener('abort', onAbort, { once: true });
+      const decode = form.decode;
       const ctx: PagerContext = {
-        http: self.http,
+        http: decode
+          ? {
+              getJson: (path, query, sig) => self.http.getJsonUnless(path, query, sig, undefined, decode),
+              getJsonUnless: (path, query, sig, skip) => self.http.getJsonUnless(path, query, sig, skip, decode),
+            }
+          : self.http,
         signal: controller.signal,
         concurrency: self.concurrency,
         budget,
-        emit: (records) => (records.length === 0 ? Promise.resolve(true) : queue.push(records)),
+        emit: (records) => (records.length === 0 ? Promise.resolve(true) : queue.push(form.map(records))),
         markMore: () => {
           more = true;
         },
@@ -190,6 +245,7 @@ export class KeapConnector {
         signal.removeEventListener('abort', onAbort);
         controller.abort(new SqlError(SQLSTATE.queryCanceled, 'fetch abandoned'));
         queue.end();
+        form.close();
       }
     }
 
@@ -231,7 +287,7 @@ export class KeapConnector {
       else {
         const ranges = mayRangeSplit && path === source.path ? idRangeSplit(table, plan, baseQuery) : undefined;
         // The API's count (where the table has one) tells the range split when it has everything.
-        const expectedTotal = ranges && table.source.count ? this.count(table, plan, ctx.signal).catch(() => undefined) : undefined;
+        const expectedTotal = ranges && table.source.count ? () => this.count(table, plan, ctx.signal).catch(() => undefined) : undefined;
         if (ranges) await fetchV2IdRanges(ctx, { ...req, ...ranges, expectedTotal });
         else await fetchV2Pages(ctx, req);
       }

@@ -14,6 +14,7 @@ import {
   throttleDelayMs,
   type RetryPolicyOptions,
 } from './retry-policy.js';
+import { NotJsonBody } from './page-decoder.js';
 import { cancelledError, errorForResponse, incompleteBodyError, networkError, timeoutError, unauthorizedError } from './api-errors.js';
 
 export interface KeapHttpClientOptions {
@@ -72,7 +73,14 @@ export class KeapHttpClient {
    * is not sent and the result is SKIPPED. Speculative requests use it to stand down when they became useless
    * while waiting for their turn.
    */
-  async getJsonUnless(path: string, query: QueryParams, signal: AbortSignal, skip: (() => boolean) | undefined): Promise<unknown> {
+  async getJsonUnless(
+    path: string,
+    query: QueryParams,
+    signal: AbortSignal,
+    skip: (() => boolean) | undefined,
+    /** parses a successful body instead of JSON.parse (a list page decoded off the main thread) */
+    decode?: (bytes: ArrayBuffer) => Promise<unknown>,
+  ): Promise<unknown> {
     const search = new URLSearchParams();
     for (const [k, v] of Object.entries(query)) if (v !== undefined) search.set(k, String(v));
     const qs = search.toString();
@@ -89,12 +97,13 @@ export class KeapHttpClient {
         if (skip?.()) return SKIPPED;
         credentials = await this.opts.credentials.headers(signal);
         this.stats.requests++;
-        const res = await this.attempt(target, credentials, signal);
+        const res = await this.attempt(target, credentials, signal, decode !== undefined);
         this.opts.pacer.observe(res.headers);
         if (res.status >= 200 && res.status < 300) {
           try {
-            return JSON.parse(res.bodyText);
-          } catch {
+            return res.bodyBytes ? await decode!(res.bodyBytes) : JSON.parse(res.bodyText);
+          } catch (err) {
+            if (res.bodyBytes && !(err instanceof NotJsonBody)) throw err;
             throw new BodyNotJson('response body is not complete JSON');
           }
         }
@@ -156,7 +165,8 @@ export class KeapHttpClient {
     target: string,
     credentials: Record<string, string>,
     signal: AbortSignal,
-  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bodyText: string }> {
+    successAsBytes: boolean,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bodyText: string; bodyBytes?: ArrayBuffer }> {
     const attemptController = new AbortController();
     const onAbort = (): void => attemptController.abort(signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
@@ -175,6 +185,9 @@ export class KeapHttpClient {
         headers: { accept: 'application/json', ...credentials },
         signal: attemptController.signal,
       });
+      if (successAsBytes && res.statusCode >= 200 && res.statusCode < 300) {
+        return { status: res.statusCode, headers: res.headers, bodyText: '', bodyBytes: await res.body.arrayBuffer() };
+      }
       const bodyText = await res.body.text();
       return { status: res.statusCode, headers: res.headers, bodyText };
     } catch (err) {

@@ -18,6 +18,9 @@ export interface PacerOptions {
 /** Header families that describe a bucket: `<prefix>-limit`, `-available`, `-time-unit`, `-interval`. */
 const BUCKET_PREFIXES = ['x-keap-product-throttle', 'x-keap-tenant-throttle', 'x-keap-product-quota'] as const;
 
+/** the gateway's one-second window, and a little for the clocks' difference */
+const WINDOW_MS = 1005;
+
 const UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86_400 };
 
 export class RequestPacer {
@@ -28,10 +31,13 @@ export class RequestPacer {
   private headerRate = Infinity;
   private nextSlotAt = 0;
   private holdUntil = 0;
+  /** when the requests of the last second left, oldest first */
+  private readonly recent: number[] = [];
 
   constructor(opts: PacerOptions) {
     if (!(opts.spikePerSecond > 0)) throw new RangeError('spikePerSecond must be positive');
-    this.headroom = opts.headroom ?? 0.95;
+    // Little headroom is needed: the real send times are also held below the limit in every second.
+    this.headroom = opts.headroom ?? 0.97;
     this.spikeRate = opts.spikePerSecond * this.headroom;
     this.minRate = Math.min(opts.minPerSecond ?? 0.5, this.spikeRate);
     this.now = opts.now ?? (() => performance.now());
@@ -55,6 +61,24 @@ export class RequestPacer {
     this.nextSlotAt = start + 1000 / this.ratePerSecond;
     const wait = start - now;
     if (wait > 0.5) await sleep(wait, undefined, { signal });
+    // Slots are planned; a busy event loop wakes sleepers late and together, and a late request beside an
+    // on-time one puts more into one second than the gateway's sliding window takes. So the times requests
+    // really leave are checked too: fewer than the spike limit in any second.
+    for (;;) {
+      const t = this.now();
+      while (this.recent.length > 0 && (this.recent[0] as number) < t - WINDOW_MS) this.recent.shift();
+      if (this.recent.length < this.perWindow()) {
+        this.recent.push(t);
+        return;
+      }
+      await sleep((this.recent[0] as number) + WINDOW_MS - t + 1, undefined, { signal });
+    }
+  }
+
+  /** Requests allowed in any one second: the planned rate's worth, one below the gateway's limit. */
+  private perWindow(): number {
+    const limit = Math.ceil(this.spikeRate / this.headroom) - 1;
+    return Math.max(1, Math.min(Math.ceil(this.ratePerSecond), limit));
   }
 
   /** After a 429: nothing leaves before `ms` from now (every concurrent fetch waits, not just the one that hit it). */

@@ -4,6 +4,9 @@
 // a range of its ids, the id space is cut into ranges that are paged concurrently.
 import { SqlError, SQLSTATE } from '../errors.js';
 import { SKIPPED, type KeapHttpClient } from './http-client.js';
+
+/** What the pagers need of the HTTP client: list pages (possibly decoded elsewhere, see page-decoder.ts). */
+export type ListHttp = Pick<KeapHttpClient, 'getJson' | 'getJsonUnless'>;
 import { KeapApiError } from './api-errors.js';
 
 export type Query = Record<string, string>;
@@ -29,7 +32,7 @@ export class RowBudget {
 }
 
 export interface PagerContext {
-  http: KeapHttpClient;
+  http: ListHttp;
   signal: AbortSignal;
   /** requests in flight at most for this fetch */
   concurrency: number;
@@ -128,8 +131,8 @@ export interface IdRangeRequest extends ListRequest {
   /** `query` with the id range [low, high) added to the filter; undefined when no id of the range can match */
   rangeQuery(low: bigint, high: bigint): Query | undefined;
   idOf(record: unknown): bigint | undefined;
-  /** how many records the listing holds (the API's count, asked alongside the head page), when known */
-  expectedTotal?: Promise<number | undefined>;
+  /** asks how many records the listing holds (the API's count, asked alongside the first head page) */
+  expectedTotal?: () => Promise<number | undefined>;
 }
 
 interface IdRange {
@@ -155,8 +158,12 @@ export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): P
   let spanRecords = 0;
   let received = 0;
   let expected: number | undefined;
+  let counting: Promise<number | undefined> | undefined;
   for (let round = 0; ; round++) {
-    const head = await ctx.http.getJson(req.path, { ...req.ascendingQuery(low), page_size: String(req.pageSize) }, ctx.signal);
+    const heading = ctx.http.getJson(req.path, { ...req.ascendingQuery(low), page_size: String(req.pageSize) }, ctx.signal);
+    // The count is asked after the head page took its pacing slot: the first rows come first.
+    if (round === 0) counting = req.expectedTotal?.();
+    const head = await heading;
     const records = recordsOf(head, req.listKey, req.path);
     const from = low;
     if (from !== undefined && records.some((r) => (req.idOf(r) ?? from) < from)) throw rangeIgnored(req.path);
@@ -166,7 +173,7 @@ export async function fetchV2IdRanges(ctx: PagerContext, req: IdRangeRequest): P
     if (typeof next !== 'string' || next === '' || records.length === 0) return;
     if (ctx.budget.exhausted) return ctx.markMore();
     if (round === 0) {
-      expected = await req.expectedTotal;
+      expected = await counting;
       // a count already reached while the listing says there is more: the data moved; trust the listing
       if (expected !== undefined && received >= expected) expected = undefined;
     }

@@ -19,7 +19,7 @@ export interface KeapErrorInfo {
   hint?: string;
 }
 
-export interface FetchResult {
-  /** raw API records of the table's endpoint (for unnest tables: the parent records) */
-  records: AsyncIterable<unknown[]>;
+export interface FetchResult<T = unknown[]> {
+  /** raw API records of the table's endpoint (for unnest tables: the parent records), page by page */
+  records: AsyncIterable<T>;
 }

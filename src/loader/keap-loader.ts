@@ -7,12 +7,14 @@ import { SqlError } from '../errors.js';
 import type { EngineInstance } from '../engine/instance.js';
 import { planSql, mergeBatchPlans, type FetchPlan, type PlannerContext } from '../planner/index.js';
 import { applySessionDefinitions, sessionDefinitions, type SessionDefinitionState } from '../planner/session-definitions.js';
-import { CopyRowEncoder, copyStatement } from '../schema/rows.js';
+import { copyStatement } from '../schema/rows.js';
 import { qualifiedName, quoteIdent } from '../schema/ddl.js';
 import type { Catalog, TableSchema } from '../schema/types.js';
 import type { KeapConnector } from '../keap/connector.js';
 import type { BatchPreparer, BatchWork, PrepareOutcome } from '../session/session.js';
 import { parseSqlCached } from '../planner/parse-cache.js';
+import { streamableScan, type StreamableScan } from './streamed-scan.js';
+import type { ResultStream } from '../session/result-stream.js';
 import type { ErrorFields } from '../wire/backend-messages.js';
 
 export interface KeapSource {
@@ -96,27 +98,57 @@ export class KeapSessionLoader implements BatchPreparer {
     if (todo.length === 0) return { notices: [] };
     if (work.txStatus === 'E') return { notices: [] }; // the statement fails in the engine anyway
 
+    const scan = work.stream && todo.length === 1 && plan.fetches.length === 1 ? await this.streamable(engine, work.statements[0]!.sql, todo[0]!) : undefined;
+    if (scan && work.stream) {
+      const f = todo[0]!;
+      const { truncated, streamFailed } = await this.load(engine, this.catalog.tables.get(f.table)!, f, signal, { scan, out: work.stream });
+      if (streamFailed) return { notices: [], streamed: 'failed' };
+      this.loaded.set(fetchKey(f), { at: Date.now(), inTransaction: false });
+      return { notices: truncated ? [this.truncationNotice(f.table)] : [], streamed: 'done' };
+    }
+
     const notices: ErrorFields[] = [];
     const mode = work.txStatus === 'T' ? await this.prepareTransaction(engine, work.restartable) : { restore: async () => undefined, inTransaction: false };
     try {
       for (const f of todo) {
         const table = this.catalog.tables.get(f.table);
         if (!table) continue;
-        const truncated = await this.load(engine, table, f, signal);
+        const { truncated } = await this.load(engine, table, f, signal);
         this.loaded.set(fetchKey(f), { at: Date.now(), inTransaction: mode.inTransaction });
-        if (truncated) {
-          notices.push({
-            severity: 'NOTICE', sqlstate: '01000',
-            message: `table "${f.table}" was truncated at ${this.source.maxRows} rows`,
-            detail: 'MaxRows in the connection string limits how many rows one table reference fetches from Keap.',
-            hint: 'Raise MaxRows (or set it to -1) to fetch every row, or add conditions Keap can filter on.',
-          });
-        }
+        if (truncated) notices.push(this.truncationNotice(f.table));
       }
     } finally {
       await mode.restore();
     }
     return { notices };
+  }
+
+  private truncationNotice(table: string): ErrorFields {
+    return {
+      severity: 'NOTICE', sqlstate: '01000',
+      message: `table "${table}" was truncated at ${this.source.maxRows} rows`,
+      detail: 'MaxRows in the connection string limits how many rows one table reference fetches from Keap.',
+      hint: 'Raise MaxRows (or set it to -1) to fetch every row, or add conditions Keap can filter on.',
+    };
+  }
+
+  /**
+   * The statement as a scan answered while its table loads (streamed-scan.ts): a plain scan of the one table
+   * the batch fetches, which holds no rows yet, and which the statement's name really resolves to (a
+   * temporary table or another schema on the search_path could take the name).
+   */
+  private async streamable(engine: EngineInstance, sql: string, fetch: FetchPlan): Promise<StreamableScan | undefined> {
+    const scan = streamableScan(sql, this.catalog);
+    if (!scan || scan.table !== fetch.table || this.nonEmpty.has(scan.table)) return undefined;
+    const table = this.catalog.tables.get(scan.table);
+    if (!table) return undefined;
+    if (!scan.qualified) {
+      const { rows } = await engine.query(
+        `SELECT pg_catalog.to_regclass(${literal(quoteIdent(table.name))}) = ${literal(qualifiedName(table))}::pg_catalog.regclass AS same`,
+      );
+      if (rows[0]?.same !== true) return undefined;
+    }
+    return scan;
   }
 
   /**
@@ -169,8 +201,17 @@ export class KeapSessionLoader implements BatchPreparer {
     return { restore: () => engine.query(begin), inTransaction: false };
   }
 
-  /** Fetches one plan's rows and COPYs them in; returns whether MaxRows cut the fetch short. */
-  private async load(engine: EngineInstance, table: TableSchema, plan: FetchPlan, signal: AbortSignal): Promise<boolean> {
+  /**
+   * Fetches one plan's rows and COPYs them in; says whether MaxRows cut the fetch short. With `stream`, the
+   * statement runs over each chunk's rows as soon as they are in (streamed-scan.ts), until it fails.
+   */
+  private async load(
+    engine: EngineInstance,
+    table: TableSchema,
+    plan: FetchPlan,
+    signal: AbortSignal,
+    stream?: { scan: StreamableScan; out: ResultStream },
+  ): Promise<{ truncated: boolean; streamFailed: boolean }> {
     const started = performance.now();
     // A table that already holds rows gets the union: new rows go through a staging table and
     // are added only where their key is not there yet.
@@ -180,37 +221,62 @@ export class KeapSessionLoader implements BatchPreparer {
       await engine.query(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent('keapgres_stage_' + table.name)} (LIKE ${qualifiedName(table)}); TRUNCATE ${target}`);
     }
     const copySql = copyStatement(table).replace(qualifiedName(table), target);
-    const encoder = new CopyRowEncoder(table);
-    const fetch = this.source.connector.fetch(table, plan, signal);
-    let text = '';
+    const fetch = this.source.connector.fetchCopy(table, plan, signal);
+    let rows = 0;
+    let chunks: Buffer[] = [];
+    let bytes = 0;
     let pages = 0;
     // One COPY runs in the engine (its own thread) while the next pages are fetched and encoded here.
     let copying: Promise<unknown> = Promise.resolve();
     let copyMs = 0;
+    // Streaming: after each COPY the statement runs over that COPY's rows: those whose xmin is its transaction.
+    let streamFailed = false;
+    const runOver = async (condition: (alias: string) => string): Promise<void> => {
+      if (!(await stream!.out.run(stream!.scan.restrictedTo(condition)))) streamFailed = true;
+    };
     const flush = async () => {
-      if (!text) return;
-      const blob = Buffer.from(text, 'utf8');
-      text = '';
+      if (bytes === 0) return;
+      const blob = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+      chunks = [];
+      bytes = 0;
       await copying;
-      const t = performance.now();
-      const p = engine.query(copySql, blob).then(() => { copyMs += performance.now() - t; });
+      if (streamFailed) return;
+      // Rows may be in the table from here on, even if a later page fails: later loads must merge.
+      if (!merge) this.nonEmpty.add(table.name);
+      const p = (async () => {
+        // Nothing else runs in the engine between: the COPY takes the next transaction id.
+        const xid = stream ? await nextTransactionId(engine) : undefined;
+        const t = performance.now();
+        await engine.query(copySql, blob);
+        copyMs += performance.now() - t;
+        if (xid !== undefined) await runOver((alias) => `${alias}.xmin = '${xid}'::pg_catalog.xid`);
+      })();
       p.catch(() => undefined);
       copying = p;
     };
-    for await (const records of fetch.records) {
+    // Streamed, rows reach the client chunk by chunk: smaller chunks mean an earlier first row and a
+    // shorter wait after the last page.
+    // Each chunk's statement scans the whole table (by xmin), so not too many chunks either.
+    const chunkBytes = stream ? COPY_CHUNK_BYTES / 2 : COPY_CHUNK_BYTES;
+    for await (const page of fetch.records) {
       pages++;
-      text += encoder.encode(records);
-      if (text.length >= COPY_CHUNK_BYTES) await flush();
+      chunks.push(page.bytes);
+      bytes += page.bytes.length;
+      rows += page.rows;
+      if (bytes >= chunkBytes) await flush();
+      if (streamFailed) break; // the client has its error: the rest of the fetch is not needed
     }
     await flush();
     await copying;
+    // No row at all (or none yet sent): the statement still answers, with its row description.
+    if (stream && !streamFailed && !stream.out.described) await runOver(() => 'false');
     if (merge) {
       const pk = table.primaryKey.map(quoteIdent).join(', ');
       await engine.query(`INSERT INTO ${qualifiedName(table)} SELECT * FROM ${target} ON CONFLICT (${pk}) DO NOTHING; TRUNCATE ${target}`);
+      if (rows > 0) this.nonEmpty.add(table.name);
     }
-    if (encoder.rowCount > 0) this.nonEmpty.add(table.name);
-    this.logger.debug({ table: table.name, rows: encoder.rowCount, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, ms: Math.round(performance.now() - started), copyMs: Math.round(copyMs) }, 'loaded');
-    return fetch.truncated();
+    this.logger.debug({ table: table.name, rows, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, streamed: stream !== undefined, ms: Math.round(performance.now() - started), copyMs: Math.round(copyMs) }, 'loaded');
+    return { truncated: fetch.truncated(), streamFailed };
   }
 }
 
@@ -219,6 +285,19 @@ function countColumnName(sql: string): string {
   const parsed = parseSqlCached(sql);
   const stmt = parsed?.[0]?.stmt as { SelectStmt?: { targetList?: Array<{ ResTarget?: { name?: string } }> } } | undefined;
   return stmt?.SelectStmt?.targetList?.[0]?.ResTarget?.name ?? 'count';
+}
+
+/** The id the next transaction that writes will get (32-bit, as `xmin` shows it). */
+async function nextTransactionId(engine: EngineInstance): Promise<string> {
+  const { rows } = await engine.query('SELECT pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text AS x');
+  const x = String(rows[0]?.x ?? '');
+  if (!/^\d+$/.test(x)) throw new Error(`unexpected next transaction id ${x}`);
+  return (BigInt(x) % 4294967296n).toString();
+}
+
+/** A SQL string literal. */
+function literal(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
 }
 
 function fetchKey(f: FetchPlan): string {

@@ -474,16 +474,21 @@ export class CopyRowEncoder {
    */
   encode(records: readonly unknown[], parent?: unknown): string {
     let out = '';
+    for (const record of records) out += this.encodeRecord(record, parent);
+    return out;
+  }
+
+  /** The COPY lines of one API record: none (skipped), one, or one per element of an unnest table's list. */
+  encodeRecord(record: unknown, parent?: unknown): string {
     const unnest = this.unnest;
-    for (const record of records) {
-      if (unnest === undefined) {
-        // The connector hands per-parent records with their parent attached as `$parent`.
-        out += this.encodeRow(record, parent ?? (record !== null && typeof record === 'object' ? (record as { $parent?: unknown }).$parent : undefined));
-      } else if (record !== null && typeof record === 'object') {
-        const children = (record as Record<string, unknown>)[unnest];
-        if (Array.isArray(children)) for (const child of children) out += this.encodeRow(child, record);
-      }
+    if (unnest === undefined) {
+      // The connector hands per-parent records with their parent attached as `$parent`.
+      return this.encodeRow(record, parent ?? (record !== null && typeof record === 'object' ? (record as { $parent?: unknown }).$parent : undefined));
     }
+    if (record === null || typeof record !== 'object') return '';
+    const children = (record as Record<string, unknown>)[unnest];
+    let out = '';
+    if (Array.isArray(children)) for (const child of children) out += this.encodeRow(child, record);
     return out;
   }
 

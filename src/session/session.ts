@@ -9,6 +9,7 @@ import * as msg from '../wire/backend-messages.js';
 import type { FrontendMessage } from '../wire/frontend-framer.js';
 import { ProtocolState, parseBind, parseClose, parseParse, parseQuery, paramText, splitSimple } from './protocol-state.js';
 import { readReportedParameters, setUpSession } from './session-setup.js';
+import { ResultStream } from './result-stream.js';
 
 export interface BatchStatement {
   sql: string;
@@ -28,12 +29,19 @@ export interface BatchWork {
   restartable: boolean;
   /** the batch is one simple Query: the Keap side may answer it itself (an API count) */
   simpleQuery: boolean;
+  /**
+   * For one statement in a simple Query outside a transaction: the Keap side may answer it itself by running
+   * it in the engine piece by piece while rows load (see loader/streamed-scan.ts).
+   */
+  stream?: ResultStream;
 }
 
 export interface PrepareOutcome {
   notices: msg.ErrorFields[];
   /** the statement's whole result, from the API (SELECT count(*) FROM t with only pushed conditions) */
   answer?: { column: string; count: number };
+  /** the statement was answered through `work.stream`: completely, or up to an error the client has */
+  streamed?: 'done' | 'failed';
 }
 
 /** The Keap side of a session: loads the rows a batch needs into the engine before it runs. */
@@ -256,9 +264,15 @@ export class Session {
     const abort = new AbortController();
     this.running = { abort, inEngine: false, cancelled: false };
     try {
-      const work = { statements, txStatus: this.txStatus, restartable: this.txOnlyReads, simpleQuery };
-      const { notices, answer } = await this.o.preparer!.prepare(work, this.engine, abort.signal);
+      const stream = simpleQuery && statements.length === 1 && this.txStatus === 'I' ? new ResultStream(this.engine, this.o.writer) : undefined;
+      const work: BatchWork = { statements, txStatus: this.txStatus, restartable: this.txOnlyReads, simpleQuery, stream };
+      const { notices, answer, streamed } = await this.o.preparer!.prepare(work, this.engine, abort.signal);
       for (const n of notices) this.write(msg.noticeResponse(n));
+      if (streamed && stream) {
+        if (streamed === 'done') this.write(msg.commandComplete(`SELECT ${stream.rows}`));
+        this.write(msg.readyForQuery(this.txStatus));
+        return 'answered';
+      }
       if (answer && simpleQuery) {
         this.write(Buffer.concat([
           msg.rowDescriptionBigint(answer.column), msg.dataRow([String(answer.count)]), msg.commandComplete('SELECT 1'),
