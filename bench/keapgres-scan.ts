@@ -4,10 +4,11 @@
 //  (b) with latency and limits off, rows per second from the API to the client, beside a plain undici
 //      loop that fetches and parses the same pages;
 //  (c) API calls for 20 typical queries, beside the fewest the Keap API allows for each.
-// Usage: node dist/bench/keapgres-scan.js [contacts=100000]
+// Usage: node dist/bench/keapgres-scan.js [contacts=100000]   (BENCH_ONLY=a: part (a) only)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
 import { request } from 'undici';
 import pg from 'pg';
 import { loadCatalog } from '../src/schema/load.js';
@@ -54,8 +55,12 @@ interface KeapgresChild { proc: ChildProcess; port: number; stop(): Promise<void
 /** keapgres in its own process, as deployed: the client's row parsing does not compete with it. */
 async function keapgresOver(sb: SandboxChild, token: string): Promise<KeapgresChild> {
   const connection = `AuthScheme=OAuth;InitiateOAuth=OFF;OAuthAccessToken=${token};URL=${sb.apiBase};OAuthSettingsLocation=memory://bench`;
-  const proc = spawn(process.execPath, [path.join(root, 'server/keapgres.js'), 'serve', '--port', '0', '--connection', connection],
-    { stdio: ['ignore', 'pipe', 'ignore'], env: { ...process.env, KEAPGRES_LOG_LEVEL: 'warn' } });
+  // BENCH_PROF=dir writes a CPU profile of keapgres (each thread) into dir
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+  if (process.env.BENCH_NODE_ARGS) prof.push(...process.env.BENCH_NODE_ARGS.split(' '));
+  const proc = spawn(process.execPath, [...prof, path.join(root, 'server/keapgres.js'), 'serve', '--port', '0', '--connection', connection],
+    // BENCH_LOG=debug shows keapgres's per-load timings (rows, pages, COPY time) on stderr
+    { stdio: ['ignore', 'pipe', process.env.BENCH_LOG ? 'inherit' : 'ignore'], env: { ...process.env, KEAPGRES_LOG_LEVEL: process.env.BENCH_LOG ?? 'warn' } });
   let out = '';
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout!.on('data', (b: Buffer) => {
@@ -69,6 +74,33 @@ async function keapgresOver(sb: SandboxChild, token: string): Promise<KeapgresCh
     proc, port,
     stop: () => new Promise<void>((resolve) => { proc.once('exit', () => resolve()); proc.kill('SIGTERM'); }),
   };
+}
+
+/** CPU time (user + system) a child process has used, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(proc: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds per thread of a child process (Linux), by thread id. */
+function threadCpu(proc: ChildProcess): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const t of readdirSync(`/proc/${proc.pid}/task`)) {
+      const f = readFileSync(`/proc/${proc.pid}/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      out.set(t, (Number(f[11]) + Number(f[12])) / 100);
+    }
+  } catch { /* not Linux */ }
+  return out;
+}
+
+function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): string {
+  return [...after].map(([t, x]) => [t, x - (before.get(t) ?? 0)] as const).filter(([, x]) => x > 0.05)
+    .map(([t, x]) => `${t}${Number(t) === 0 ? '' : ''} ${x.toFixed(2)}`).join(', ');
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
@@ -99,27 +131,72 @@ async function fullScan(server: { port: number }): Promise<[number, number]> {
   }
 }
 
+/** The same scan through psql, whose own work per row is small: rows written unaligned to /dev/null. */
+function psqlScan(server: { port: number }): Promise<[number, number]> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const proc = spawn('psql', ['-X', '-h', '127.0.0.1', '-p', String(server.port), '-U', 'bench', '-d', 'keap', '-At', '-v', 'ON_ERROR_STOP=1', '-f', '-'],
+      { stdio: ['pipe', 'pipe', 'pipe'] });
+    proc.stdin.end('SELECT * FROM contacts \\g /dev/null\n\\echo :ROW_COUNT\n');
+    let out = '';
+    let err = '';
+    proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    proc.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    proc.on('error', reject);
+    proc.on('exit', (code) => {
+      const seconds = (performance.now() - t) / 1000;
+      if (code !== 0) return reject(new Error(`psql exited ${code}: ${err.trim()}`));
+      resolve([Number(out.trim()), seconds]);
+    });
+  });
+}
+
 async function main(): Promise<void> {
   const lines: string[] = [];
   const say = (s: string) => { lines.push(s); console.log(s); };
   say(`keapgres end to end, ${contacts.toLocaleString('en')} contacts — ${new Date().toISOString()}`);
 
-  // (a) latency 100 ms, spike limit 25/s
+  // (a) latency 100 ms, spike limit 25/s. The scan starts once keapgres and the sandbox have been idle for a
+  // while (BENCH_SETTLE ms, default 3000): keapgres's spare engines have started and the sandbox has built its
+  // cache of serialised records, as on a server that was already running in front of a Keap that does not
+  // share its CPU. Each client scans in a fresh session, so each fetches all 100 pages.
   {
     const sb = await startSandboxProcess(['--latency', '100', '--spike', '25', '--per-minute', '100000', '--per-day', '10000000', '--tenant-per-minute', '100000', '--tenant-per-day', '10000000']);
     const server = await keapgresOver(sb, await oauthToken(sb));
+    const settle = () => new Promise((r) => setTimeout(r, Number(process.env.BENCH_SETTLE ?? 3000)));
+    const pages = Math.ceil(contacts / 1000);
+    const floor = pages / 25 + 0.1;
+    say(`(a) SELECT * FROM contacts, 100 ms latency, 25 req/s; floor ${floor.toFixed(2)} s (${pages} pages ÷ 25/s + 0.1 s):`);
     try {
-      const before = await stats(sb);
-      const [rows, seconds] = await fullScan(server);
-      const n = calls(before, await stats(sb));
-      const pages = Math.ceil(contacts / 1000);
-      const floor = pages / 25 + 0.1;
-      say(`(a) SELECT * FROM contacts, 100 ms latency, 25 req/s: ${rows} rows in ${seconds.toFixed(2)} s, ${n} API calls; floor ${floor.toFixed(2)} s (${pages} pages ÷ 25/s + 0.1 s); ratio ${(seconds / floor).toFixed(2)}×`);
+      const clients: Array<[string, () => Promise<[number, number]>]> = [
+        ['psql (rows to /dev/null)', () => psqlScan(server)],
+        ['node-postgres (rows parsed into objects)', () => fullScan(server)],
+      ];
+      for (const [name, scan] of clients) {
+        await settle();
+        const before = await stats(sb);
+        const cpuBefore = [cpuSeconds(server.proc), cpuSeconds(sb.proc)];
+        const threadsBefore = threadCpu(server.proc);
+        let result: [number, number];
+        try {
+          result = await scan();
+        } catch (err) {
+          say(`    ${name}: not measured (${(err as Error).message})`);
+          continue;
+        }
+        const [rows, seconds] = result;
+        const n = calls(before, await stats(sb));
+        if (process.env.BENCH_LOG) console.error(`keapgres CPU seconds per thread (main thread first): ${threadCpuDelta(threadsBefore, threadCpu(server.proc))}`);
+        if (process.env.BENCH_LOG) console.error(`CPU seconds during the scan: keapgres ${(cpuSeconds(server.proc) - cpuBefore[0]).toFixed(2)}, sandbox ${(cpuSeconds(sb.proc) - cpuBefore[1]).toFixed(2)}`);
+        say(`    ${name}: ${rows} rows in ${seconds.toFixed(2)} s, ${n} API calls; ratio to the floor ${(seconds / floor).toFixed(2)}×`);
+      }
     } finally {
       await server.stop();
       sb.proc.kill();
     }
   }
+
+  if (process.env.BENCH_ONLY === 'a') process.exit(0);
 
   // (b) latency and limits off
   const off = ['--spike', '1000000', '--per-minute', '100000000', '--per-day', '1000000000', '--tenant-per-minute', '100000000', '--tenant-per-day', '1000000000'];
