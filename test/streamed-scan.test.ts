@@ -49,6 +49,7 @@ test('plain scans of one Keap table qualify; anything that needs more than one r
     'SELECT * FROM scratch',
     "SELECT * FROM contacts WHERE create_time < 'now'",
     "SELECT * FROM contacts WHERE create_time < ' Today '::date",
+    "SELECT * FROM contacts WHERE create_time < 'tomorrow 10:00'",
     'SELECT current_date, * FROM contacts',
     'SELECT row_number() OVER () FROM contacts',
     'SELECT * FROM contacts TABLESAMPLE SYSTEM (10)',

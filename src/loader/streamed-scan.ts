@@ -32,10 +32,10 @@ const ROW_WISE = new Set([
 const SCAN_FIELDS = new Set(['targetList', 'fromClause', 'whereClause', 'limitOption', 'op']);
 
 /**
- * Date/time input that means a moment of the statement's own clock: each chunk is its own statement, so
- * these would differ between chunks.
+ * Date/time input that means a moment of the statement's own clock ('now', 'today 10:00'): each chunk is
+ * its own statement, so these would differ between chunks. Any constant holding such a word disqualifies.
  */
-const CLOCK_WORDS = /^\s*(now|today|tomorrow|yesterday)\s*$/i;
+const CLOCK_WORDS = /\b(now|today|tomorrow|yesterday)\b/i;
 
 /** The statement as a streamable scan of one Keap table, or undefined when it is anything more. */
 export function streamableScan(sql: string, catalog: Catalog): StreamableScan | undefined {
