@@ -57,10 +57,11 @@ async function cancelWhileRunning(c: pg.Client, sql: string, afterMs = 500): Pro
   return { error, ms: performance.now() - sent };
 }
 
-/** Engines whose data directories exist: idle spares plus one per live session (see EnginePool). */
+/** Engines whose data directories exist: idle spares plus one per live session (see EnginePool: one directory per pool). */
 function engineDirs(): number {
+  const root = path.join(os.tmpdir(), `keapgres-${process.pid}`);
   try {
-    return readdirSync(path.join(os.tmpdir(), `keapgres-${process.pid}`, 'keap')).length;
+    return readdirSync(root).filter((d) => d.startsWith('keap-')).reduce((n, d) => n + readdirSync(path.join(root, d)).length, 0);
   } catch {
     return 0;
   }

@@ -54,6 +54,16 @@ test('requests that leave late and together still stay below the spike limit in 
   }
 });
 
+test('a spike limit learned from a 429 holds real send times one below it in every second', async () => {
+  // 12 × 0.97 / 0.97 is 12.000…02 in floating point: the window must still come from the integer limit
+  const pacer = new RequestPacer({ spikePerSecond: 1000 });
+  pacer.lowerSpikeLimit(12);
+  const left: number[] = [];
+  await Promise.all(Array.from({ length: 14 }, () => pacer.acquire().then(() => left.push(performance.now()))));
+  left.sort((a, b) => a - b);
+  for (let i = 0; i + 11 < left.length; i++) assert.ok(left[i + 11]! - left[i]! > 1000, `requests ${i}..${i + 11} within one second`);
+});
+
 test('quota headers slow the pacer only when a bucket runs low', () => {
   assert.equal(rateFromQuotaHeaders({}), Infinity);
   const plenty = { 'x-keap-product-throttle-limit': '1500', 'x-keap-product-throttle-available': '1400', 'x-keap-product-throttle-time-unit': 'minute' };

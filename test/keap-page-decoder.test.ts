@@ -58,16 +58,31 @@ test('a decoded page is the COPY text the encoder makes here, with the body arou
     assert.equal(whole.bytes.toString('utf8'), expected);
     assert.equal(whole.rows, 250);
 
-    // a row budget keeps the first n records: the text ends at the n-th record's line
+    // the same page again in the same fetch: every key was handed on already, so no rows
+    const again = (await decoder.decode(copy(bytes))) as Record<string, unknown>;
+    const repeat = copyOfStandIns(recordsOf(again, contacts.source.listKey, contacts.source.path));
+    assert.deepEqual([repeat.bytes.length, repeat.rows], [0, 0]);
+  } finally {
+    decoder.close();
+  }
+});
+
+test('a row budget keeps the first n records; keys count only once a page is handed on', async () => {
+  const bytes = await page(contacts, { page_size: '100' });
+  const records = recordsOf(JSON.parse(Buffer.from(bytes).toString('utf8')), contacts.source.listKey, contacts.source.path);
+  const decoder = pool.open(contacts, contacts.source.listKey, 'id');
+  try {
+    const standIns = recordsOf(await decoder.decode(copy(bytes)), contacts.source.listKey, contacts.source.path);
+    // the first 7: the text ends at the 7th record's line
     const first = copyOfStandIns(standIns.slice(0, 7));
     assert.equal(first.bytes.toString('utf8'), new CopyRowEncoder(contacts).encode(records.slice(0, 7)));
     assert.equal(first.rows, 7);
     assert.throws(() => copyOfStandIns(standIns.slice(3, 9)), /page or its beginning/);
-
-    // the same page again in the same fetch: every key is already loaded, so no rows
-    const again = (await decoder.decode(copy(bytes))) as Record<string, unknown>;
-    const repeat = copyOfStandIns(recordsOf(again, contacts.source.listKey, contacts.source.path));
-    assert.deepEqual([repeat.bytes.length, repeat.rows], [0, 0]);
+    // decoded but never handed on (an id range the API ignored, a page past the budget): its keys hide nothing
+    await decoder.decode(copy(bytes));
+    const later = copyOfStandIns(recordsOf(await decoder.decode(copy(bytes)), contacts.source.listKey, contacts.source.path));
+    assert.equal(later.rows, 93, 'all but the 7 handed on before');
+    assert.equal(later.bytes.toString('utf8'), new CopyRowEncoder(contacts).encode(records.slice(7)));
   } finally {
     decoder.close();
   }

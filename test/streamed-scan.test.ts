@@ -21,7 +21,7 @@ test('plain scans of one Keap table qualify; anything that needs more than one r
     'SELECT * FROM contacts',
     "select id, email from public.contacts c where id > 5 and email like 'a%';",
     'SELECT c.* FROM contacts AS c WHERE c.given_name IS NOT NULL -- note',
-    "SELECT id::text || 'x', CASE WHEN id > 3 THEN 'big' END, COALESCE(email, '-'), custom_fields -> 'a' FROM contacts",
+    "SELECT id::text || 'x', CASE WHEN id > 3 THEN 'big' END, COALESCE(email, '-'), links -> 0 FROM contacts",
     'SELECT id FROM contacts WHERE id IN (1, 2, 3) OR id BETWEEN 10 AND 20',
     "SELECT * FROM contacts WHERE create_time > '2024-01-01'",
   ];
@@ -56,6 +56,12 @@ test('plain scans of one Keap table qualify; anything that needs more than one r
     'SELECT * FROM (SELECT * FROM contacts) x',
     'VALUES (1)',
     'DELETE FROM contacts',
+    'TABLE contacts',
+    '(SELECT id FROM contacts)',
+    '(SELECT * FROM contacts WHERE id = 1)',
+    'SELECT c.n FROM contacts c', // functional notation: n(c), any function
+    'SELECT c FROM contacts c', // the whole row
+    'SELECT (c).id FROM contacts c',
   ];
   for (const sql of no) assert.equal(streamableScan(sql, catalog), undefined, sql);
 });
@@ -68,6 +74,10 @@ test('a chunk\'s statement adds its condition to the statement\'s own, and still
     ['SELECT id FROM contacts c WHERE id > 5 OR id < 2;', `SELECT id FROM contacts c WHERE ( id > 5 OR id < 2) AND "c".xmin = '7'::pg_catalog.xid;`],
     ['SELECT id FROM public.contacts WHERE id > 5 -- why\n', `SELECT id FROM public.contacts WHERE ( id > 5) AND "contacts".xmin = '7'::pg_catalog.xid -- why\n`],
     ['SELECT id FROM contacts /* c */ ; ', `SELECT id FROM contacts WHERE "contacts".xmin = '7'::pg_catalog.xid /* c */ ; `],
+    // the scanner counts bytes, the text is cut by bytes: text beyond ASCII before the cut must not shift it
+    ["SELECT '日本' AS x, * FROM contacts WHERE NOT id = 1 OR id = 2", `SELECT '日本' AS x, * FROM contacts WHERE ( NOT id = 1 OR id = 2) AND "contacts".xmin = '7'::pg_catalog.xid`],
+    ["SELECT * FROM contacts WHERE given_name = 'José';", `SELECT * FROM contacts WHERE ( given_name = 'José') AND "contacts".xmin = '7'::pg_catalog.xid;`],
+    ['SELECT given_name AS "名前" FROM contacts "ç";', `SELECT given_name AS "名前" FROM contacts "ç" WHERE "ç".xmin = '7'::pg_catalog.xid;`],
   ];
   for (const [sql, expected] of cases) {
     const rewritten = streamableScan(sql, catalog)!.restrictedTo(cond);
@@ -120,6 +130,17 @@ test('the streamed result is exactly the result over the loaded table', async ()
       if (sql === 'SELECT * FROM contacts') assert.equal(streamed.rowCount, CONTACTS);
     });
   }
+});
+
+test('a session that defined an operator (which could call any function) loads first and runs once', async () => {
+  await server.withClient(async (c) => {
+    await c.query("CREATE FUNCTION scratch_plus(bigint, bigint) RETURNS bigint LANGUAGE sql AS 'SELECT $1 + $2'");
+    await c.query('CREATE OPERATOR ### (LEFTARG = bigint, RIGHTARG = bigint, FUNCTION = scratch_plus)');
+    const before = streamedLoads();
+    const { rows } = await c.query('SELECT id ### 1 AS n FROM contacts');
+    assert.equal(streamedLoads(), before, 'not streamed');
+    assert.equal(rows.length, CONTACTS);
+  });
 });
 
 test('psql reads a streamed result like any other', async () => {

@@ -115,8 +115,10 @@ export class EngineInstance {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { kind: 'query', resolve, reject });
-      const msg: MainToWorker = { type: 'query', id, sql, blob };
-      this.worker.postMessage(msg, blob ? [blob.buffer as ArrayBuffer] : []);
+      // Transferred, not copied: a view of a larger buffer (Node's pool for small Buffers) is copied out first.
+      const own = blob && (blob.byteOffset !== 0 || blob.byteLength !== blob.buffer.byteLength) ? new Uint8Array(blob) : blob;
+      const msg: MainToWorker = { type: 'query', id, sql, blob: own };
+      this.worker.postMessage(msg, own ? [own.buffer as ArrayBuffer] : []);
     });
   }
 

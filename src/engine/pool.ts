@@ -32,6 +32,7 @@ const FINGERPRINT_SQL = `SELECT concat_ws(',',
 ) AS fingerprint`;
 
 let sessionDirCounter = 0;
+let poolCounter = 0;
 
 /** What a session's set-up touches: roles, settings, the catalog a client's first queries read. */
 const WARM_UP_SQL = `SELECT rolname FROM pg_catalog.pg_roles WHERE rolname = current_user;
@@ -52,7 +53,9 @@ export class EnginePool {
   constructor(opts: EnginePoolOptions) {
     this.opts = opts;
     this.templateDir = opts.templateDir;
-    this.sessionsDir = opts.sessionsDir ?? path.join(os.tmpdir(), `keapgres-${process.pid}`, opts.database);
+    // One directory per pool: two pools of one process (two servers, as in tests) must never remove each
+    // other's engines' files on close.
+    this.sessionsDir = opts.sessionsDir ?? path.join(os.tmpdir(), `keapgres-${process.pid}`, `${opts.database}-${++poolCounter}`);
   }
 
   get database(): string {

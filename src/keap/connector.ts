@@ -157,10 +157,18 @@ export class KeapConnector {
       const pk = table.primaryKey.length === 1 ? table.columns.find((c) => c.name === table.primaryKey[0])?.path : undefined;
       // opened with the first page, so a fetch never iterated holds nothing in a decoder thread
       let decoder: FetchDecoder | undefined;
+      let closed = false;
       return this.start(table, plan, signal, options, {
-        decode: (bytes) => (decoder ??= pool.open(table, table.source.listKey, pk)).decode(bytes),
+        decode: (bytes) => {
+          // a body that arrived after the fetch ended: nobody wants it, and a decoder opened now would never close
+          if (closed) return Promise.reject(new SqlError(SQLSTATE.queryCanceled, 'fetch abandoned'));
+          return (decoder ??= pool.open(table, table.source.listKey, pk)).decode(bytes);
+        },
         map: copyOfStandIns,
-        close: () => decoder?.close(),
+        close: () => {
+          closed = true;
+          decoder?.close();
+        },
       });
     }
     const encoder = new CopyRowEncoder(table);

@@ -25,6 +25,8 @@ const UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour: 3600
 
 export class RequestPacer {
   private spikeRate: number;
+  /** the gateway's limit itself, requests per second */
+  private spikeLimit: number;
   private readonly headroom: number;
   private readonly minRate: number;
   private readonly now: () => number;
@@ -38,6 +40,7 @@ export class RequestPacer {
     if (!(opts.spikePerSecond > 0)) throw new RangeError('spikePerSecond must be positive');
     // Little headroom is needed: the real send times are also held below the limit in every second.
     this.headroom = opts.headroom ?? 0.97;
+    this.spikeLimit = opts.spikePerSecond;
     this.spikeRate = opts.spikePerSecond * this.headroom;
     this.minRate = Math.min(opts.minPerSecond ?? 0.5, this.spikeRate);
     this.now = opts.now ?? (() => performance.now());
@@ -77,7 +80,7 @@ export class RequestPacer {
 
   /** Requests allowed in any one second: the planned rate's worth, one below the gateway's limit. */
   private perWindow(): number {
-    const limit = Math.ceil(this.spikeRate / this.headroom) - 1;
+    const limit = Math.ceil(this.spikeLimit) - 1;
     return Math.max(1, Math.min(Math.ceil(this.ratePerSecond), limit));
   }
 
@@ -88,7 +91,10 @@ export class RequestPacer {
 
   /** The gateway named a lower spike limit than configured (a 429 "Allowed rate : 10ps"): adopt it. */
   lowerSpikeLimit(perSecond: number): void {
-    if (perSecond > 0) this.spikeRate = Math.min(this.spikeRate, perSecond * this.headroom);
+    if (perSecond > 0) {
+      this.spikeLimit = Math.min(this.spikeLimit, perSecond);
+      this.spikeRate = Math.min(this.spikeRate, perSecond * this.headroom);
+    }
   }
 
   /** Reads the quota headers of a response and adapts the rate. */

@@ -2,7 +2,7 @@
 import type { TableSchema } from '../schema/types.js';
 
 export type DecoderRequest =
-  /** a fetch begins: its table's encoder (which remembers keys across the fetch's pages) */
+  /** a fetch begins: its table's encoder */
   | { type: 'open'; fetch: number; table: TableSchema }
   | { type: 'close'; fetch: number }
   /** one page's body, transferred */
@@ -23,5 +23,7 @@ export type DecoderReply =
       /** per record: where its lines end in the text (UTF-16 units), and rows so far in the page */
       ends: Uint32Array;
       rows: Uint32Array;
+      /** the primary key of each row written, in order (a page's own duplicates are already left out) */
+      keys: Array<string | number>;
     }
   | { type: 'failed'; seq: number; notJson: boolean; message: string };

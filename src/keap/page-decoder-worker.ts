@@ -41,13 +41,18 @@ function decodePage(seq: number, encoder: CopyRowEncoder, bytes: ArrayBuffer, li
     }
   }
   if (!Array.isArray(list)) {
-    return { type: 'page', seq, scalars, list: list === undefined || list === null ? 'absent' : 'invalid', ids: [], copy: new Uint8Array(0), ends: new Uint32Array(0), rows: new Uint32Array(0) };
+    return { type: 'page', seq, scalars, list: list === undefined || list === null ? 'absent' : 'invalid', ids: [], copy: new Uint8Array(0), ends: new Uint32Array(0), rows: new Uint32Array(0), keys: [] };
   }
   const n = list.length;
   const ids: unknown[] = new Array(n);
   const ends = new Uint32Array(n);
   const rows = new Uint32Array(n);
   let text = '';
+  // Keys are checked across pages by the main thread, when a page is handed on: a page decoded here may
+  // yet be dropped (a row budget, an id range the API ignored), and its keys must not hide later rows.
+  encoder.forgetKeys();
+  const keys: Array<string | number> = [];
+  encoder.rowKeys = keys;
   const before = encoder.rowCount;
   for (let i = 0; i < n; i++) {
     const record = list[i];
@@ -59,7 +64,7 @@ function decodePage(seq: number, encoder: CopyRowEncoder, bytes: ArrayBuffer, li
   // Its own buffer (not Node's shared pool), so it can be transferred rather than copied.
   const copy = new Uint8Array(Buffer.byteLength(text, 'utf8'));
   Buffer.from(copy.buffer, copy.byteOffset, copy.byteLength).write(text, 'utf8');
-  return { type: 'page', seq, scalars, list: 'ok', ids, copy, ends, rows };
+  return { type: 'page', seq, scalars, list: 'ok', ids, copy, ends, rows, keys };
 }
 
 function readPath(record: unknown, path: string): unknown {

@@ -23,6 +23,9 @@ interface DecodedPage {
   copy: Buffer;
   ends: Uint32Array;
   rows: Uint32Array;
+  keys: Array<string | number>;
+  /** keys of the rows its fetch has handed on */
+  seen: Set<string | number>;
 }
 
 const PAGE = Symbol('keapgres.decodedPage');
@@ -112,6 +115,7 @@ export class PageDecoderPool {
 export class FetchDecoder {
   private readonly id = ++fetchIds;
   private closed = false;
+  private readonly seen = new Set<string | number>();
 
   constructor(
     private readonly thread: DecoderThread,
@@ -130,7 +134,13 @@ export class FetchDecoder {
       if (reply.notJson) throw new NotJsonBody(reply.message);
       throw new Error(`page decoder: ${reply.message}`);
     }
-    const page: DecodedPage = { copy: Buffer.from(reply.copy.buffer, reply.copy.byteOffset, reply.copy.byteLength), ends: reply.ends, rows: reply.rows };
+    const page: DecodedPage = {
+      copy: Buffer.from(reply.copy.buffer, reply.copy.byteOffset, reply.copy.byteLength),
+      ends: reply.ends,
+      rows: reply.rows,
+      keys: reply.keys,
+      seen: this.seen,
+    };
     let list: unknown;
     if (reply.list === 'ok') {
       const standIns: StandIn[] = new Array(reply.ids.length);
@@ -172,9 +182,23 @@ export function copyOfStandIns(records: readonly unknown[]): CopyChunk {
     throw new Error('decoded records must be handed on as a page or its beginning');
   }
   const rows = page.rows[n - 1] as number;
-  if (n === page.ends.length) return { bytes: page.copy, rows };
-  // A row budget kept only the first n records (rare: MaxRows or a pushed LIMIT reached mid-page).
-  return { bytes: Buffer.from(page.copy.toString('utf8').slice(0, page.ends[n - 1]), 'utf8'), rows };
+  // A row whose key an earlier page of the fetch already handed on (the data moved between pages) would
+  // fail the whole COPY: it is left out. Checked here, when the page is handed on, not when decoded.
+  let repeated: Set<number> | undefined;
+  for (let i = 0; i < rows; i++) {
+    const key = page.keys[i] as string | number;
+    if (page.seen.has(key)) (repeated ??= new Set()).add(i);
+    else page.seen.add(key);
+  }
+  if (!repeated) {
+    if (n === page.ends.length) return { bytes: page.copy, rows };
+    // A row budget kept only the first n records (rare: MaxRows or a pushed LIMIT reached mid-page).
+    return { bytes: Buffer.from(page.copy.toString('utf8').slice(0, page.ends[n - 1]), 'utf8'), rows };
+  }
+  // Rows are lines: newlines inside values are escaped in COPY text.
+  const lines = page.copy.toString('utf8').split('\n').slice(0, rows);
+  const kept = lines.filter((_, i) => !repeated.has(i));
+  return { bytes: Buffer.from(kept.map((l) => `${l}\n`).join(''), 'utf8'), rows: kept.length };
 }
 
 let shared: PageDecoderPool | undefined;

@@ -142,13 +142,12 @@ export class KeapSessionLoader implements BatchPreparer {
     if (!scan || scan.table !== fetch.table || this.nonEmpty.has(scan.table)) return undefined;
     const table = this.catalog.tables.get(scan.table);
     if (!table) return undefined;
-    if (!scan.qualified) {
-      const { rows } = await engine.query(
-        `SELECT pg_catalog.to_regclass(${literal(quoteIdent(table.name))}) = ${literal(qualifiedName(table))}::pg_catalog.regclass AS same`,
-      );
-      if (rows[0]?.same !== true) return undefined;
-    }
-    return scan;
+    // Operators and casts the session defined could call any function (one reading the table half-loaded).
+    const resolves = scan.qualified ? 'true' : `pg_catalog.to_regclass(${literal(quoteIdent(table.name))}) = ${literal(qualifiedName(table))}::pg_catalog.regclass`;
+    const { rows } = await engine.query(`SELECT ${resolves}
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_operator WHERE oid >= 16384)
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_cast WHERE oid >= 16384) AS ok`);
+    return rows[0]?.ok === true ? scan : undefined;
   }
 
   /**
@@ -249,24 +248,33 @@ export class KeapSessionLoader implements BatchPreparer {
         const t = performance.now();
         await engine.query(copySql, blob);
         copyMs += performance.now() - t;
-        if (xid !== undefined) await runOver((alias) => `${alias}.xmin = '${xid}'::pg_catalog.xid`);
+        if (xid !== undefined && !streamFailed && !signal.aborted) await runOver((alias) => `${alias}.xmin = '${xid}'::pg_catalog.xid`);
       })();
       p.catch(() => undefined);
       copying = p;
     };
-    // Streamed, rows reach the client chunk by chunk: smaller chunks mean an earlier first row and a
-    // shorter wait after the last page.
-    // Each chunk's statement scans the whole table (by xmin), so not too many chunks either.
-    const chunkBytes = stream ? COPY_CHUNK_BYTES / 2 : COPY_CHUNK_BYTES;
-    for await (const page of fetch.records) {
-      pages++;
-      chunks.push(page.bytes);
-      bytes += page.bytes.length;
-      rows += page.rows;
-      if (bytes >= chunkBytes) await flush();
-      if (streamFailed) break; // the client has its error: the rest of the fetch is not needed
+    // Streamed, rows reach the client chunk by chunk: small chunks mean an earlier first row and a short wait
+    // after the last page. But each chunk's statement scans the whole table (by xmin), so chunks grow with
+    // the table (an eighth of it) and a large table costs a bounded number of whole scans, not one per MB.
+    let loadedBytes = 0;
+    const chunkBytes = (): number => (stream ? Math.max(COPY_CHUNK_BYTES / 2, loadedBytes / 8) : COPY_CHUNK_BYTES);
+    try {
+      for await (const page of fetch.records) {
+        pages++;
+        chunks.push(page.bytes);
+        bytes += page.bytes.length;
+        loadedBytes += page.bytes.length;
+        rows += page.rows;
+        if (bytes >= chunkBytes()) await flush();
+        if (streamFailed) break; // the client has its error: the rest of the fetch is not needed
+      }
+      await flush();
+    } finally {
+      // A failed fetch (Keap error, cancel) must not leave a COPY — or a chunk's rows on their way to the
+      // client — running behind the error the session is about to send.
+      streamFailed ||= stream !== undefined && signal.aborted;
+      await copying.catch(() => undefined);
     }
-    await flush();
     await copying;
     // No row at all (or none yet sent): the statement still answers, with its row description.
     if (stream && !streamFailed && !stream.out.described) await runOver(() => 'false');

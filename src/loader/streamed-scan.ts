@@ -5,11 +5,12 @@
 // COPY's transaction id — not a ctid range: inserts reuse free space in earlier pages) and the rows go to
 // the client at once, instead of after the last page. The engine still evaluates
 // everything; only statements whose every part is provably row-wise qualify, and anything else loads first
-// and runs once, as before.
+// and runs once, as before. User-defined operators and casts could call any function: the loader checks the
+// session has none before streaming.
 import { scanSync } from 'libpg-query';
 import type { AstNode } from '../planner/ast.js';
 import { parseSqlCached } from '../planner/parse-cache.js';
-import type { Catalog } from '../schema/types.js';
+import type { Catalog, TableSchema } from '../schema/types.js';
 import { quoteIdent } from '../schema/ddl.js';
 
 export interface StreamableScan {
@@ -53,8 +54,10 @@ export function streamableScan(sql: string, catalog: Catalog): StreamableScan | 
   if (!range || range.catalogname !== undefined || range.relpersistence !== 'p') return undefined;
   const schema = range.schemaname as string | undefined;
   const table = range.relname as string;
-  if ((schema !== undefined && schema !== 'public') || !catalog.tables.has(table)) return undefined;
-  if (!rowWise(select.targetList) || !rowWise(select.whereClause ?? null)) return undefined;
+  const tableSchema = catalog.tables.get(table);
+  if ((schema !== undefined && schema !== 'public') || !tableSchema) return undefined;
+  const columns = columnNames(tableSchema);
+  if (!rowWise(select.targetList, columns) || !rowWise(select.whereClause ?? null, columns)) return undefined;
 
   let tokens: ReturnType<typeof scanSync>['tokens'];
   try {
@@ -64,7 +67,11 @@ export function streamableScan(sql: string, catalog: Catalog): StreamableScan | 
   }
   const code = tokens.filter((t) => t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT');
   while (code.length > 0 && code[code.length - 1]!.text === ';') code.pop();
-  if (code.length === 0) return undefined;
+  // `TABLE t` and `(SELECT …)` are SelectStmts too, but a WHERE cannot simply follow them.
+  if (code.length === 0 || code[0]!.text.toLowerCase() !== 'select' || code[code.length - 1]!.text === ')') return undefined;
+  // The scanner's offsets count UTF-8 bytes: the text is cut as bytes.
+  const bytes = Buffer.from(sql, 'utf8');
+  const cut = (from: number, to?: number): string => bytes.toString('utf8', from, to);
   const end = code[code.length - 1]!.end;
   const wheres = code.filter((t) => t.keywordName === 'RESERVED_KEYWORD' && t.text.toLowerCase() === 'where');
   if (wheres.length !== (select.whereClause ? 1 : 0)) return undefined;
@@ -77,15 +84,20 @@ export function streamableScan(sql: string, catalog: Catalog): StreamableScan | 
       const bound = condition(quoteIdent(alias));
       // A line comment may follow the last token: the closing text goes right after that token.
       return where
-        ? `${sql.slice(0, where.end)} (${sql.slice(where.end, end)}) AND ${bound}${sql.slice(end)}`
-        : `${sql.slice(0, end)} WHERE ${bound}${sql.slice(end)}`;
+        ? `${cut(0, where.end)} (${cut(where.end, end)}) AND ${bound}${cut(end)}`
+        : `${cut(0, end)} WHERE ${bound}${cut(end)}`;
     },
   };
 }
 
-function rowWise(value: unknown): boolean {
+/** The table's columns and the system columns a statement may name. */
+function columnNames(table: TableSchema): Set<string> {
+  return new Set([...table.columns.map((c) => c.name), 'ctid', 'xmin', 'xmax', 'cmin', 'cmax', 'tableoid']);
+}
+
+function rowWise(value: unknown, columns: Set<string>): boolean {
   if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value)) return value.every(rowWise);
+  if (Array.isArray(value)) return value.every((v) => rowWise(v, columns));
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     // Node types are capitalised; lower-case keys are a node's fields.
     if (/^[A-Z]/.test(k)) {
@@ -94,8 +106,19 @@ function rowWise(value: unknown): boolean {
         const sval = (v as { sval?: { sval?: string } }).sval?.sval;
         if (sval !== undefined && CLOCK_WORDS.test(sval)) return false;
       }
+      // `c.f` is also functional notation for f(c), a call of any function: only real columns qualify.
+      if (k === 'ColumnRef') {
+        const fields = (v as { fields?: Array<{ String?: { sval: string }; A_Star?: unknown }> }).fields ?? [];
+        const last = fields[fields.length - 1];
+        if (!last || (!last.A_Star && !columns.has(last.String?.sval ?? ''))) return false;
+      }
+      // (row).f is field selection, or again a function call: no composite columns here to select from.
+      if (k === 'A_Indirection') {
+        const steps = (v as { indirection?: Array<Record<string, unknown>> }).indirection ?? [];
+        if (steps.some((step) => !('A_Indices' in step))) return false;
+      }
     }
-    if (!rowWise(v)) return false;
+    if (!rowWise(v, columns)) return false;
   }
   return true;
 }

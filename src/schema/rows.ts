@@ -454,6 +454,8 @@ export class CopyRowEncoder {
   private readonly unnest: string | undefined;
   private readonly seen = new Set<string | number>();
   private readonly numericKey: boolean;
+  /** when set, the key of every row written is appended here (callers that check keys themselves) */
+  rowKeys: Array<string | number> | undefined;
 
   constructor(table: TableSchema) {
     this.table = table;
@@ -464,6 +466,11 @@ export class CopyRowEncoder {
     this.unnest = table.source.unnest;
     const keyTypes = this.keyIndexes.map((i) => table.columns[i]?.type);
     this.numericKey = keyTypes.length === 1 && (keyTypes[0] === 'bigint' || keyTypes[0] === 'integer');
+  }
+
+  /** Forgets the keys written so far (a caller that checks keys across calls itself). */
+  forgetKeys(): void {
+    this.seen.clear();
   }
 
   /**
@@ -515,6 +522,7 @@ export class CopyRowEncoder {
       return '';
     }
     this.seen.add(key);
+    this.rowKeys?.push(key);
     this.rowCount++;
     let line = formatters[0]!(getters[0]!(record, parent, custom));
     for (let i = 1; i < getters.length; i++) line += '\t' + formatters[i]!(getters[i]!(record, parent, custom));
