@@ -227,6 +227,8 @@ export class KeapSessionLoader implements BatchPreparer {
     let pages = 0;
     // One COPY runs in the engine (its own thread) while the next pages are fetched and encoded here.
     let copying: Promise<unknown> = Promise.resolve();
+    let engineIdle = true;
+    let copies = 0;
     let copyMs = 0;
     // Streaming: after each COPY the statement runs over that COPY's rows: those whose xmin is its transaction.
     let streamFailed = false;
@@ -242,6 +244,8 @@ export class KeapSessionLoader implements BatchPreparer {
       if (streamFailed) return;
       // Rows may be in the table from here on, even if a later page fails: later loads must merge.
       if (!merge) this.nonEmpty.add(table.name);
+      engineIdle = false;
+      copies++;
       const p = (async () => {
         // Nothing else runs in the engine between: the COPY takes the next transaction id.
         const xid = stream ? await nextTransactionId(engine) : undefined;
@@ -250,14 +254,17 @@ export class KeapSessionLoader implements BatchPreparer {
         copyMs += performance.now() - t;
         if (xid !== undefined && !streamFailed && !signal.aborted) await runOver((alias) => `${alias}.xmin = '${xid}'::pg_catalog.xid`);
       })();
-      p.catch(() => undefined);
+      p.catch(() => undefined).finally(() => {
+        if (copying === p) engineIdle = true;
+      });
       copying = p;
     };
     // Streamed, rows reach the client chunk by chunk: small chunks mean an earlier first row and a short wait
     // after the last page. But each chunk's statement scans the whole table (by xmin), so chunks grow with
-    // the table (an eighth of it) and a large table costs a bounded number of whole scans, not one per MB.
+    // the table (a sixteenth of it) and a large table costs a bounded number of whole scans, not one per MB;
+    // but whenever the engine has nothing to do, what has arrived goes at once (busy, it lets chunks grow).
     let loadedBytes = 0;
-    const chunkBytes = (): number => (stream ? Math.max(COPY_CHUNK_BYTES / 2, loadedBytes / 8) : COPY_CHUNK_BYTES);
+    const chunkBytes = (): number => (stream ? Math.max(COPY_CHUNK_BYTES / 2, loadedBytes / 16) : COPY_CHUNK_BYTES);
     try {
       for await (const page of fetch.records) {
         pages++;
@@ -265,7 +272,7 @@ export class KeapSessionLoader implements BatchPreparer {
         bytes += page.bytes.length;
         loadedBytes += page.bytes.length;
         rows += page.rows;
-        if (bytes >= chunkBytes()) await flush();
+        if (bytes >= chunkBytes() || (stream && engineIdle)) await flush();
         if (streamFailed) break; // the client has its error: the rest of the fetch is not needed
       }
       await flush();
@@ -283,7 +290,7 @@ export class KeapSessionLoader implements BatchPreparer {
       await engine.query(`INSERT INTO ${qualifiedName(table)} SELECT * FROM ${target} ON CONFLICT (${pk}) DO NOTHING; TRUNCATE ${target}`);
       if (rows > 0) this.nonEmpty.add(table.name);
     }
-    this.logger.debug({ table: table.name, rows, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, streamed: stream !== undefined, ms: Math.round(performance.now() - started), copyMs: Math.round(copyMs) }, 'loaded');
+    this.logger.debug({ table: table.name, rows, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, streamed: stream !== undefined, copies, ms: Math.round(performance.now() - started), copyMs: Math.round(copyMs) }, 'loaded');
     return { truncated: fetch.truncated(), streamFailed };
   }
 }
