@@ -167,6 +167,15 @@ test('an error on a row of a later chunk ends the result with that error; the se
   });
 });
 
+test('an error in the statement itself points at the text the client sent', async () => {
+  await server.withClient(async (c) => {
+    const sql = "SELECT id, given_name FROM contacts WHERE given_name = 'x' OR id = 'not a number'";
+    const streamed = await c.query(sql).then(() => undefined, (e: { code?: string; position?: string }) => e);
+    assert.equal(streamed?.code, '22P02');
+    assert.equal(Number(streamed?.position), sql.indexOf("'not a number'") + 1);
+  });
+});
+
 test('Keap failing in the middle of a streamed scan gives 58000; the session goes on and loads again', async () => {
   await server.withClient(async (c) => {
     sandbox.setFaults({ latencyMs: 30 });

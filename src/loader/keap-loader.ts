@@ -144,7 +144,9 @@ export class KeapSessionLoader implements BatchPreparer {
     if (!table) return undefined;
     // Operators and casts the session defined could call any function (one reading the table half-loaded).
     const resolves = scan.qualified ? 'true' : `pg_catalog.to_regclass(${literal(quoteIdent(table.name))}) = ${literal(qualifiedName(table))}::pg_catalog.regclass`;
+    // The table must be empty: the first chunk's run is the statement as sent (see load).
     const { rows } = await engine.query(`SELECT ${resolves}
+      AND NOT EXISTS (SELECT 1 FROM ${qualifiedName(table)})
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_operator WHERE oid >= 16384)
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_cast WHERE oid >= 16384) AS ok`);
     return rows[0]?.ok === true ? scan : undefined;
@@ -231,9 +233,14 @@ export class KeapSessionLoader implements BatchPreparer {
     let copies = 0;
     let copyMs = 0;
     // Streaming: after each COPY the statement runs over that COPY's rows: those whose xmin is its transaction.
+    // The first run is the statement as sent (the table held nothing before): errors found while parsing and
+    // planning it point at the client's own text.
     let streamFailed = false;
+    let firstRun = true;
     const runOver = async (condition: (alias: string) => string): Promise<void> => {
-      if (!(await stream!.out.run(stream!.scan.restrictedTo(condition)))) streamFailed = true;
+      const sql = firstRun ? stream!.scan.sql : stream!.scan.restrictedTo(condition);
+      firstRun = false;
+      if (!(await stream!.out.run(sql))) streamFailed = true;
     };
     const flush = async () => {
       if (bytes === 0) return;

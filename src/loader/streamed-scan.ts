@@ -14,6 +14,8 @@ import type { Catalog, TableSchema } from '../schema/types.js';
 import { quoteIdent } from '../schema/ddl.js';
 
 export interface StreamableScan {
+  /** the statement as the client sent it */
+  sql: string;
   /** the Keap table scanned */
   table: string;
   /** whether the statement names the table with its schema (else the session's search_path decides) */
@@ -78,6 +80,7 @@ export function streamableScan(sql: string, catalog: Catalog): StreamableScan | 
   const where = wheres[0];
   const alias = (range.alias as { aliasname?: string } | undefined)?.aliasname ?? table;
   return {
+    sql,
     table,
     qualified: schema !== undefined,
     restrictedTo(condition) {
