@@ -100,7 +100,7 @@ function threadCpu(proc: ChildProcess): Map<string, number> {
 
 function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): string {
   return [...after].map(([t, x]) => [t, x - (before.get(t) ?? 0)] as const).filter(([, x]) => x > 0.05)
-    .map(([t, x]) => `${t}${Number(t) === 0 ? '' : ''} ${x.toFixed(2)}`).join(', ');
+    .map(([t, x]) => `${t} ${x.toFixed(2)}`).join(', ');
 }
 
 async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {

@@ -10,6 +10,7 @@ import { encodeFilter, encodeOrder, encodeValue, filterFor } from './filter-enco
 import { KeapHttpClient, type HttpClientStats } from './http-client.js';
 import { RequestPacer } from './pacer.js';
 import { PageQueue } from './page-queue.js';
+import { readPath } from './read-path.js';
 import { copyOfStandIns, sharedPageDecoders, type CopyChunk, type FetchDecoder, type PageDecoderPool } from './page-decoder.js';
 import { CopyRowEncoder } from '../schema/rows.js';
 import {
@@ -456,11 +457,3 @@ function idRangeSplit(table: TableSchema, plan: FetchPlan, baseQuery: Query) {
   };
 }
 
-function readPath(record: unknown, path: string): unknown {
-  let cur: unknown = record;
-  for (const key of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
-}

@@ -4,6 +4,7 @@
 import { parentPort } from 'node:worker_threads';
 import { CopyRowEncoder } from '../schema/rows.js';
 import type { DecoderReply, DecoderRequest } from './page-decoder-protocol.js';
+import { readPath } from './read-path.js';
 
 const encoders = new Map<number, CopyRowEncoder>();
 const decoder = new TextDecoder();
@@ -65,13 +66,4 @@ function decodePage(seq: number, encoder: CopyRowEncoder, bytes: ArrayBuffer, li
   const copy = new Uint8Array(Buffer.byteLength(text, 'utf8'));
   Buffer.from(copy.buffer, copy.byteOffset, copy.byteLength).write(text, 'utf8');
   return { type: 'page', seq, scalars, list: 'ok', ids, copy, ends, rows, keys };
-}
-
-function readPath(record: unknown, path: string): unknown {
-  let cur = record;
-  for (const key of path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
 }

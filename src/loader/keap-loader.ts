@@ -8,7 +8,7 @@ import type { EngineInstance } from '../engine/instance.js';
 import { planSql, mergeBatchPlans, type FetchPlan, type PlannerContext } from '../planner/index.js';
 import { applySessionDefinitions, sessionDefinitions, type SessionDefinitionState } from '../planner/session-definitions.js';
 import { copyStatement } from '../schema/rows.js';
-import { qualifiedName, quoteIdent } from '../schema/ddl.js';
+import { qualifiedName, quoteIdent, quoteLiteral } from '../schema/ddl.js';
 import type { Catalog, TableSchema } from '../schema/types.js';
 import type { KeapConnector } from '../keap/connector.js';
 import type { BatchPreparer, BatchWork, PrepareOutcome } from '../session/session.js';
@@ -143,7 +143,7 @@ export class KeapSessionLoader implements BatchPreparer {
     const table = this.catalog.tables.get(scan.table);
     if (!table) return undefined;
     // Operators and casts the session defined could call any function (one reading the table half-loaded).
-    const resolves = scan.qualified ? 'true' : `pg_catalog.to_regclass(${literal(quoteIdent(table.name))}) = ${literal(qualifiedName(table))}::pg_catalog.regclass`;
+    const resolves = scan.qualified ? 'true' : `pg_catalog.to_regclass(${quoteLiteral(quoteIdent(table.name))}) = ${quoteLiteral(qualifiedName(table))}::pg_catalog.regclass`;
     // The table must be empty: the first chunk's run is the statement as sent (see load).
     const { rows } = await engine.query(`SELECT ${resolves}
       AND NOT EXISTS (SELECT 1 FROM ${qualifiedName(table)})
@@ -315,11 +315,6 @@ async function nextTransactionId(engine: EngineInstance): Promise<string> {
   const x = String(rows[0]?.x ?? '');
   if (!/^\d+$/.test(x)) throw new Error(`unexpected next transaction id ${x}`);
   return (BigInt(x) % 4294967296n).toString();
-}
-
-/** A SQL string literal. */
-function literal(s: string): string {
-  return `'${s.replace(/'/g, "''")}'`;
 }
 
 function fetchKey(f: FetchPlan): string {

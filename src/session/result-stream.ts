@@ -2,6 +2,7 @@
 // see loader/streamed-scan.ts): the first run's RowDescription, every run's rows, notices and errors go to
 // the client as the engine produces them; each run's CommandComplete and ReadyForQuery are held back, and
 // the row counts add up for the one CommandComplete the session sends at the end.
+import { serialize } from 'pg-protocol';
 import type { EngineInstance } from '../engine/instance.js';
 import type { SessionWriter } from './session.js';
 
@@ -21,7 +22,7 @@ export class ResultStream {
   async run(sql: string): Promise<boolean> {
     let ok = true;
     this.carry = undefined;
-    await this.engine.exec(queryMessage(sql), (chunk, written) => {
+    await this.engine.exec(serialize.query(sql), (chunk, written) => {
       const { out, failed } = this.filter(chunk);
       if (failed) ok = false;
       if (out.length === 0 || this.writer.destroyed) written();
@@ -72,14 +73,4 @@ export class ResultStream {
     if (at < buf.length) this.carry = Buffer.from(buf.subarray(at));
     return { out: keep.length === 1 ? keep[0]! : Buffer.concat(keep), failed };
   }
-}
-
-/** A frontend Query message. */
-function queryMessage(sql: string): Buffer {
-  const body = Buffer.from(sql + '\0', 'utf8');
-  const out = Buffer.allocUnsafe(5 + body.length);
-  out[0] = 0x51; // Q
-  out.writeUInt32BE(4 + body.length, 1);
-  body.copy(out, 5);
-  return out;
 }
