@@ -7,6 +7,7 @@ import { PgListener, type DatabaseBackend } from '../wire/listener.js';
 import { accessFromSettings, openKeapDatabase, sandboxAccess, type KeapDatabase } from '../loader/keap-database.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { Logger } from 'pino';
+import { errorText } from './error-text.js';
 
 export const SERVE_USAGE = `usage: keapgres serve [--host H] [--port P] [--config FILE] [--connection STRING]
   --host H            listen address (default 127.0.0.1; env KEAPGRES_HOST)
@@ -79,21 +80,28 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
 
 export async function runServeCommand(args: string[]): Promise<number> {
   const opts: StartServerOptions = {};
+  const usageError = (text: string) => {
+    process.stderr.write(`keapgres serve: ${text}\n${SERVE_USAGE}`);
+    return 2;
+  };
   for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${SERVE_USAGE}`);
-      return v;
-    };
-    if (a === '--host') opts.host = value();
-    else if (a === '--port') opts.port = Number(value());
-    else if (a === '--config') opts.configFile = value();
-    else if (a === '--connection') opts.connection = value();
-    else if (a === '-h' || a === '--help') { process.stdout.write(SERVE_USAGE); return 0; }
-    else throw new Error(`unknown argument "${a}"\n${SERVE_USAGE}`);
+    const a = args[i]!;
+    if (a === '-h' || a === '--help') { process.stdout.write(SERVE_USAGE); return 0; }
+    if (!['--host', '--port', '--config', '--connection'].includes(a)) return usageError(`unknown argument "${a.slice(0, 64)}"`);
+    const v = args[++i];
+    if (v === undefined) return usageError(`${a} needs a value`);
+    if (a === '--host') opts.host = v;
+    else if (a === '--port') opts.port = Number(v);
+    else if (a === '--config') opts.configFile = v;
+    else opts.connection = v;
   }
-  const server = await startServer(opts);
+  let server: RunningServer;
+  try {
+    server = await startServer(opts);
+  } catch (err) {
+    process.stderr.write(errorText('keapgres serve', err));
+    return 1;
+  }
   process.stdout.write(`keapgres listening on ${server.host}:${server.port} — connect with: psql "host=${server.host} port=${server.port} dbname=${[...server.databases.keys()][0] ?? 'keap'}"\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
