@@ -8,6 +8,7 @@ import { accessFromSettings, openKeapDatabase, sandboxAccess, type KeapDatabase 
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { Logger } from 'pino';
 import { errorText } from './error-text.js';
+import { withMaintenanceDatabases, type ServedNames } from './maintenance-databases.js';
 
 export const SERVE_USAGE = `usage: keapgres serve [--host H] [--port P] [--config FILE] [--connection STRING]
   --host H            listen address (default 127.0.0.1; env KEAPGRES_HOST)
@@ -43,6 +44,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   let sandbox: Sandbox | undefined;
   const databases = new Map<string, KeapDatabase>();
   const backends = new Map<string, DatabaseBackend>();
+  let names: ServedNames;
   try {
     for (const [name, conn] of config.databases) {
       let access;
@@ -53,10 +55,11 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       } else {
         access = await accessFromSettings(conn, logger.child({ database: name }));
       }
-      const db = await openKeapDatabase({ name, access, artifacts, spares: config.idleSpareEngines, logger });
+      const db = await openKeapDatabase({ name, access, artifacts, spares: config.idleSpareEngines, logger, listedDatabases: [...config.databases.keys()] });
       databases.set(name, db);
       backends.set(name, db.backend);
     }
+    names = await withMaintenanceDatabases(backends, { artifacts, spares: config.idleSpareEngines, logger });
   } catch (err) {
     for (const db of databases.values()) await db.close();
     await sandbox?.close();
@@ -64,7 +67,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   }
   const listener = new PgListener({
     host: config.host, port: config.port, tls: config.tls, users: config.users, trust: config.trust, passwordMethod: config.passwordMethod,
-    maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: backends, logger,
+    maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: names.backends, logger,
   });
   const addr = await listener.listen();
   logger.info({ host: addr.host, port: addr.port, databases: [...backends.keys()] }, 'keapgres is serving');
@@ -72,6 +75,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     host: addr.host, port: addr.port, listener, databases, sandbox,
     async stop() {
       await listener.stop(config.shutdownGraceMs);
+      await names.close();
       for (const db of databases.values()) await db.close();
       await sandbox?.close();
     },

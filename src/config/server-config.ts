@@ -269,6 +269,12 @@ function loadDatabases(raw: Raw, connection: string | undefined, where: string, 
     }
     for (const [name, value] of Object.entries(raw.databases as Record<string, unknown>)) {
       if (!DB_NAME.test(name)) throw new ConfigError(`database name "${name.slice(0, 64)}" in the ${where} is not allowed`, { hint: 'Use letters, digits, "_", "$" or "-", starting with a letter or "_", at most 63 characters.' });
+      if (name === 'template0' || name === 'template1') {
+        throw new ConfigError(`database name "${name}" in the ${where} is reserved`, {
+          detail: 'Tools connect to template1 (and postgres) to list databases; keapgres serves those names itself.',
+          hint: 'Choose another name.',
+        });
+      }
       if (typeof value !== 'string') throw new ConfigError(`database "${name}" in the ${where} must be a connection string or "sandbox"`);
       databases.set(name, parseDatabase(name, value, env));
     }

@@ -40,6 +40,8 @@ export interface OpenDatabaseOptions {
   /** how long loaded rows count as fresh (ms) */
   freshMs?: number;
   cacheDir?: string;
+  /** every database name the server serves: each is listed in this database's pg_database */
+  listedDatabases?: readonly string[];
 }
 
 export interface KeapDatabase {
@@ -119,7 +121,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     logger: log,
   });
   let catalog = await withCustomFieldsOf(base, connector, log);
-  const templateDir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(catalog) + HELPER_FUNCTIONS_SQL, cacheDir: o.cacheDir });
+  const templateDir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(catalog) + HELPER_FUNCTIONS_SQL, listedDatabases: o.listedDatabases, cacheDir: o.cacheDir });
   const pool = new EnginePool({
     artifacts: o.artifacts,
     templateDir,
@@ -143,7 +145,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       // New sessions get the new columns once a template has them: the catalog they load by and the
       // engine they get change together, and before this call returns.
       refreshing = refreshing.then(async () => {
-        const dir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(next) + HELPER_FUNCTIONS_SQL, cacheDir: o.cacheDir });
+        const dir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(next) + HELPER_FUNCTIONS_SQL, listedDatabases: o.listedDatabases, cacheDir: o.cacheDir });
         if (newest !== next) return;
         await pool.replaceTemplate(dir);
         catalog = next;

@@ -205,7 +205,8 @@ export class PgListener {
         pool: backend.pool,
         engine,
         user,
-        database,
+        // the served name, when a client asked for another name of it (postgres, template1)
+        database: backend.pool.database,
         settings,
         preparer: backend.createPreparer?.(log.child({ session: pid })),
         keapTables: backend.keapTables ?? [],
