@@ -5,6 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,4 +104,16 @@ test('keapgres serve: every unsupported AuthScheme says why and what to use inst
 test('keapgres serve: a bad environment variable is shown with the value it had', async () => {
   const r = await keapgres(['serve'], { KEAPGRES_PORT: 'fifty' });
   assertWhole(r, 'serve', ['environment variable KEAPGRES_PORT must be an integer from 0 to 65535', 'DETAIL:  It is "fifty".']);
+});
+
+test('keapgres serve on a port in use: the error with its hint, and the command ends instead of hanging', async () => {
+  const taken = net.createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (taken.address() as net.AddressInfo).port;
+    const r = await keapgres(['serve', '--port', String(port)], { KEAPGRES_LOG_LEVEL: 'fatal' });
+    assertWhole(r, 'serve', [`cannot listen on 127.0.0.1:${port}`, 'DETAIL:  listen EADDRINUSE', 'HINT:  Another server uses that port']);
+  } finally {
+    taken.close();
+  }
 });

@@ -8,6 +8,7 @@ import { accessFromSettings, openKeapDatabase, sandboxAccess, type KeapDatabase 
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { Logger } from 'pino';
 import { errorText } from './error-text.js';
+import { ConfigError } from '../config/config-error.js';
 import { withMaintenanceDatabases, type ServedNames } from './maintenance-databases.js';
 
 export const SERVE_USAGE = `usage: keapgres serve [--host H] [--port P] [--config FILE] [--connection STRING]
@@ -44,7 +45,14 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   let sandbox: Sandbox | undefined;
   const databases = new Map<string, KeapDatabase>();
   const backends = new Map<string, DatabaseBackend>();
-  let names: ServedNames;
+  let names: ServedNames | undefined;
+  // whatever was opened, when the server cannot start after all (engines in worker threads would keep
+  // the process alive)
+  const closeAll = async () => {
+    await names?.close();
+    for (const db of databases.values()) await db.close();
+    await sandbox?.close();
+  };
   try {
     for (const [name, conn] of config.databases) {
       let access;
@@ -61,23 +69,31 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
     }
     names = await withMaintenanceDatabases(backends, { artifacts, spares: config.idleSpareEngines, logger });
   } catch (err) {
-    for (const db of databases.values()) await db.close();
-    await sandbox?.close();
+    await closeAll();
     throw err;
   }
   const listener = new PgListener({
     host: config.host, port: config.port, tls: config.tls, users: config.users, trust: config.trust, passwordMethod: config.passwordMethod,
     maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: names.backends, logger,
   });
-  const addr = await listener.listen();
+  let addr: { host: string; port: number };
+  try {
+    addr = await listener.listen();
+  } catch (err) {
+    await closeAll();
+    throw new ConfigError(`cannot listen on ${config.host}:${config.port}`, {
+      detail: err instanceof Error ? err.message : String(err),
+      hint: (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? 'Another server uses that port: stop it, or choose another port with --port or KEAPGRES_PORT.'
+        : 'Check --host (KEAPGRES_HOST): it must be an address of this machine.',
+    });
+  }
   logger.info({ host: addr.host, port: addr.port, databases: [...backends.keys()] }, 'keapgres is serving');
   return {
     host: addr.host, port: addr.port, listener, databases, sandbox,
     async stop() {
       await listener.stop(config.shutdownGraceMs);
-      await names.close();
-      for (const db of databases.values()) await db.close();
-      await sandbox?.close();
+      await closeAll();
     },
   };
 }
