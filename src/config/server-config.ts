@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { closestName } from './closest-name.js';
 import { ConfigError } from './config-error.js';
-import { parseConnectionString, type ConnectionSettings } from './connection-string.js';
+import { parseCacheSettings, parseConnectionString, type CacheSettings, type ConnectionSettings } from './connection-string.js';
 import { createScramVerifier, isScramVerifier } from '../wire/scram.js';
 
 export interface ServerUser {
@@ -32,6 +32,8 @@ export interface SandboxOptions {
   pageSize?: number;
   /** added latency per API request, ms */
   latencyMs?: number;
+  /** the sandbox database's cache properties */
+  cache?: CacheSettings;
 }
 
 export interface ServerConfig {
@@ -290,9 +292,20 @@ function parseDatabase(name: string, value: string, env: NodeJS.ProcessEnv): Con
   }
 }
 
+function sandboxCache(v: unknown, where: string): CacheSettings | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new ConfigError(`"sandbox.cache" in the ${where} must be a string of cache properties, e.g. "CacheTolerance=60"`);
+  try {
+    return parseCacheSettings(v);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`"sandbox.cache" in the ${where}: ${err.message}`, { detail: err.detail, hint: err.hint });
+    throw err;
+  }
+}
+
 function loadSandbox(raw: Raw, where: string): SandboxOptions | undefined {
   if (raw.sandbox === undefined) return undefined;
-  const s = raw.sandbox as { seed?: unknown; contacts?: unknown; pageSize?: unknown; latencyMs?: unknown };
+  const s = raw.sandbox as { seed?: unknown; contacts?: unknown; pageSize?: unknown; latencyMs?: unknown; cache?: unknown };
   if (typeof s !== 'object' || s === null) throw new ConfigError(`"sandbox" in the ${where} must be an object`);
   const int = (v: unknown, key: string, def: number, max: number) => {
     if (v === undefined) return def;
@@ -304,5 +317,6 @@ function loadSandbox(raw: Raw, where: string): SandboxOptions | undefined {
     contacts: int(s.contacts, 'contacts', 1000, 10_000_000),
     pageSize: int(s.pageSize, 'pageSize', 1000, 1000) || 1000,
     latencyMs: int(s.latencyMs, 'latencyMs', 0, 60_000),
+    cache: sandboxCache(s.cache, where),
   });
 }
