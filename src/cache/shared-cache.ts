@@ -171,7 +171,7 @@ export class SharedCache {
     const plan: FetchPlan = { table: table.name, conditions: [{ column, op: '>=', value: since }] };
     const countPromise = this.o.connector.count(table, { table: table.name, conditions: [] }, signal);
     countPromise.catch(() => undefined);
-    const fetch = this.o.connector.fetchCopy(table, plan, signal);
+    const fetch = this.o.connector.fetchCopy(table, plan, signal, { small: true });
     const rows = entry.rows;
     const lines: string[] = [];
     for await (const page of fetch.records) {

@@ -117,7 +117,7 @@ const PROPERTIES: readonly PropertySpec[] = [
   { name: 'Verbosity', apply: (v, d) => (d.verbosity = parseInteger('Verbosity', v, 1, 5, 'an integer from 1 (errors and setup) to 5 (everything, including HTTP bodies)')) },
   { name: 'AutoCache', apply: (v, d) => (d.autoCache = parseBoolean('AutoCache', v)) },
   { name: 'CacheTolerance', apply: (v, d) => (d.cacheToleranceSeconds = parseInteger('CacheTolerance', v, 0, 10 * 365 * 86400, 'seconds a cached table answers before it is refreshed, 0 to refresh before every use')) },
-  { name: 'CacheLocation', apply: (v, d, c) => (d.cacheLocation = parseFilePath('CacheLocation', v, c.env)) },
+  { name: 'CacheLocation', apply: (v, d, c) => (d.cacheLocation = parseCacheLocation(v, c.env)) },
   { name: 'CacheMaxSize', apply: (v, d) => (d.cacheMaxSizeMb = parseInteger('CacheMaxSize', v, 1, 1024 * 1024, 'megabytes, an integer of 1 or more')) },
   { name: 'Offline', apply: (v, d) => (d.offline = parseBoolean('Offline', v)) },
   { name: 'Other', apply: (v, d) => applyOther(v, d) },
@@ -433,6 +433,20 @@ function parseFilePath(name: string, value: string, env: NodeJS.ProcessEnv): str
   } catch (err) {
     if (err instanceof ConfigError) throw err;
   }
+  return path;
+}
+
+/** A directory that may not exist yet (keapgres creates it), but must not be a file. */
+function parseCacheLocation(value: string, env: NodeJS.ProcessEnv): string {
+  checkPathText('CacheLocation', value);
+  const path = resolve(expandHome(value.trim(), env));
+  let isFile = false;
+  try {
+    isFile = !statSync(path).isDirectory();
+  } catch {
+    // created on first use
+  }
+  if (isFile) throw invalid('CacheLocation', `"${truncate(path, 200)}" is a file`, 'Expected a directory for the cache files (it is created when missing).');
   return path;
 }
 

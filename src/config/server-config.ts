@@ -57,6 +57,8 @@ export interface ServerConfig {
   /** database name → its Keap connection, or the in-process sandbox */
   readonly databases: ReadonlyMap<string, ConnectionSettings | 'sandbox'>;
   readonly sandbox?: SandboxOptions;
+  /** cache properties of sandbox databases given as "sandbox;CacheTolerance=…" */
+  readonly sandboxCache: ReadonlyMap<string, CacheSettings>;
   /** the config file read, if any */
   readonly configFile?: string;
 }
@@ -105,7 +107,8 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
   const tls = loadTls(raw, env, where, baseDir);
   const users = loadUsers(raw, env, where);
   const trust = loadTrust(raw, env, where);
-  const databases = loadDatabases(raw, opts.connection ?? nonEmpty(env.KEAPGRES_CONNECTION), where, env);
+  const sandboxCache = new Map<string, CacheSettings>();
+  const databases = loadDatabases(raw, opts.connection ?? nonEmpty(env.KEAPGRES_CONNECTION), where, env, sandboxCache);
   const logLevel = (nonEmpty(env.KEAPGRES_LOG_LEVEL) ?? stringField(raw, 'logLevel', where) ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level "${logLevel}" is not recognized`, { hint: `Allowed values: ${LOG_LEVELS.join(', ')}.` });
 
@@ -128,6 +131,7 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
     logLevel,
     databases,
     sandbox: sandbox ?? ([...databases.values()].includes('sandbox') ? { seed: 1, contacts: 1000 } : undefined),
+    sandboxCache,
     configFile,
   };
   Object.freeze(config.users);
@@ -263,7 +267,7 @@ function loadTrust(raw: Raw, env: NodeJS.ProcessEnv, where: string): boolean | s
   throw new ConfigError(`"trust" in the ${where} must be true, false, or a list of user names`);
 }
 
-function loadDatabases(raw: Raw, connection: string | undefined, where: string, env: NodeJS.ProcessEnv): Map<string, ConnectionSettings | 'sandbox'> {
+function loadDatabases(raw: Raw, connection: string | undefined, where: string, env: NodeJS.ProcessEnv, sandboxCache: Map<string, CacheSettings>): Map<string, ConnectionSettings | 'sandbox'> {
   const databases = new Map<string, ConnectionSettings | 'sandbox'>();
   if (raw.databases !== undefined) {
     if (typeof raw.databases !== 'object' || raw.databases === null || Array.isArray(raw.databases)) {
@@ -272,17 +276,23 @@ function loadDatabases(raw: Raw, connection: string | undefined, where: string, 
     for (const [name, value] of Object.entries(raw.databases as Record<string, unknown>)) {
       if (!DB_NAME.test(name)) throw new ConfigError(`database name "${name.slice(0, 64)}" in the ${where} is not allowed`, { hint: 'Use letters, digits, "_", "$" or "-", starting with a letter or "_", at most 63 characters.' });
       if (typeof value !== 'string') throw new ConfigError(`database "${name}" in the ${where} must be a connection string or "sandbox"`);
-      databases.set(name, parseDatabase(name, value, env));
+      databases.set(name, parseDatabase(name, value, env, sandboxCache));
     }
   }
-  if (connection !== undefined) databases.set('keap', parseDatabase('keap', connection, env));
+  if (connection !== undefined) databases.set('keap', parseDatabase('keap', connection, env, sandboxCache));
   if (databases.size === 0) databases.set('keap', 'sandbox');
   return databases;
 }
 
-function parseDatabase(name: string, value: string, env: NodeJS.ProcessEnv): ConnectionSettings | 'sandbox' {
+/** A database given as "sandbox;CacheTolerance=…" is the built-in sandbox with those cache properties. */
+function parseDatabase(name: string, value: string, env: NodeJS.ProcessEnv, sandboxCache: Map<string, CacheSettings>): ConnectionSettings | 'sandbox' {
   if (value.trim().toLowerCase() === 'sandbox') return 'sandbox';
+  const m = /^\s*sandbox\s*;(.*)$/is.exec(value);
   try {
+    if (m) {
+      sandboxCache.set(name, parseCacheSettings(m[1]!, env));
+      return 'sandbox';
+    }
     return parseConnectionString(value, { connectionName: name, env });
   } catch (err) {
     if (err instanceof ConfigError) {

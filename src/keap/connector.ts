@@ -84,6 +84,8 @@ export interface RequestDescription {
 export interface FetchOptions {
   /** per-parent tables: the parent ids to fetch for, instead of fetching the whole parent table */
   parentIds?: Iterable<string | number>;
+  /** a fetch expected to be small (the changes since a time): page in order, no speculative id ranges */
+  small?: boolean;
 }
 
 /** How pages reach the consumer: records as parsed, or COPY text made as each page arrives. */
@@ -284,7 +286,7 @@ export class KeapConnector {
       };
       const run = source.perParent
         ? self.fetchPerParent(ctx, table, baseQuery, pageSize, pin?.ids ?? options.parentIds)
-        : self.fetchLists(ctx, table, plan, baseQuery, pageSize, self.worthSplitting(budget, pageSize, limit, encoded.pushed));
+        : self.fetchLists(ctx, table, plan, baseQuery, pageSize, !options.small && self.worthSplitting(budget, pageSize, limit, encoded.pushed));
       run.then(
         () => queue.end(),
         (err: unknown) => {

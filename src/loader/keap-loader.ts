@@ -144,6 +144,7 @@ export class KeapSessionLoader implements BatchPreparer {
       if (!w) byTable.set(table.name, (w = { table, plans: [], synced: [], report: this.describe(f, held) }));
       w.plans.push(f);
     }
+    this.logger.debug({ tables: [...byTable.keys()] }, 'syncing');
     // Each table's rows from the cache (synchronised when stale) or from Keap, all tables at once.
     await Promise.all([...byTable.values()].map(async (w) => {
       // An engine holding a table whole answers any query on it: keep that entry fresh instead.
@@ -156,6 +157,7 @@ export class KeapSessionLoader implements BatchPreparer {
     for (const w of byTable.values()) {
       if (w.synced.some((x) => x.kind === 'offline-miss')) notices.push(offlineNotice(w.table.name));
     }
+    this.logger.debug({ synced: [...byTable.values()].map((w) => w.synced.map((x) => x.kind)) }, 'synced');
 
     const single = byTable.size === 1 ? [...byTable.values()][0]! : undefined;
     if (work.stream && single && single.synced.length === 1 && single.synced[0]!.kind !== 'offline-miss' && !satisfies(held.get(single.table.name), this.needsOf(single, held))) {
@@ -253,7 +255,9 @@ export class KeapSessionLoader implements BatchPreparer {
         const need = needs.find((n) => n.entry === x.entry)!;
         pages = x.entry.rows.blobs(need.keys);
       } else pages = x.pages;
-      const r = await this.copyPages(engine, table, pages, signal, !first, first ? stream : undefined);
+      this.logger.debug({ table: table.name, kind: x.kind }, 'copy start');
+      const r = await this.copyPages(engine, table, pages, signal, !first, first ? stream : undefined, x.kind === 'flight');
+      this.logger.debug({ table: table.name, kind: x.kind }, 'copy end');
       first = false;
       if (r.streamFailed) return finish({ truncated, streamFailed: true, loaded: true });
       if (x.kind === 'entry') {
@@ -262,6 +266,7 @@ export class KeapSessionLoader implements BatchPreparer {
         truncated ||= x.entry.truncated;
       } else {
         const done = await x.done;
+        this.logger.debug({ table: table.name }, 'flight done');
         if (!done.entry) throw new SqlError('XX000', `the fetch of ${table.name} ended without rows`);
         next.parts.push({ entry: done.entry, version: done.entry.version });
         truncated ||= done.truncated;
@@ -403,6 +408,8 @@ export class KeapSessionLoader implements BatchPreparer {
     signal: AbortSignal,
     merge: boolean,
     stream?: { scan: StreamableScan; out: ResultStream },
+    /** pages other sessions read too: never handed to the engine itself (a COPY's blob is transferred, not copied) */
+    shared = false,
   ): Promise<{ streamFailed: boolean }> {
     const target = merge ? `pg_temp.${quoteIdent('keapgres_stage_' + table.name)}` : qualifiedName(table);
     if (merge) {
@@ -426,7 +433,7 @@ export class KeapSessionLoader implements BatchPreparer {
     };
     const flush = async () => {
       if (bytes === 0) return;
-      const blob = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+      const blob = chunks.length === 1 && !shared ? chunks[0]! : Buffer.concat(chunks, bytes);
       chunks = [];
       bytes = 0;
       await copying;
