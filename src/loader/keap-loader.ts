@@ -144,7 +144,6 @@ export class KeapSessionLoader implements BatchPreparer {
       if (!w) byTable.set(table.name, (w = { table, plans: [], synced: [], report: this.describe(f, held) }));
       w.plans.push(f);
     }
-    this.logger.debug({ tables: [...byTable.keys()] }, 'syncing');
     // Each table's rows from the cache (synchronised when stale) or from Keap, all tables at once.
     await Promise.all([...byTable.values()].map(async (w) => {
       // An engine holding a table whole answers any query on it: keep that entry fresh instead.
@@ -157,7 +156,6 @@ export class KeapSessionLoader implements BatchPreparer {
     for (const w of byTable.values()) {
       if (w.synced.some((x) => x.kind === 'offline-miss')) notices.push(offlineNotice(w.table.name));
     }
-    this.logger.debug({ synced: [...byTable.values()].map((w) => w.synced.map((x) => x.kind)) }, 'synced');
 
     const single = byTable.size === 1 ? [...byTable.values()][0]! : undefined;
     if (work.stream && single && single.synced.length === 1 && single.synced[0]!.kind !== 'offline-miss' && !satisfies(held.get(single.table.name), this.needsOf(single, held))) {
@@ -255,9 +253,7 @@ export class KeapSessionLoader implements BatchPreparer {
         const need = needs.find((n) => n.entry === x.entry)!;
         pages = x.entry.rows.blobs(need.keys);
       } else pages = x.pages;
-      this.logger.debug({ table: table.name, kind: x.kind }, 'copy start');
       const r = await this.copyPages(engine, table, pages, signal, !first, first ? stream : undefined, x.kind === 'flight');
-      this.logger.debug({ table: table.name, kind: x.kind }, 'copy end');
       first = false;
       if (r.streamFailed) return finish({ truncated, streamFailed: true, loaded: true });
       if (x.kind === 'entry') {
@@ -266,7 +262,6 @@ export class KeapSessionLoader implements BatchPreparer {
         truncated ||= x.entry.truncated;
       } else {
         const done = await x.done;
-        this.logger.debug({ table: table.name }, 'flight done');
         if (!done.entry) throw new SqlError('XX000', `the fetch of ${table.name} ended without rows`);
         next.parts.push({ entry: done.entry, version: done.entry.version });
         truncated ||= done.truncated;
