@@ -75,9 +75,9 @@ export class KeapSessionLoader implements BatchPreparer {
    * Readies the engine for the next session of this database: the Keap tables it keeps are whole cache entries
    * the session did not write to; every other Keap table is emptied. False: do not reuse the engine.
    */
-  async handOver(engine: EngineInstance): Promise<boolean> {
+  async handOver(engine: EngineInstance): Promise<'kept' | 'empty' | false> {
     const held = heldTables(engine);
-    if (held.size === 0) return true;
+    if (held.size === 0) return 'empty';
     await engine.query('ROLLBACK').catch(() => undefined);
     const counters = await readCounters(engine, [...held.keys()]);
     for (const [name, h] of held) {
@@ -89,7 +89,7 @@ export class KeapSessionLoader implements BatchPreparer {
       await emptyTable(engine, table);
       held.delete(name);
     }
-    return true;
+    return held.size > 0 ? 'kept' : 'empty';
   }
 
   async prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<PrepareOutcome> {

@@ -54,9 +54,9 @@ export interface BatchPreparer {
   engineReplaced(): void;
   /**
    * Readies the engine for the next session (after the client's transaction is rolled back): Keap tables it
-   * may not pass on are emptied. False: the engine must not be reused.
+   * may not pass on are emptied. 'kept': some hold rows the next session may use; false: do not reuse it.
    */
-  handOver(engine: EngineInstance): Promise<boolean>;
+  handOver(engine: EngineInstance): Promise<'kept' | 'empty' | false>;
 }
 
 export interface SessionWriter {
@@ -144,10 +144,10 @@ export class Session {
       r.abort.abort(new SqlError(SQLSTATE.connectionFailure, 'client disconnected'));
       await this.engine.terminate();
     } else {
-      const reusable = this.o.preparer ? await this.o.preparer.handOver(this.engine).catch(() => false) : true;
-      if (!reusable) await this.engine.terminate();
+      const handed = this.o.preparer ? await this.o.preparer.handOver(this.engine).catch(() => false as const) : 'empty';
+      if (!handed) await this.engine.terminate();
       // without a preparer nothing knows what the Keap tables hold: all are emptied
-      else await this.o.pool.release(this.engine, this.o.preparer ? [] : this.o.keapTables);
+      else await this.o.pool.release(this.engine, this.o.preparer ? [] : this.o.keapTables, handed === 'kept');
     }
     for (const l of this.closeListeners) l();
   }
