@@ -322,11 +322,12 @@ function loadSandbox(raw: Raw, where: string): SandboxOptions | undefined {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new ConfigError(`"sandbox.${key}" in the ${where} must be an integer from 0 to ${max}`);
     return v;
   };
+  const cache = sandboxCache(s.cache, where);
   return Object.freeze({
     seed: int(s.seed, 'seed', 1, 2 ** 31 - 1),
     contacts: int(s.contacts, 'contacts', 1000, 10_000_000),
     pageSize: int(s.pageSize, 'pageSize', 1000, 1000) || 1000,
     latencyMs: int(s.latencyMs, 'latencyMs', 0, 60_000),
-    cache: sandboxCache(s.cache, where),
+    ...(cache ? { cache } : {}),
   });
 }

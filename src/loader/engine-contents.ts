@@ -45,6 +45,23 @@ export async function emptyTable(engine: EngineInstance, table: TableSchema): Pr
 }
 
 /**
+ * Empties tables for the next session, storage too: a size left behind would tell it what was read. All
+ * tables at once are one TRUNCATE; some, beside tables that are kept, a DELETE and a VACUUM each (TRUNCATE
+ * would have to name the kept tables a foreign key ties them to).
+ */
+export async function emptyForNextSession(engine: EngineInstance, tables: readonly TableSchema[], all: readonly TableSchema[]): Promise<void> {
+  if (tables.length === 0) return;
+  if (tables.length === all.length) {
+    await engine.query(`TRUNCATE ${all.map(qualifiedName).join(', ')}`);
+    return;
+  }
+  for (const t of tables) {
+    await engine.query(`DELETE FROM ${qualifiedName(t)}`);
+    await engine.query(`VACUUM ${qualifiedName(t)}`);
+  }
+}
+
+/**
  * Brings a table holding an older version of an entry up to date: the changed rows through a staging table,
  * replacing the old ones by key, and the deleted keys (COPY text of the key columns) through another. One
  * transaction.

@@ -18,7 +18,7 @@ import type { ResultStream } from '../session/result-stream.js';
 import type { ErrorFields } from '../wire/backend-messages.js';
 import { SharedCache, pinnedKeys, type Synced, type SyncCost } from '../cache/shared-cache.js';
 import type { CopyChunk } from '../keap/connector.js';
-import { applyChanges, emptyTable, heldTables, readCounters, satisfies, type HeldPart, type HeldTable } from './engine-contents.js';
+import { applyChanges, emptyForNextSession, emptyTable, heldTables, readCounters, satisfies, type HeldPart, type HeldTable } from './engine-contents.js';
 import { explainLines, explainedStatement, type TableReport } from './explain-lines.js';
 import { cacheFunctionCalls, cacheViewRowsSql } from './cache-functions.js';
 
@@ -80,15 +80,17 @@ export class KeapSessionLoader implements BatchPreparer {
     if (held.size === 0) return 'empty';
     await engine.query('ROLLBACK').catch(() => undefined);
     const counters = await readCounters(engine, [...held.keys()]);
+    const emptied: TableSchema[] = [];
     for (const [name, h] of held) {
       const table = this.catalog.tables.get(name);
       if (!table) return false;
       const keep = this.shared && this.catalog === this.source.catalog && !h.dirty && !h.inTransaction && h.parts.length === 1
         && h.parts[0]!.entry.full && !h.parts[0]!.keys && counters.get(name) === h.counters;
       if (keep) continue;
-      await emptyTable(engine, table);
+      emptied.push(table);
       held.delete(name);
     }
+    await emptyForNextSession(engine, held.size > 0 ? emptied : [...this.catalog.tables.values()], [...this.catalog.tables.values()]);
     return held.size > 0 ? 'kept' : 'empty';
   }
 
@@ -246,8 +248,10 @@ export class KeapSessionLoader implements BatchPreparer {
     held.set(table.name, next);
     let truncated = false;
     let first = true;
-    for (const [i, x] of w.synced.entries()) {
+    const sources: string[] = [];
+    for (const x of w.synced) {
       if (x.kind === 'offline-miss') continue;
+      sources.push(x.kind === 'entry' ? 'cache' : 'keap');
       let pages: AsyncIterable<CopyChunk> | Iterable<CopyChunk>;
       if (x.kind === 'entry') {
         const need = needs.find((n) => n.entry === x.entry)!;
@@ -266,11 +270,10 @@ export class KeapSessionLoader implements BatchPreparer {
         next.parts.push({ entry: done.entry, version: done.entry.version });
         truncated ||= done.truncated;
       }
-      void i;
     }
     next.dirty = false;
     w.report.engine = 'loaded';
-    this.logger.debug({ table: table.name, parts: next.parts.length, ms: Math.round(performance.now() - t0) }, 'loaded');
+    this.logger.debug({ table: table.name, parts: next.parts.length, from: sources, streamed: stream !== undefined, ms: Math.round(performance.now() - t0) }, 'loaded');
     return finish({ truncated, streamFailed: false, loaded: true });
   }
 
