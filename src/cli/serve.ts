@@ -58,7 +58,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       let access;
       if (conn === 'sandbox') {
         sandbox ??= await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts, latencyMs: config.sandbox?.latencyMs });
-        access = sandboxAccess(sandbox, config.sandbox);
+        access = sandboxAccess(sandbox, { ...(config.sandbox ?? { seed: 1, contacts: 1000 }), cache: config.sandboxCache.get(name) ?? config.sandbox?.cache });
         logger.info({ database: name, api: sandbox.apiBase }, 'serving the built-in sandbox Keap account (no Keap connection configured)');
       } else {
         access = await accessFromSettings(conn, logger.child({ database: name }));
