@@ -21,6 +21,7 @@ import type { CopyChunk } from '../keap/connector.js';
 import { applyChanges, emptyForNextSession, emptyTable, heldTables, readCounters, satisfies, type HeldPart, type HeldTable } from './engine-contents.js';
 import { explainLines, explainedStatement, type TableReport } from './explain-lines.js';
 import { cacheFunctionCalls, cacheViewRowsSql } from './cache-functions.js';
+import { beginsReadOnly, defaultReadOnly, childContents, childName, dedupeChild, dropsTemporaryTables, emptyChildren, ensureChildren, forgetChildren, hasChildren, holdsAnyVersion } from './read-only-transaction.js';
 
 export interface KeapSource {
   catalog: Catalog;
@@ -76,6 +77,7 @@ export class KeapSessionLoader implements BatchPreparer {
    * the session did not write to; every other Keap table is emptied. False: do not reuse the engine.
    */
   async handOver(engine: EngineInstance): Promise<'kept' | 'empty' | false> {
+    forgetChildren(engine); // the pool's DISCARD ALL drops them
     const held = heldTables(engine);
     if (held.size === 0) return 'empty';
     await engine.query('ROLLBACK').catch(() => undefined);
@@ -105,6 +107,18 @@ export class KeapSessionLoader implements BatchPreparer {
     }
     const notices: ErrorFields[] = [];
     await this.cacheFunctions(work, engine, notices);
+    if (work.txStatus === 'I') {
+      await emptyChildren(engine);
+      if (dropsTemporaryTables(work.statements)) forgetChildren(engine);
+      else if (await beginsReadOnly(engine, work.statements)) {
+        const mode = (await defaultReadOnly(engine)) ? await writableDefault(engine) : undefined;
+        try {
+          await ensureChildren(engine, this.catalog);
+        } finally {
+          await mode?.restore();
+        }
+      }
+    }
     const ctx: PlannerContext = {
       catalog: this.catalog,
       searchPath: ['"$user"', 'public'],
@@ -159,8 +173,11 @@ export class KeapSessionLoader implements BatchPreparer {
       if (w.synced.some((x) => x.kind === 'offline-miss')) notices.push(offlineNotice(w.table.name));
     }
 
+    // A session whose transactions default to read-only (SET SESSION CHARACTERISTICS, default_transaction_read_only)
+    // refuses the loader's writes even outside a transaction: they run with the default off, put back after.
+    const readOnlyDefault = work.txStatus === 'I' && (await defaultReadOnly(engine));
     const single = byTable.size === 1 ? [...byTable.values()][0]! : undefined;
-    if (work.stream && single && single.synced.length === 1 && single.synced[0]!.kind !== 'offline-miss' && !satisfies(held.get(single.table.name), this.needsOf(single, held))) {
+    if (work.stream && !readOnlyDefault && single && single.synced.length === 1 && single.synced[0]!.kind !== 'offline-miss' && !satisfies(held.get(single.table.name), this.needsOf(single, held))) {
       const scan = await this.streamable(engine, work.statements[0]!.sql, single.table, held);
       if (scan) {
         const { truncated, streamFailed } = await this.loadTable(engine, single, held, signal, { scan, out: work.stream });
@@ -170,10 +187,15 @@ export class KeapSessionLoader implements BatchPreparer {
       }
     }
 
-    const mode = work.txStatus === 'T' ? await this.prepareTransaction(engine, work.restartable) : { restore: async () => undefined, inTransaction: false };
+    const mode = work.txStatus === 'T' ? await this.prepareTransaction(engine, work.restartable)
+      : readOnlyDefault ? await writableDefault(engine) : { restore: async () => undefined, inTransaction: false };
     let wrote = false;
     try {
       for (const w of byTable.values()) {
+        if (mode.intoChildren) {
+          if ((await this.loadIntoChild(engine, w, held, signal)).truncated) notices.push(this.truncationNotice(w.table.name));
+          continue;
+        }
         const { truncated, loaded } = await this.loadTable(engine, w, held, signal, undefined, mode.inTransaction);
         wrote ||= loaded;
         if (truncated) notices.push(this.truncationNotice(w.table.name));
@@ -211,12 +233,7 @@ export class KeapSessionLoader implements BatchPreparer {
     const { table } = w;
     const t0 = performance.now();
     const finish = (r: { truncated: boolean; streamFailed: boolean; loaded: boolean }) => {
-      const costs = w.synced.map(costOf);
-      w.report.calls = costs.reduce((n, c) => n + c.calls, 0);
-      w.report.fetchedRows = costs.reduce((n, c) => n + c.rows, 0);
-      w.report.bytes = costs.reduce((n, c) => n + c.bytes, 0);
-      w.report.ms = costs.reduce((n, c) => n + c.ms, 0);
-      w.report.loadMs = performance.now() - t0;
+      reportCosts(w, t0);
       return r;
     };
     const h = held.get(table.name);
@@ -257,7 +274,7 @@ export class KeapSessionLoader implements BatchPreparer {
         const need = needs.find((n) => n.entry === x.entry)!;
         pages = x.entry.rows.blobs(need.keys);
       } else pages = x.pages;
-      const r = await this.copyPages(engine, table, pages, signal, !first, first ? stream : undefined, x.kind === 'flight');
+      const r = await this.copyPages(engine, table, pages, signal, { merge: !first, stream: first ? stream : undefined, shared: x.kind === 'flight' });
       first = false;
       if (r.streamFailed) return finish({ truncated, streamFailed: true, loaded: true });
       if (x.kind === 'entry') {
@@ -275,6 +292,48 @@ export class KeapSessionLoader implements BatchPreparer {
     w.report.engine = 'loaded';
     this.logger.debug({ table: table.name, parts: next.parts.length, from: sources, streamed: stream !== undefined, ms: Math.round(performance.now() - t0) }, 'loaded');
     return finish({ truncated, streamFailed: false, loaded: true });
+  }
+
+  /**
+   * Inside a read-only transaction that cannot be restarted: the rows go to the table's temporary child
+   * (read-only-transaction.ts), unless the table or its child holds them already, at whatever version —
+   * the transaction keeps the view it began with.
+   */
+  private async loadIntoChild(engine: EngineInstance, w: TableWork, held: Map<string, HeldTable>, signal: AbortSignal): Promise<{ truncated: boolean }> {
+    const { table } = w;
+    const t0 = performance.now();
+    const child = childContents(engine, table)!;
+    const parent = held.get(table.name);
+    const needs = this.needsOf(w, held);
+    const flights = w.synced.filter((x) => x.kind === 'flight');
+    if (flights.length === 0 && (holdsAnyVersion(parent, needs) || holdsAnyVersion(child, needs))) {
+      w.report.engine = 'held';
+      reportCosts(w, t0);
+      return { truncated: needs.some((n) => n.entry.truncated) };
+    }
+    child.dirty = true;
+    let truncated = false;
+    for (const x of w.synced) {
+      if (x.kind === 'offline-miss') continue;
+      if (x.kind === 'entry') {
+        const need = needs.find((n) => n.entry === x.entry)!;
+        await this.copyPages(engine, table, x.entry.rows.blobs(need.keys), signal, { into: childName(table) });
+        child.parts.push(need);
+        truncated ||= x.entry.truncated;
+      } else {
+        await this.copyPages(engine, table, x.pages, signal, { into: childName(table), shared: true });
+        const done = await x.done;
+        if (!done.entry) throw new SqlError('XX000', `the fetch of ${table.name} ended without rows`);
+        child.parts.push({ entry: done.entry, version: done.entry.version });
+        truncated ||= done.truncated;
+      }
+    }
+    await dedupeChild(engine, table, parent !== undefined);
+    child.dirty = false;
+    w.report.engine = 'loaded into the read-only transaction';
+    reportCosts(w, t0);
+    this.logger.debug({ table: table.name, parts: child.parts.length, ms: Math.round(performance.now() - t0) }, 'loaded into the transaction');
+    return { truncated };
   }
 
   /** After keapgres's own writes: the counters a later hand-over compares against. */
@@ -377,22 +436,26 @@ export class KeapSessionLoader implements BatchPreparer {
    * only read is rolled back, the rows loaded, and it is begun again with the same isolation level,
    * read-only and deferrable as before — the client sees one transaction.
    */
-  private async prepareTransaction(engine: EngineInstance, restartable: boolean): Promise<{ restore: () => Promise<unknown>; inTransaction: boolean }> {
+  private async prepareTransaction(engine: EngineInstance, restartable: boolean): Promise<{ restore: () => Promise<unknown>; inTransaction: boolean; intoChildren?: boolean }> {
     const { rows } = await engine.query(`SELECT pg_catalog.current_setting('transaction_read_only') AS ro,
       pg_catalog.current_setting('transaction_isolation') AS iso, pg_catalog.current_setting('transaction_deferrable') AS def`);
     const row = rows[0] ?? {};
     if (row.ro !== 'on') return { restore: async () => undefined, inTransaction: true };
     if (!restartable) {
+      // a cursor is open, or the transaction changed state: it goes on, and the rows go to temporary children
+      if (hasChildren(engine)) return { restore: async () => undefined, inTransaction: true, intoChildren: true };
       throw new SqlError('25006', 'cannot load Keap rows in the middle of this read-only transaction', {
-        detail: 'The transaction already holds an open cursor or changed state, and loading rows needs a write.',
-        hint: 'Run the statement in its own transaction, or read every Keap table the transaction needs in its first statement.',
+        detail: 'The transaction already holds an open cursor or changed state, was made read-only after it began, and loading rows needs a write.',
+        hint: 'Begin the transaction as read-only (BEGIN READ ONLY, or SET default_transaction_read_only before BEGIN), or run the statement in its own transaction.',
       });
     }
     const iso = String(row.iso ?? 'read committed').toUpperCase();
     if (!/^(READ UNCOMMITTED|READ COMMITTED|REPEATABLE READ|SERIALIZABLE)$/.test(iso)) throw new SqlError('XX000', `unexpected isolation level ${iso}`);
     await engine.query('ROLLBACK');
     const begin = `BEGIN ISOLATION LEVEL ${iso} READ ONLY${row.def === 'on' ? ' DEFERRABLE' : ''}`;
-    return { restore: () => engine.query(begin), inTransaction: false };
+    if (!(await defaultReadOnly(engine))) return { restore: () => engine.query(begin), inTransaction: false };
+    const writable = await writableDefault(engine);
+    return { restore: async () => { await writable.restore(); await engine.query(begin); }, inTransaction: false };
   }
 
   /**
@@ -404,12 +467,18 @@ export class KeapSessionLoader implements BatchPreparer {
     table: TableSchema,
     source: AsyncIterable<CopyChunk> | Iterable<CopyChunk>,
     signal: AbortSignal,
-    merge: boolean,
-    stream?: { scan: StreamableScan; out: ResultStream },
-    /** pages other sessions read too: never handed to the engine itself (a COPY's blob is transferred, not copied) */
-    shared = false,
+    opts: {
+      /** add the rows whose key is not there yet (through a staging table) */
+      merge?: boolean;
+      stream?: { scan: StreamableScan; out: ResultStream };
+      /** pages other sessions read too: never handed to the engine itself (a COPY's blob is transferred, not copied) */
+      shared?: boolean;
+      /** another table to COPY into (a read-only transaction's temporary child) */
+      into?: string;
+    },
   ): Promise<{ streamFailed: boolean }> {
-    const target = merge ? `pg_temp.${quoteIdent('keapgres_stage_' + table.name)}` : qualifiedName(table);
+    const { merge = false, stream, shared = false } = opts;
+    const target = opts.into ?? (merge ? `pg_temp.${quoteIdent('keapgres_stage_' + table.name)}` : qualifiedName(table));
     if (merge) {
       await engine.query(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent('keapgres_stage_' + table.name)} (LIKE ${qualifiedName(table)}); TRUNCATE ${target}`);
     }
@@ -494,6 +563,22 @@ async function nextTransactionId(engine: EngineInstance): Promise<string> {
   const x = String(rows[0]?.x ?? '');
   if (!/^\d+$/.test(x)) throw new Error(`unexpected next transaction id ${x}`);
   return (BigInt(x) % 4294967296n).toString();
+}
+
+/** The session default set to read-write until `restore` (the value RESET goes back to is not touched). */
+async function writableDefault(engine: EngineInstance): Promise<{ restore: () => Promise<unknown>; inTransaction: boolean; intoChildren?: boolean }> {
+  await engine.query('SET default_transaction_read_only = off');
+  return { restore: () => engine.query('SET default_transaction_read_only = on'), inTransaction: false };
+}
+
+/** What EXPLAIN ANALYZE shows of a table's work: the calls, rows, bytes and time the cache answers cost. */
+function reportCosts(w: TableWork, t0: number): void {
+  const costs = w.synced.map(costOf);
+  w.report.calls = costs.reduce((n, c) => n + c.calls, 0);
+  w.report.fetchedRows = costs.reduce((n, c) => n + c.rows, 0);
+  w.report.bytes = costs.reduce((n, c) => n + c.bytes, 0);
+  w.report.ms = costs.reduce((n, c) => n + c.ms, 0);
+  w.report.loadMs = performance.now() - t0;
 }
 
 function costOf(x: Synced): SyncCost {
