@@ -103,6 +103,13 @@ export function allowedDifferences(userObjectNames: Set<string>): AllowedDiffere
       normalise: (a, b) => both(a, b, (o) => recount(dropRows(o, (r) => r.some((v) => v !== null && /keapgres_(refresh_schema|cache)/.test(v))))),
     },
     {
+      name: "a read-only transaction's temporary tables",
+      reason:
+        'when a batch begins a read-only transaction, keapgres gives each Keap table a temporary child table (rows that must load after a cursor opened go there: ARCHITECTURE.md, read-only transactions); the session then has a temporary schema, which PostgreSQL lists for any session that has one',
+      applies: (sql) => CATALOG.test(sql),
+      normalise: (a, b) => both(a, b, (o) => recount(dropRows(o, (r) => r.some((v) => v !== null && (/^pg_(toast_)?temp_\d+$/.test(v) || v.includes('keapgres_tx_')))))),
+    },
+    {
       name: 'foreign keys NOT ENFORCED vs NOT VALID',
       reason:
         'keapgres declares the Keap relations as NOT ENFORCED foreign keys (PostgreSQL 18: Keap does not guarantee them); PostgreSQL 15 has no NOT ENFORCED, so the export declares them NOT VALID, which also gives the tables RI triggers (relhastriggers)',
