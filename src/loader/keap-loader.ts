@@ -21,6 +21,8 @@ import type { CopyChunk } from '../keap/connector.js';
 import { applyChanges, emptyForNextSession, emptyTable, heldTables, readCounters, satisfies, type HeldPart, type HeldTable } from './engine-contents.js';
 import { explainLines, explainedStatement, type TableReport } from './explain-lines.js';
 import { cacheFunctionCalls, cacheViewRowsSql } from './cache-functions.js';
+import { listingVariant } from '../schema/listing-variant.js';
+import { readsOnlyColumns } from '../planner/column-reads.js';
 import { beginsReadOnly, defaultReadOnly, childContents, childName, dedupeChild, dropsTemporaryTables, emptyChildren, ensureChildren, forgetChildren, hasChildren, holdsAnyVersion } from './read-only-transaction.js';
 
 export interface KeapSource {
@@ -144,7 +146,11 @@ export class KeapSessionLoader implements BatchPreparer {
       throw new SqlError(r.sqlstate, r.message, { detail: r.detail, hint: r.hint });
     }
     if (explain && !explain.analyze) {
-      const reports = explained.map((f) => this.describe(f, held));
+      const sqls = work.statements.map((s) => s.sql);
+      const reports = explained.map((f) => {
+        const table = this.catalog.tables.get(f.table)!;
+        return this.describe(f, held, this.throughListing(table, explained.filter((x) => x.table === f.table), sqls));
+      });
       return { notices, explain: explain.text ? explainLines(reports, false) : undefined };
     }
     const count = await this.apiCount(work, plan.fetches, held, signal);
@@ -159,6 +165,14 @@ export class KeapSessionLoader implements BatchPreparer {
       let w = byTable.get(table.name);
       if (!w) byTable.set(table.name, (w = { table, plans: [], synced: [], report: this.describe(f, held) }));
       w.plans.push(f);
+    }
+    // A per-parent table the statements read only listing columns of is read through that listing.
+    for (const w of byTable.values()) {
+      const variant = this.throughListing(w.table, w.plans, work.statements.map((s) => s.sql));
+      if (variant) {
+        w.table = variant;
+        w.report = this.describe(w.plans[0]!, held, variant);
+      }
     }
     // Each table's rows from the cache (synchronised when stale) or from Keap, all tables at once.
     await Promise.all([...byTable.values()].map(async (w) => {
@@ -343,8 +357,23 @@ export class KeapSessionLoader implements BatchPreparer {
   }
 
   /** How a table reference would be answered now (EXPLAIN), without any call. */
-  private describe(f: FetchPlan, held: Map<string, HeldTable>): TableReport {
-    const table = this.catalog.tables.get(f.table)!;
+  /**
+   * The table as read through another table's listing (schema/listing-variant.ts), when that costs what the
+   * listing costs instead of a call per parent: the plans pin no parents, and the statements provably read
+   * only columns the listing gives.
+   */
+  private throughListing(table: TableSchema, plans: readonly FetchPlan[], sqls: readonly string[]): TableSchema | undefined {
+    const via = table.source.viaListing;
+    const variant = via ? listingVariant(this.catalog, table) : undefined;
+    if (!via || !variant) return undefined;
+    if (this.definitions.views.size > 0 || this.definitions.functions.size > 0) return undefined;
+    if (plans.some((p) => this.source.connector.describe(table, p).perParent?.ids !== undefined)) return undefined;
+    if (!readsOnlyColumns(sqls, table.name, table.columns.map((c) => c.name), new Set(Object.keys(via.columns)))) return undefined;
+    return variant;
+  }
+
+  private describe(f: FetchPlan, held: Map<string, HeldTable>, as?: TableSchema): TableReport {
+    const table = as ?? this.catalog.tables.get(f.table)!;
     const p = this.cache.plan(table, f);
     const h = held.get(table.name);
     const inEngine = p.entry && h && !h.dirty && h.parts.some((x) => x.entry === p.entry && x.version === p.entry!.version);

@@ -6,7 +6,7 @@ import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { SqlError, SQLSTATE } from '../errors.js';
-import { checkPath } from './rows.js';
+import { checkPath as checkColumnPath } from './rows.js';
 import type {
   Catalog,
   ColumnSchema,
@@ -188,6 +188,7 @@ const SOURCE_KEYS = [
   'query',
   'unnest',
   'perParent',
+  'viaListing',
   'count',
   'customFieldsModel',
   'extraPaths',
@@ -335,6 +336,28 @@ function parseSource(r: Reader, value: unknown): TableSource {
     r.fail(`path "${path}" has a placeholder but no perParent says what fills it`);
   }
   if (source.unnest && source.perParent) r.fail('a table cannot be both unnest and perParent');
+  if (o.viaListing !== undefined) {
+    const vr = r.at('viaListing');
+    const v = vr.object(o.viaListing, 'viaListing', ['table', 'unnest', 'fields', 'columns']);
+    const cols = vr.object(v.columns, 'columns', Object.keys((v.columns ?? {}) as object));
+    source.viaListing = {
+      table: vr.identifier(v.table, 'table'),
+      unnest: vr.string(v.unnest, 'unnest'),
+      ...(v.fields !== undefined ? { fields: vr.stringList(v.fields, 'fields') } : {}),
+      columns: Object.fromEntries(Object.entries(cols).map(([k, p]) => {
+        const path = vr.string(p, `columns.${k}`);
+        if (path !== '$element') {
+          try {
+            checkColumnPath(path);
+          } catch (e) {
+            vr.fail(`columns.${k}: path "${path}": ${(e as Error).message}`);
+          }
+        }
+        return [k, path];
+      })),
+    };
+    if (!source.perParent) vr.fail('only a perParent table reads another listing instead');
+  }
   if (o.count !== undefined) {
     const cr = r.at('count');
     const c = cr.object(o.count, 'count', ['version', 'path', 'key']);
@@ -373,7 +396,7 @@ function parseColumn(r: Reader, value: unknown, index: number): ColumnSchema {
   };
   if (column.path.startsWith('.') || column.path.endsWith('.') || column.path.includes('..')) cr.fail(`path "${column.path}" is not a dot path`);
   try {
-    checkPath(column.path);
+    checkColumnPath(column.path);
   } catch (e) {
     cr.fail(`path "${column.path}": ${(e as Error).message}`);
   }
@@ -417,5 +440,14 @@ function checkReferences(file: string, table: TableSchema, tables: Map<string, T
     const parent = tables.get(pp.table);
     if (!parent) pr.fail(`table "${pp.table}" is not defined`);
     if (!parent.columns.some((c) => c.name === pp.column)) pr.fail(`table "${pp.table}" has no column "${pp.column}"`);
+  }
+  const vl = table.source.viaListing;
+  if (vl) {
+    const vr: Reader = r.at('source.viaListing');
+    const listing = tables.get(vl.table);
+    if (!listing) vr.fail(`table "${vl.table}" is not defined`);
+    if (listing.source.perParent || listing.source.unnest) vr.fail(`table "${vl.table}" is not read from a listing of its own`);
+    for (const name of Object.keys(vl.columns)) if (!table.columns.some((c) => c.name === name)) vr.fail(`columns: "${name}" is not a column of this table`);
+    for (const k of table.primaryKey) if (!(k in vl.columns)) vr.fail(`columns: the key column "${k}" must be given`);
   }
 }

@@ -82,6 +82,9 @@ function compileGetter(column: ColumnSchema): Getter {
 }
 
 function compilePathGetter(path: string): Getter {
+  // a table read through another's listing (TableSource.viaListing): the array element itself, or nothing
+  if (path === '$element') return (r) => r;
+  if (path === '$none') return () => undefined;
   const fromParent = path.startsWith('$parent.');
   const steps = parseSteps(fromParent ? path.slice('$parent.'.length) : path);
   if (steps.length === 1 && steps[0]!.matchKey === undefined) {

@@ -115,6 +115,14 @@ export interface TableSource {
    * columns picks the parents: its `=`/`in` values fill the placeholder instead of going into `filter=`.
    */
   perParent?: { table: string; column: string; param: string };
+  /**
+   * A per-parent table whose rows another table's listing carries too, without the columns only the
+   * per-parent endpoint gives (contact_tags from contacts.tag_ids, without applied_time). A scan that
+   * reads none of those columns, and does not pin the parents, reads that listing instead: what the
+   * parent scan costs, not a call per parent. `columns` maps each column it gives to a path in the
+   * listing's record: "$parent.<path>" reads the record, "$element" the array element itself.
+   */
+  viaListing?: { table: string; unnest: string; fields?: string[]; columns: Record<string, string> };
   /** Where the API can count matching records without paging (v1 `count`). */
   count?: { version: 1; path: string; key: string };
   /** record type for custom fields: the `/model` endpoint, e.g. "/v2/contacts/model" */
