@@ -3,31 +3,19 @@
 // compares one observation with the schema files and with node-postgres.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 import { loadCatalog } from '../src/schema/load.js';
 import type { PgType } from '../src/schema/types.js';
 
-const JAR = '/usr/share/java/postgresql.jar';
+import { JDBC_JAR as JAR, javaSkip } from './support/java.js';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const catalog = loadCatalog();
 const CONTACTS = 1000;
 
-function javaMissing(): string | false {
-  if (!existsSync(JAR)) return `${JAR} is missing (apt-get install libpostgresql-jdbc-java; .ci/run does)`;
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-  } catch {
-    return 'java is missing (apt-get install default-jre-headless; .ci/run does)';
-  }
-  return false;
-}
-// CI installs both: there a missing one is a failure, elsewhere a skip.
-const missing = javaMissing();
-const skip = missing && !process.env.CI ? missing : false;
+const skip = javaSkip();
 
 let server: TestServer;
 let observed = new Map<string, { value?: unknown; error?: string }>();

@@ -3,15 +3,14 @@
 // PostgreSQL loaded with the same Keap account: what the clients see must be the same.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startComparedServers, type ComparedServers } from './replay/servers.js';
 import { findPostgresBin } from './support/postgres.js';
 
 const skip = findPostgresBin() === undefined ? 'PostgreSQL is not installed (no pg_ctl): apt-get install -y postgresql' : false;
-const JAR = '/usr/share/java/postgresql.jar';
+import { JDBC_JAR as JAR, javaSkip } from './support/java.js';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 let servers: ComparedServers;
@@ -144,16 +143,7 @@ test('psql: a cursor in a read-only transaction, then another table', { skip }, 
   assert.match(k, /^BEGIN\nDECLARE CURSOR\n\d+\n/);
 });
 
-function javaMissing(): string | false {
-  if (!existsSync(JAR)) return `${JAR} is missing (apt-get install libpostgresql-jdbc-java; .ci/run does)`;
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-  } catch {
-    return 'java is missing (apt-get install default-jre-headless; .ci/run does)';
-  }
-  return false;
-}
-const javaSkip = skip || (javaMissing() && !process.env.CI ? javaMissing() : false);
+const noJava = skip || javaSkip();
 
 function readOnlyCursors(port: number, database: string, user: string): Promise<Map<string, { value?: unknown; error?: string }>> {
   return new Promise((resolve, reject) => {
@@ -167,7 +157,7 @@ function readOnlyCursors(port: number, database: string, user: string): Promise<
   });
 }
 
-test('pgjdbc (Metabase, DBeaver): fetch-size cursors in read-only transactions, finished or still open, then other tables', { skip: javaSkip }, async () => {
+test('pgjdbc (Metabase, DBeaver): fetch-size cursors in read-only transactions, finished or still open, then other tables', { skip: noJava }, async () => {
   const [k, p] = await Promise.all([
     readOnlyCursors(servers.keapgres.port, 'keap', 'tester'),
     readOnlyCursors(servers.postgres.port, servers.database, servers.postgres.user),

@@ -4,8 +4,8 @@
 // database. Checked with psql, node-postgres and pgjdbc running DBeaver's default-settings queries.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,18 +13,9 @@ import { startTestServer, type TestServer } from './support/keapgres.js';
 import { findPostgresBin, startPostgres } from './support/postgres.js';
 import { loadServerConfig } from '../src/config/server-config.js';
 
-const JAR = '/usr/share/java/postgresql.jar';
+import { JDBC_JAR as JAR, javaMissing } from './support/java.js';
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const noPsql = spawnSync('psql', ['--version']).status !== 0 && 'psql is not installed (apt-get install postgresql-client)';
-function javaMissing(): string | false {
-  if (!existsSync(JAR)) return `${JAR} is missing (apt-get install libpostgresql-jdbc-java; .ci/run does)`;
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-  } catch {
-    return 'java is missing (apt-get install default-jre-headless; .ci/run does)';
-  }
-  return false;
-}
 const noJava = javaMissing();
 const CONTACTS = 300;
 const BUILT_IN = ['postgres', 'template0', 'template1'];
