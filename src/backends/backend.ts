@@ -9,7 +9,7 @@ import type { EngineInstance, ExecOutcome, OutputSink } from '../engine/instance
 import { removeBackendFile, writeBackendFile } from '../engine/backend-catalog.js';
 import type { BatchStatement, SessionWriter } from '../session/session.js';
 import type { SessionMonitor } from '../session/session-monitor.js';
-import { ListenState } from './listen-state.js';
+import { ListenState, listenedChannels } from './listen-state.js';
 import { notificationResponse, watchOutput } from './output-watch.js';
 import type { BackendRegistry } from './registry.js';
 
@@ -42,6 +42,9 @@ const SIGNALS = /pg_cancel_backend|pg_terminate_backend/i;
 /** Statements after which application_name may differ (its ParameterStatus then passes in the output). */
 const MAY_SET = /\b(set|reset|discard|rollback|abort|set_config|application_name)\b/i;
 
+const TOUCHES_LISTEN = /\b(listen|unlisten|discard)\b/i;
+const ROLLBACK = /\b(rollback|abort)\b/i;
+
 const TERMINATED = new SqlError(SQLSTATE.adminShutdown, 'terminating connection due to administrator command', { severity: 'FATAL' });
 
 export class Backend implements SessionMonitor {
@@ -69,14 +72,17 @@ export class Backend implements SessionMonitor {
 
   /** the batch running: its statements' texts */
   private texts: string[] = [];
+  /** the texts of the client's open transaction (its LISTENs count when it commits) */
+  private transactionTexts: string[] = [];
+  /** the running batch's output held an ErrorResponse (when the output is watched) */
+  private sawError = false;
+  private txBefore = 'I';
   /** the session has read the registry or may call what does (a view or function it defined): keep it current */
   private readsActivity = false;
   private mayCallSignals = false;
   private busy = false;
   /** after a batch ended without ReadyForQuery (Flush), its implicit transaction is still open */
   private inImplicitTx = false;
-  /** notifications this engine committed during the running batch */
-  private committed: Array<{ channel: string; payload: string; shown: boolean }> = [];
   /** NotificationResponses waiting for the client to leave its transaction */
   private queued: Buffer[] = [];
 
@@ -143,12 +149,13 @@ export class Backend implements SessionMonitor {
     if (this.state !== 'active') this.stateChange = now;
     this.state = 'active';
     this.txStatus = txStatus;
+    this.txBefore = txStatus;
+    this.transactionTexts.push(...this.texts);
     if (this.texts.some((t) => READS_ACTIVITY.test(t))) this.readsActivity = true;
     if (this.texts.some((t) => SIGNALS.test(t))) this.mayCallSignals = true;
   }
 
   async beforeEngine(engine: EngineInstance, txStatus: string, sink: OutputSink): Promise<OutputSink> {
-    this.committed = [];
     try {
       if (this.readsActivity) await writeBackendFile(engine.dataDir, 'activity', this.registry.activityRows(this));
       await this.listen.beforeBatch(engine, txStatus, this.wantedChannels());
@@ -158,17 +165,28 @@ export class Backend implements SessionMonitor {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not prepare the engine for cross-session functions');
     }
     // As PostgreSQL, the session counts as idle from its ReadyForQuery on (its client may act on it at once).
+    // Notifications waiting for the client go just before the ReadyForQuery that leaves its transaction.
     const readyAware: OutputSink = (chunk, written) => {
       const status = readyForQueryAtEnd(chunk);
-      if (status) this.readyForQuery(status);
-      sink(chunk, written);
+      if (status) {
+        this.readyForQuery(status);
+        if (status === 'I') this.transactionEnded();
+      }
+      if (status !== 'I' || !this.queued.length) return sink(chunk, written);
+      const queued = this.queued;
+      this.queued = [];
+      const end = chunk.length - 6;
+      sink(Buffer.concat([chunk.subarray(0, end), ...queued, chunk.subarray(end)]), written);
     };
-    if (!this.listen.listening && !this.mayCallSignals && !this.texts.some((t) => MAY_SET.test(t))) return readyAware;
+    this.sawError = false;
+    const touchesListen = this.texts.some((t) => TOUCHES_LISTEN.test(t));
+    if (!touchesListen && !this.listen.listening && !this.mayCallSignals && !this.texts.some((t) => MAY_SET.test(t))) return readyAware;
     const passedOn = this.listen.passedOn;
+    // a channel the engine listened to for others, which the client starts listening to in this batch
+    const named = new Set(this.texts.flatMap(listenedChannels));
     return watchOutput(readyAware, this.pid, {
       notification: (channel, payload) => {
-        const shown = !passedOn.has(channel);
-        this.committed.push({ channel, payload, shown });
+        const shown = !passedOn.has(channel) || named.has(channel);
         // the engine shows notifications once their transaction has committed: the others get them now
         this.registry.notify(this, [{ channel, payload }]);
         return shown;
@@ -177,22 +195,19 @@ export class Backend implements SessionMonitor {
       parameter: (name, value) => {
         if (name === 'application_name') this.applicationName = value;
       },
+      error: () => {
+        this.sawError = true;
+      },
     });
   }
 
   async afterEngine(engine: EngineInstance, outcome: ExecOutcome | undefined, txBefore: string, txAfter: string): Promise<void> {
-    const committed = this.committed;
-    this.committed = [];
     if (!outcome) return; // the engine is gone; the next one listens afresh (engineReady)
-    const succeeded = !outcome.sawError && txBefore !== 'E' && !this.texts.some((t) => /\b(rollback|abort)\b/i.test(t));
+    const succeeded = !outcome.sawError && txBefore !== 'E' && !this.texts.some((t) => ROLLBACK.test(t));
     try {
       await this.listen.afterBatch(engine, this.texts, txAfter, succeeded);
     } catch (err) {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read the channels the engine listens to');
-    }
-    // the client began listening in this batch to a channel the engine already listened to for others
-    for (const n of committed) {
-      if (!n.shown && this.listen.client.has(n.channel)) this.queued.push(notificationResponse(this.pid, n.channel, n.payload));
     }
   }
 
@@ -205,13 +220,23 @@ export class Backend implements SessionMonitor {
     }
     this.inImplicitTx = false;
     if (this.state === 'active') this.readyForQuery(txStatus);
+    if (txStatus === 'I') this.transactionTexts = [];
     this.deliverQueued();
+  }
+
+  /** The client's transaction is over (its ReadyForQuery says idle): what it LISTENed counts if it committed. */
+  private transactionEnded(): void {
+    const texts = this.transactionTexts;
+    this.transactionTexts = [];
+    const committed = !this.sawError && this.txBefore !== 'E' && !texts.some((t) => ROLLBACK.test(t));
+    if (committed && texts.some((t) => TOUCHES_LISTEN.test(t))) this.listen.committed(texts);
   }
 
   private readyForQuery(txStatus: string): void {
     this.state = txStatus === 'I' ? 'idle' : txStatus === 'T' ? 'idle in transaction' : 'idle in transaction (aborted)';
     this.stateChange = timestamp();
-    if (txStatus === 'I') this.xactStart = undefined;
+    // an aborted transaction has no start any more, as in PostgreSQL
+    if (txStatus !== 'T') this.xactStart = undefined;
   }
 
   idle(txStatus: string): void {

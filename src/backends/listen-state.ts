@@ -81,6 +81,21 @@ export class ListenState {
     return changed;
   }
 
+  /**
+   * The client's transaction committed with these statements: what they LISTEN and UNLISTEN counts at
+   * once, before the client hears of the commit (another session's next NOTIFY must reach it). What the
+   * engine then says (afterBatch) is the last word.
+   */
+  committed(texts: readonly string[]): void {
+    for (const t of texts) {
+      for (const a of listenActions(t)) {
+        if (a.channel === undefined) this.client.clear();
+        else if (a.listen) this.client.add(a.channel);
+        else this.client.delete(a.channel);
+      }
+    }
+  }
+
   private async listen(engine: EngineInstance, channels: string[], unlisten: string[] = []): Promise<void> {
     if (!channels.length && !unlisten.length) return;
     const sql = [...channels.map((c) => `LISTEN ${quoteIdent(c)}`), ...unlisten.map((c) => `UNLISTEN ${quoteIdent(c)}`)].join('; ');
@@ -93,12 +108,22 @@ async function readEngineChannels(engine: EngineInstance): Promise<Set<string>> 
   return new Set(rows.map((r) => String(r.c)));
 }
 
-/** Channels named by LISTEN statements in a query text (an unquoted name folds to lower case, as the parser does). */
+/** Channels named by LISTEN statements in a query text. */
 export function listenedChannels(sql: string): string[] {
-  const out: string[] = [];
-  for (const m of sql.matchAll(/(?:^|[\s;])listen\s+("(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)/gi)) {
-    const name = m[1];
-    out.push(name.startsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase());
+  return listenActions(sql).filter((a) => a.listen).map((a) => a.channel!);
+}
+
+/**
+ * LISTEN, UNLISTEN and DISCARD ALL statements in a query text, in order (channel undefined: all of them).
+ * An unquoted name folds to lower case, as the parser does.
+ */
+function listenActions(sql: string): Array<{ listen: boolean; channel?: string }> {
+  const out: Array<{ listen: boolean; channel?: string }> = [];
+  const re = /(?:^|[\s;])(?:(unlisten|listen)\s+(\*|"(?:[^"]|"")+"|[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)|discard\s+all\b)/gi;
+  for (const m of sql.matchAll(re)) {
+    const [, verb, name] = m;
+    if (!verb || name === '*') out.push({ listen: false });
+    else out.push({ listen: verb.toLowerCase() === 'listen', channel: name!.startsWith('"') ? name!.slice(1, -1).replace(/""/g, '"') : name!.toLowerCase() });
   }
   return out;
 }

@@ -12,6 +12,8 @@ export interface OutputEvents {
   /** the engine asks for a signal ("kind pid nonce"); 'stop': nothing after this point goes to the client */
   signal(request: string): 'continue' | 'stop';
   parameter(name: string, value: string): void;
+  /** an ErrorResponse passed */
+  error(): void;
 }
 
 const OUR_CONTEXT = new RegExp(`^PL/pgSQL function (?:pg_catalog\\.)?(?:${BACKEND_FUNCTIONS.join('|')})\\(`);
@@ -46,6 +48,7 @@ export function watchOutput(base: OutputSink, pid: number, events: OutputEvents)
         replace(off, end, copy);
       } else if (type === 0x4e /* N */ || type === 0x45 /* E */) {
         const fields = readFields(buf.subarray(off + 5, end));
+        if (type === 0x45) events.error();
         if (type === 0x4e && fields.get('C') === SIGNAL_NOTICE_SQLSTATE) {
           replace(off, end, { signal: fields.get('M') ?? '' });
         } else {
