@@ -7,7 +7,8 @@ import { startTestServer, type TestServer } from './support/keapgres.js';
 import type { TableSchema } from '../src/schema/types.js';
 
 let server: TestServer;
-before(async () => { server = await startTestServer({ contacts: 150 }); });
+// These tests count what reaches Keap for each query: the shared cache would answer repeats itself.
+before(async () => { server = await startTestServer({ contacts: 150, config: { sandbox: { seed: 1, contacts: 150, cache: 'AutoCache=false' } } }); });
 after(async () => { await server.stop(); });
 
 async function client(): Promise<pg.Client> {

@@ -96,7 +96,8 @@ before(async () => {
   const token = sandbox.issueTokens({ expiresInSeconds: 86_400 }).access_token;
   const connection = `AuthScheme=OAuth;InitiateOAuth=OFF;OAuthAccessToken=${token};OAuthSettingsLocation=memory://streamed;URL=${sandbox.apiBase}`;
   [server, limited] = await Promise.all([
-    startTestServer({ config: { databases: { keap: connection } }, logLines }),
+    // without the shared cache every statement below fetches, so each is a streamed load from Keap
+    startTestServer({ config: { databases: { keap: `${connection};AutoCache=false` } }, logLines }),
     startTestServer({ config: { databases: { keap: `${connection};MaxRows=2500` } } }),
   ]);
 });

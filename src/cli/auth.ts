@@ -11,6 +11,7 @@ import { SqlError } from '../errors.js';
 import { buildAuthorizationUrl, listenForCallback, openInBrowser } from '../oauth/authorization.js';
 import { exchangeAndStore, extractAuthorizationCode } from '../oauth/authorize-once.js';
 import type { CommandIo } from './passwd.js';
+import { errorText } from './error-text.js';
 
 const USAGE = `usage: keapgres auth (--connection STRING | [--config FILE] [--database NAME]) [--print-url | --verifier CODE]
   --connection STRING  the connection string (served as database "keap")
@@ -76,11 +77,8 @@ export async function runAuthCommand(args: string[], io: CommandIo = process, op
     }
     return await interactiveFlow(settings, label, io, options);
   } catch (err) {
-    if (err instanceof SqlError) {
-      io.stderr.write(`keapgres auth: ${err.message}\n${err.detail ? `DETAIL: ${err.detail}\n` : ''}${err.hint ? `HINT: ${err.hint}\n` : ''}`);
-      return 1;
-    }
-    throw err;
+    io.stderr.write(errorText('keapgres auth', err));
+    return 1;
   }
 }
 

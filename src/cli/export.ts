@@ -8,7 +8,8 @@ import { SqlError } from '../errors.js';
 import { exportTables, type TableExportReport } from '../export/export-tables.js';
 import { openExportSource } from '../export/keap-source.js';
 import type { ExportFormat } from '../export/sql-dump.js';
-import { createLogger, scrubSecrets } from '../log/logger.js';
+import { createLogger } from '../log/logger.js';
+import { errorText } from './error-text.js';
 import type { TableSchema } from '../schema/types.js';
 import type { Logger } from 'pino';
 
@@ -98,7 +99,7 @@ export async function runExportCommand(args: string[], io: ExportCommandIo = pro
     return failed.length > 0 ? 1 : 0;
   } catch (err) {
     if (partial !== undefined) rmSync(partial, { force: true });
-    io.stderr.write(errorText(err));
+    io.stderr.write(errorText('keapgres export', err));
     return 1;
   } finally {
     process.off('SIGINT', onAbort);
@@ -176,12 +177,4 @@ function reportLine(r: TableExportReport): string {
   if (r.skippedDuplicateKey > 0) notes.push(`${r.skippedDuplicateKey} duplicate keys skipped`);
   if (r.skippedNullKey > 0) notes.push(`${r.skippedNullKey} rows without a key skipped`);
   return `keapgres export: ${r.table}: ${r.rows} rows in ${(r.ms / 1000).toFixed(1)} s${notes.length ? ` (${notes.join(', ')})` : ''}\n`;
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof SqlError) {
-    const e = err;
-    return scrubSecrets(`keapgres export: ${e.message}\n${e.detail ? `DETAIL: ${e.detail}\n` : ''}${e.hint ? `HINT: ${e.hint}\n` : ''}`);
-  }
-  return scrubSecrets(`keapgres export: ${err instanceof Error ? err.message : String(err)}\n`);
 }

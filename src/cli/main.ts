@@ -4,6 +4,7 @@ import { runPasswdCommand } from './passwd.js';
 import { runAuthCommand } from './auth.js';
 import { runSandboxCommand } from './sandbox.js';
 import { runExportCommand } from './export.js';
+import { errorText } from './error-text.js';
 
 const USAGE = `usage: keapgres <command> [options]
   serve     run the PostgreSQL server over Keap (keapgres serve --help)
@@ -14,6 +15,16 @@ const USAGE = `usage: keapgres <command> [options]
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  try {
+    return await dispatch(argv);
+  } catch (err) {
+    // each command reports its own failures; this is for the ones it did not foresee
+    process.stderr.write(errorText(`keapgres ${argv[0]}`, err));
+    return 1;
+  }
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': return runServeCommand(rest);

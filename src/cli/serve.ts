@@ -7,6 +7,9 @@ import { PgListener, type DatabaseBackend } from '../wire/listener.js';
 import { accessFromSettings, openKeapDatabase, sandboxAccess, type KeapDatabase } from '../loader/keap-database.js';
 import { startSandbox, type Sandbox } from '../sandbox/index.js';
 import type { Logger } from 'pino';
+import { errorText } from './error-text.js';
+import { ConfigError } from '../config/config-error.js';
+import { withMaintenanceDatabases, type ServedNames } from './maintenance-databases.js';
 
 export const SERVE_USAGE = `usage: keapgres serve [--host H] [--port P] [--config FILE] [--connection STRING]
   --host H            listen address (default 127.0.0.1; env KEAPGRES_HOST)
@@ -42,58 +45,83 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   let sandbox: Sandbox | undefined;
   const databases = new Map<string, KeapDatabase>();
   const backends = new Map<string, DatabaseBackend>();
+  let names: ServedNames | undefined;
+  // whatever was opened, when the server cannot start after all (engines in worker threads would keep
+  // the process alive)
+  const closeAll = async () => {
+    await names?.close();
+    for (const db of databases.values()) await db.close();
+    await sandbox?.close();
+  };
   try {
     for (const [name, conn] of config.databases) {
       let access;
       if (conn === 'sandbox') {
         sandbox ??= await startSandbox({ port: 0, seed: config.sandbox?.seed, contacts: config.sandbox?.contacts, latencyMs: config.sandbox?.latencyMs });
-        access = sandboxAccess(sandbox, config.sandbox);
+        access = sandboxAccess(sandbox, { ...(config.sandbox ?? { seed: 1, contacts: 1000 }), cache: config.sandboxCache.get(name) ?? config.sandbox?.cache });
         logger.info({ database: name, api: sandbox.apiBase }, 'serving the built-in sandbox Keap account (no Keap connection configured)');
       } else {
         access = await accessFromSettings(conn, logger.child({ database: name }));
       }
-      const db = await openKeapDatabase({ name, access, artifacts, spares: config.idleSpareEngines, logger });
+      const db = await openKeapDatabase({ name, access, artifacts, spares: config.idleSpareEngines, logger, listedDatabases: [...config.databases.keys()] });
       databases.set(name, db);
       backends.set(name, db.backend);
     }
+    names = await withMaintenanceDatabases(backends, { artifacts, spares: config.idleSpareEngines, logger });
   } catch (err) {
-    for (const db of databases.values()) await db.close();
-    await sandbox?.close();
+    await closeAll();
     throw err;
   }
   const listener = new PgListener({
     host: config.host, port: config.port, tls: config.tls, users: config.users, trust: config.trust, passwordMethod: config.passwordMethod,
-    maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: backends, logger,
+    maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: names.backends, logger,
   });
-  const addr = await listener.listen();
+  let addr: { host: string; port: number };
+  try {
+    addr = await listener.listen();
+  } catch (err) {
+    await closeAll();
+    throw new ConfigError(`cannot listen on ${config.host}:${config.port}`, {
+      detail: err instanceof Error ? err.message : String(err),
+      hint: (err as NodeJS.ErrnoException).code === 'EADDRINUSE'
+        ? 'Another server uses that port: stop it, or choose another port with --port or KEAPGRES_PORT.'
+        : 'Check --host (KEAPGRES_HOST): it must be an address of this machine.',
+    });
+  }
   logger.info({ host: addr.host, port: addr.port, databases: [...backends.keys()] }, 'keapgres is serving');
   return {
     host: addr.host, port: addr.port, listener, databases, sandbox,
     async stop() {
       await listener.stop(config.shutdownGraceMs);
-      for (const db of databases.values()) await db.close();
-      await sandbox?.close();
+      await closeAll();
     },
   };
 }
 
 export async function runServeCommand(args: string[]): Promise<number> {
   const opts: StartServerOptions = {};
+  const usageError = (text: string) => {
+    process.stderr.write(`keapgres serve: ${text}\n${SERVE_USAGE}`);
+    return 2;
+  };
   for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    const value = () => {
-      const v = args[++i];
-      if (v === undefined) throw new Error(`${a} needs a value\n${SERVE_USAGE}`);
-      return v;
-    };
-    if (a === '--host') opts.host = value();
-    else if (a === '--port') opts.port = Number(value());
-    else if (a === '--config') opts.configFile = value();
-    else if (a === '--connection') opts.connection = value();
-    else if (a === '-h' || a === '--help') { process.stdout.write(SERVE_USAGE); return 0; }
-    else throw new Error(`unknown argument "${a}"\n${SERVE_USAGE}`);
+    const a = args[i]!;
+    if (a === '-h' || a === '--help') { process.stdout.write(SERVE_USAGE); return 0; }
+    if (!['--host', '--port', '--config', '--connection'].includes(a)) return usageError(`unknown argument "${a.slice(0, 64)}"`);
+    const v = args[++i];
+    if (v === undefined) return usageError(`${a} needs a value`);
+    if (a === '--host') opts.host = v;
+    else if (a === '--port') opts.port = Number(v);
+    else if (a === '--config') opts.configFile = v;
+    else opts.connection = v;
   }
-  const server = await startServer(opts);
+  let server: RunningServer;
+  try {
+    server = await startServer(opts);
+  } catch (err) {
+    process.stderr.write(errorText('keapgres serve', err));
+    return 1;
+  }
   process.stdout.write(`keapgres listening on ${server.host}:${server.port} — connect with: psql "host=${server.host} port=${server.port} dbname=${[...server.databases.keys()][0] ?? 'keap'}"\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

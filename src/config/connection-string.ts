@@ -56,6 +56,16 @@ export interface ConnectionSettings {
   readonly verbosity: number;
   /** whether the GETANDREFRESH flow may open a desktop browser (Other=OpenBrowser=false to stop it) */
   readonly openBrowser: boolean;
+  /** AutoCache: keep fetched rows in the database's shared cache (default true) */
+  readonly autoCache: boolean;
+  /** CacheTolerance: seconds a cache entry answers without a refresh (0 = refresh before every use) */
+  readonly cacheToleranceSeconds: number;
+  /** CacheLocation: directory of the cache files; undefined = under the keapgres cache directory */
+  readonly cacheLocation?: string;
+  /** CacheMaxSize: megabytes the cache may hold; undefined = no bound */
+  readonly cacheMaxSizeMb?: number;
+  /** Offline: answer from the cache only, never call Keap */
+  readonly offline: boolean;
   /** the Other=… properties, canonical names */
   readonly other: Readonly<Record<string, string>>;
   /** properties given but without effect for this AuthScheme (the credential source logs them) */
@@ -105,6 +115,11 @@ const PROPERTIES: readonly PropertySpec[] = [
   { name: 'MaxRows', apply: (v, d) => (d.maxRows = parseInteger('MaxRows', v, -1, Number.MAX_SAFE_INTEGER, '-1 (no limit) or a row count of 0 or more')) },
   { name: 'Logfile', apply: (v, d, c) => (d.logfile = parseFilePath('Logfile', v, c.env)) },
   { name: 'Verbosity', apply: (v, d) => (d.verbosity = parseInteger('Verbosity', v, 1, 5, 'an integer from 1 (errors and setup) to 5 (everything, including HTTP bodies)')) },
+  { name: 'AutoCache', apply: (v, d) => (d.autoCache = parseBoolean('AutoCache', v)) },
+  { name: 'CacheTolerance', apply: (v, d) => (d.cacheToleranceSeconds = parseInteger('CacheTolerance', v, 0, 10 * 365 * 86400, 'seconds a cached table answers before it is refreshed, 0 to refresh before every use')) },
+  { name: 'CacheLocation', apply: (v, d, c) => (d.cacheLocation = parseCacheLocation(v, c.env)) },
+  { name: 'CacheMaxSize', apply: (v, d) => (d.cacheMaxSizeMb = parseInteger('CacheMaxSize', v, 1, 1024 * 1024, 'megabytes, an integer of 1 or more')) },
+  { name: 'Offline', apply: (v, d) => (d.offline = parseBoolean('Offline', v)) },
   { name: 'Other', apply: (v, d) => applyOther(v, d) },
 ];
 
@@ -122,6 +137,27 @@ export const KNOWN_PROPERTIES: readonly string[] = NAMES;
 export function isSecretProperty(name: string): boolean {
   const spec = BY_NORMALIZED.get(normalizeName(name));
   return spec ? spec.secret === true : SECRET_NAME.test(name);
+}
+
+/** The cache properties of a connection (AutoCache, CacheTolerance, CacheLocation, CacheMaxSize, Offline). */
+export type CacheSettings = Pick<ConnectionSettings, 'autoCache' | 'cacheToleranceSeconds' | 'cacheLocation' | 'cacheMaxSizeMb' | 'offline'>;
+
+export const CACHE_PROPERTIES = ['AutoCache', 'CacheTolerance', 'CacheLocation', 'CacheMaxSize', 'Offline'] as const;
+
+/** Only the cache properties, as the built-in sandbox takes them ("CacheTolerance=5;Offline=false"). */
+export function parseCacheSettings(s: string, env: NodeJS.ProcessEnv = process.env): CacheSettings {
+  const draft: Draft = {};
+  for (const pair of tokenizeConnectionString(s)) {
+    const spec = BY_NORMALIZED.get(normalizeName(pair.name));
+    if (!spec || !(CACHE_PROPERTIES as readonly string[]).includes(spec.name)) {
+      throw new ConfigError(`"${truncate(pair.name)}" is not a cache property`, {
+        detail: `Perhaps you meant "${closestName(pair.name.replace(/\s+/g, '').slice(0, 64), [...CACHE_PROPERTIES])}".`,
+        hint: `The sandbox takes only ${CACHE_PROPERTIES.join(', ')}.`,
+      });
+    }
+    if (pair.value !== '') spec.apply(pair.value, draft, { env });
+  }
+  return { autoCache: draft.autoCache ?? true, cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600, cacheLocation: draft.cacheLocation, cacheMaxSizeMb: draft.cacheMaxSizeMb, offline: draft.offline ?? false };
 }
 
 export function parseConnectionString(s: string, options: ParseOptions = {}): ConnectionSettings {
@@ -214,6 +250,9 @@ function finish(draft: Draft, seen: Map<string, string>, s: string, options: Par
     maxRows: draft.maxRows ?? -1,
     verbosity: draft.verbosity ?? 1,
     openBrowser: draft.openBrowser ?? true,
+    autoCache: draft.autoCache ?? true,
+    cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600,
+    offline: draft.offline ?? false,
     other: draft.other ?? {},
     ignoredProperties: ignored,
     masked: maskConnectionString(s),
@@ -394,6 +433,20 @@ function parseFilePath(name: string, value: string, env: NodeJS.ProcessEnv): str
   } catch (err) {
     if (err instanceof ConfigError) throw err;
   }
+  return path;
+}
+
+/** A directory that may not exist yet (keapgres creates it), but must not be a file. */
+function parseCacheLocation(value: string, env: NodeJS.ProcessEnv): string {
+  checkPathText('CacheLocation', value);
+  const path = resolve(expandHome(value.trim(), env));
+  let isFile = false;
+  try {
+    isFile = !statSync(path).isDirectory();
+  } catch {
+    // created on first use
+  }
+  if (isFile) throw invalid('CacheLocation', `"${truncate(path, 200)}" is a file`, 'Expected a directory for the cache files (it is created when missing).');
   return path;
 }
 

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { closestName } from './closest-name.js';
 import { ConfigError } from './config-error.js';
-import { parseConnectionString, type ConnectionSettings } from './connection-string.js';
+import { parseCacheSettings, parseConnectionString, type CacheSettings, type ConnectionSettings } from './connection-string.js';
 import { createScramVerifier, isScramVerifier } from '../wire/scram.js';
 
 export interface ServerUser {
@@ -32,6 +32,8 @@ export interface SandboxOptions {
   pageSize?: number;
   /** added latency per API request, ms */
   latencyMs?: number;
+  /** the sandbox database's cache properties */
+  cache?: CacheSettings;
 }
 
 export interface ServerConfig {
@@ -55,6 +57,8 @@ export interface ServerConfig {
   /** database name → its Keap connection, or the in-process sandbox */
   readonly databases: ReadonlyMap<string, ConnectionSettings | 'sandbox'>;
   readonly sandbox?: SandboxOptions;
+  /** cache properties of sandbox databases given as "sandbox;CacheTolerance=…" */
+  readonly sandboxCache: ReadonlyMap<string, CacheSettings>;
   /** the config file read, if any */
   readonly configFile?: string;
 }
@@ -103,7 +107,8 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
   const tls = loadTls(raw, env, where, baseDir);
   const users = loadUsers(raw, env, where);
   const trust = loadTrust(raw, env, where);
-  const databases = loadDatabases(raw, opts.connection ?? nonEmpty(env.KEAPGRES_CONNECTION), where, env);
+  const sandboxCache = new Map<string, CacheSettings>();
+  const databases = loadDatabases(raw, opts.connection ?? nonEmpty(env.KEAPGRES_CONNECTION), where, env, sandboxCache);
   const logLevel = (nonEmpty(env.KEAPGRES_LOG_LEVEL) ?? stringField(raw, 'logLevel', where) ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level "${logLevel}" is not recognized`, { hint: `Allowed values: ${LOG_LEVELS.join(', ')}.` });
 
@@ -126,6 +131,7 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
     logLevel,
     databases,
     sandbox: sandbox ?? ([...databases.values()].includes('sandbox') ? { seed: 1, contacts: 1000 } : undefined),
+    sandboxCache,
     configFile,
   };
   Object.freeze(config.users);
@@ -261,7 +267,7 @@ function loadTrust(raw: Raw, env: NodeJS.ProcessEnv, where: string): boolean | s
   throw new ConfigError(`"trust" in the ${where} must be true, false, or a list of user names`);
 }
 
-function loadDatabases(raw: Raw, connection: string | undefined, where: string, env: NodeJS.ProcessEnv): Map<string, ConnectionSettings | 'sandbox'> {
+function loadDatabases(raw: Raw, connection: string | undefined, where: string, env: NodeJS.ProcessEnv, sandboxCache: Map<string, CacheSettings>): Map<string, ConnectionSettings | 'sandbox'> {
   const databases = new Map<string, ConnectionSettings | 'sandbox'>();
   if (raw.databases !== undefined) {
     if (typeof raw.databases !== 'object' || raw.databases === null || Array.isArray(raw.databases)) {
@@ -269,18 +275,30 @@ function loadDatabases(raw: Raw, connection: string | undefined, where: string, 
     }
     for (const [name, value] of Object.entries(raw.databases as Record<string, unknown>)) {
       if (!DB_NAME.test(name)) throw new ConfigError(`database name "${name.slice(0, 64)}" in the ${where} is not allowed`, { hint: 'Use letters, digits, "_", "$" or "-", starting with a letter or "_", at most 63 characters.' });
+      if (name === 'template0' || name === 'template1') {
+        throw new ConfigError(`database name "${name}" in the ${where} is reserved`, {
+          detail: 'Tools connect to template1 (and postgres) to list databases; keapgres serves those names itself.',
+          hint: 'Choose another name.',
+        });
+      }
       if (typeof value !== 'string') throw new ConfigError(`database "${name}" in the ${where} must be a connection string or "sandbox"`);
-      databases.set(name, parseDatabase(name, value, env));
+      databases.set(name, parseDatabase(name, value, env, sandboxCache));
     }
   }
-  if (connection !== undefined) databases.set('keap', parseDatabase('keap', connection, env));
+  if (connection !== undefined) databases.set('keap', parseDatabase('keap', connection, env, sandboxCache));
   if (databases.size === 0) databases.set('keap', 'sandbox');
   return databases;
 }
 
-function parseDatabase(name: string, value: string, env: NodeJS.ProcessEnv): ConnectionSettings | 'sandbox' {
+/** A database given as "sandbox;CacheTolerance=…" is the built-in sandbox with those cache properties. */
+function parseDatabase(name: string, value: string, env: NodeJS.ProcessEnv, sandboxCache: Map<string, CacheSettings>): ConnectionSettings | 'sandbox' {
   if (value.trim().toLowerCase() === 'sandbox') return 'sandbox';
+  const m = /^\s*sandbox\s*;(.*)$/is.exec(value);
   try {
+    if (m) {
+      sandboxCache.set(name, parseCacheSettings(m[1]!, env));
+      return 'sandbox';
+    }
     return parseConnectionString(value, { connectionName: name, env });
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -290,19 +308,32 @@ function parseDatabase(name: string, value: string, env: NodeJS.ProcessEnv): Con
   }
 }
 
+function sandboxCache(v: unknown, where: string): CacheSettings | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new ConfigError(`"sandbox.cache" in the ${where} must be a string of cache properties, e.g. "CacheTolerance=60"`);
+  try {
+    return parseCacheSettings(v);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError(`"sandbox.cache" in the ${where}: ${err.message}`, { detail: err.detail, hint: err.hint });
+    throw err;
+  }
+}
+
 function loadSandbox(raw: Raw, where: string): SandboxOptions | undefined {
   if (raw.sandbox === undefined) return undefined;
-  const s = raw.sandbox as { seed?: unknown; contacts?: unknown; pageSize?: unknown; latencyMs?: unknown };
+  const s = raw.sandbox as { seed?: unknown; contacts?: unknown; pageSize?: unknown; latencyMs?: unknown; cache?: unknown };
   if (typeof s !== 'object' || s === null) throw new ConfigError(`"sandbox" in the ${where} must be an object`);
   const int = (v: unknown, key: string, def: number, max: number) => {
     if (v === undefined) return def;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new ConfigError(`"sandbox.${key}" in the ${where} must be an integer from 0 to ${max}`);
     return v;
   };
+  const cache = sandboxCache(s.cache, where);
   return Object.freeze({
     seed: int(s.seed, 'seed', 1, 2 ** 31 - 1),
     contacts: int(s.contacts, 'contacts', 1000, 10_000_000),
     pageSize: int(s.pageSize, 'pageSize', 1000, 1000) || 1000,
     latencyMs: int(s.latencyMs, 'latencyMs', 0, 60_000),
+    ...(cache ? { cache } : {}),
   });
 }

@@ -14,6 +14,13 @@ export interface EnginePoolOptions {
   database: string;
   /** engines kept started and idle, ready for the next connection */
   spares: number;
+  /**
+   * engines whose Keap tables hold rows (kept by the session that ended), idle beyond the spares: the next
+   * sessions of the database find their tables loaded. Default 8.
+   */
+  idleLoaded?: number;
+  /** an idle loaded engine is ended after this long unused (ms); default 10 minutes */
+  idleLoadedMs?: number;
   /** where per-session data directories live */
   sessionsDir?: string;
   highWaterBytes?: number;
@@ -43,6 +50,9 @@ export class EnginePool {
   private readonly opts: EnginePoolOptions;
   private templateDir: string;
   private readonly idle: EngineInstance[] = [];
+  /** released with loaded Keap tables, most recent last, with when each was released */
+  private readonly loaded: Array<{ engine: EngineInstance; at: number }> = [];
+  private reaper?: NodeJS.Timeout;
   private starting = 0;
   private readonly startingNow = new Set<Promise<void>>();
   private fingerprint?: string;
@@ -73,6 +83,8 @@ export class EnginePool {
 
   /** An engine for a new session: an idle one at once, otherwise the next to finish starting. */
   async acquire(): Promise<EngineInstance> {
+    const warm = this.loaded.pop();
+    if (warm) return warm.engine;
     const ready = this.idle.pop();
     this.replenish();
     if (ready) return ready;
@@ -85,7 +97,7 @@ export class EnginePool {
    * Takes an engine back from a session that ended. It is reset to the template's state and reused
    * when the session created nothing; otherwise it is ended (its data directory goes with it).
    */
-  async release(engine: EngineInstance, keapTables: readonly string[]): Promise<void> {
+  async release(engine: EngineInstance, keapTables: readonly string[], keepsRows = false): Promise<void> {
     if (this.closed || !engine.alive || engine.dataDir.indexOf(this.templateGeneration()) < 0) {
       await engine.terminate();
       return;
@@ -97,6 +109,11 @@ export class EnginePool {
       await engine.query('DISCARD ALL');
       if (keapTables.length) await engine.query(`TRUNCATE ${keapTables.map(quote).join(', ')}`);
       const fp = await this.readFingerprint(engine);
+      if (this.fingerprint && fp === this.fingerprint && keepsRows && !this.closed && this.loaded.length < (this.opts.idleLoaded ?? 8)) {
+        this.loaded.push({ engine, at: Date.now() });
+        this.reapLater();
+        return;
+      }
       if (this.fingerprint && fp === this.fingerprint && this.idle.length < this.opts.spares) {
         this.offer(engine);
         return;
@@ -111,7 +128,7 @@ export class EnginePool {
   async replaceTemplate(templateDir: string): Promise<void> {
     this.templateDir = templateDir;
     this.fingerprint = undefined;
-    const old = this.idle.splice(0);
+    const old = [...this.idle.splice(0), ...this.loaded.splice(0).map((l) => l.engine)];
     await Promise.all(old.map((e) => e.terminate()));
     this.replenish();
   }
@@ -119,6 +136,8 @@ export class EnginePool {
   async close(): Promise<void> {
     this.closed = true;
     this.idle.splice(0);
+    this.loaded.splice(0);
+    if (this.reaper) clearTimeout(this.reaper);
     // Every engine this pool started ends here — idle, in a session, or being reset — before its data
     // directory is removed: an engine whose files vanish under it can spin.
     await Promise.all([...this.live].map((e) => e.terminate()));
@@ -127,6 +146,19 @@ export class EnginePool {
     // (bounded: an engine whose start never settles must not hold the server's stop forever)
     await Promise.race([Promise.allSettled([...this.startingNow]), new Promise((r) => setTimeout(r, 10_000).unref())]);
     await rm(this.sessionsDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Ends loaded engines nobody took for idleLoadedMs: their memory is worth more than a reload. */
+  private reapLater(): void {
+    if (this.reaper) return;
+    const after = this.opts.idleLoadedMs ?? 600_000;
+    this.reaper = setTimeout(() => {
+      this.reaper = undefined;
+      const now = Date.now();
+      while (this.loaded.length && now - this.loaded[0]!.at >= after) void this.loaded.shift()!.engine.terminate();
+      if (this.loaded.length) this.reapLater();
+    }, Math.max(1000, after / 4));
+    this.reaper.unref();
   }
 
   private templateGeneration(): string {

@@ -29,7 +29,18 @@ export interface TemplateSpec {
   database: string;
   /** SQL run once in the new database (the Keap tables, comments, helper functions) */
   setupSql: string;
+  /**
+   * Every database name the server serves. Each gets a row in pg_database (an empty database, never
+   * opened by a session), so that psql's \l and DBeaver's database list show them all from any of them.
+   */
+  listedDatabases?: readonly string[];
   cacheDir?: string;
+}
+
+/** The databases to create besides the served one; initdb made postgres, template0 and template1. */
+function otherDatabases(spec: TemplateSpec): string[] {
+  const made = new Set([spec.database, 'postgres', 'template0', 'template1']);
+  return [...new Set(spec.listedDatabases ?? [])].filter((name) => !made.has(name)).sort();
 }
 
 const building = new Map<string, Promise<string>>();
@@ -50,15 +61,17 @@ UPDATE pg_catalog.pg_class SET relhastriggers = true
 
 /** Returns the path of a ready template directory for the spec, building it if needed. */
 export function ensureTemplate(artifacts: EngineArtifacts, spec: TemplateSpec): Promise<string> {
-  const key = createHash('sha256')
+  const hash = createHash('sha256')
     .update(pgliteVersion()).update('\0')
     .update(ENGINE_START_PARAMS.join(' ')).update(INITDB_PARAMS.join(' ')).update('\0')
     .update(spec.database).update('\0')
     .update(spec.setupSql).update('\0')
     .update(CLIENT_COMPAT_SQL).update('\0')
-    .update(BACKEND_CATALOG_SQL)
-    .digest('hex')
-    .slice(0, 24);
+    .update(BACKEND_CATALOG_SQL);
+  // only when there are any, so that a one-database server keeps the templates it has cached
+  const others = otherDatabases(spec);
+  if (others.length) hash.update('\0').update(others.join('\0'));
+  const key = hash.digest('hex').slice(0, 24);
   const dir = path.join(spec.cacheDir ?? keapgresCacheDir(), 'templates', key);
   let p = building.get(dir);
   if (!p) {
@@ -78,6 +91,7 @@ async function buildTemplate(artifacts: EngineArtifacts, spec: TemplateSpec, dir
     const init = await EngineInstance.start({ artifacts, dataDir: work, database: 'postgres', startParams: [...ENGINE_START_PARAMS], initDbParams: [...INITDB_PARAMS] });
     try {
       if (spec.database !== 'postgres') await init.query(`CREATE DATABASE ${quoteIdent(spec.database)}`);
+      for (const name of otherDatabases(spec)) await init.query(`CREATE DATABASE ${quoteIdent(name)}`);
     } finally {
       await init.close();
     }
@@ -120,7 +134,7 @@ export async function readTemplateInfo(dir: string): Promise<TemplateInfo> {
 
 /**
  * A session's data directory from the template. The other databases (template0, template1,
- * postgres) are never opened by a session connected to its own database, so their files are hard
+ * postgres, the other served names) are never opened by a session connected to its own database, so their files are hard
  * links instead of copies: a new engine copies a third of the bytes.
  */
 export async function cloneTemplate(templateDir: string, info: TemplateInfo, target: string): Promise<void> {

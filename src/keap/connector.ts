@@ -7,7 +7,7 @@ import type { FetchPlan, PushedCondition } from '../planner/types.js';
 import type { Catalog, PushableFilter, TableSchema } from '../schema/types.js';
 import { cancelledError } from './api-errors.js';
 import { encodeFilter, encodeOrder, encodeValue, filterFor } from './filter-encoding.js';
-import { KeapHttpClient, type HttpClientStats } from './http-client.js';
+import { KeapHttpClient, SKIPPED, type HttpClientStats } from './http-client.js';
 import { RequestPacer } from './pacer.js';
 import { PageQueue } from './page-queue.js';
 import { readPath } from './read-path.js';
@@ -60,6 +60,8 @@ export interface KeapFetch<T = unknown[]> extends FetchResult<T>, AsyncIterable<
   readonly records: AsyncIterable<T>;
   /** true when MaxRows cut the fetch short while the API had more records */
   truncated(): boolean;
+  /** API requests this fetch has sent so far (retries not counted) */
+  requests(): number;
   /** conditions the API applied; the rest (`dropped`) the engine alone applies */
   readonly pushed: readonly PushedCondition[];
   readonly dropped: readonly PushedCondition[];
@@ -67,9 +69,23 @@ export interface KeapFetch<T = unknown[]> extends FetchResult<T>, AsyncIterable<
   readonly limitPushed: boolean;
 }
 
+/** A plan as the list request it becomes (see KeapConnector.describe). */
+export interface RequestDescription {
+  path: string;
+  query: Query;
+  pageSize: number;
+  pushed: readonly PushedCondition[];
+  dropped: readonly PushedCondition[];
+  limitPushed: boolean;
+  /** per-parent tables: the parent table, and the parent ids when conditions pin them */
+  perParent?: { table: string; ids?: string[] };
+}
+
 export interface FetchOptions {
   /** per-parent tables: the parent ids to fetch for, instead of fetching the whole parent table */
   parentIds?: Iterable<string | number>;
+  /** a fetch expected to be small (the changes since a time): page in order, no speculative id ranges */
+  small?: boolean;
 }
 
 /** How pages reach the consumer: records as parsed, or COPY text made as each page arrives. */
@@ -183,7 +199,25 @@ export class KeapConnector {
     });
   }
 
-  private start<T>(table: TableSchema, plan: FetchPlan, signal: AbortSignal, options: FetchOptions, form: PageForm<T>): KeapFetch<T> {
+  /**
+   * The list request a plan becomes, without sending it: what the API applies (pushed), what the engine alone
+   * applies (dropped), the query parameters and page size. EXPLAIN shows it; the cache keys entries by it.
+   */
+  describe(table: TableSchema, plan: FetchPlan): RequestDescription {
+    const r = this.requestPlan(table, plan);
+    const parent = table.source.perParent;
+    return {
+      path: table.source.path,
+      query: r.baseQuery,
+      pageSize: r.pageSize,
+      pushed: r.pushed,
+      dropped: r.dropped,
+      limitPushed: r.limit !== Infinity,
+      perParent: parent ? { table: parent.table, ids: r.pin?.ids } : undefined,
+    };
+  }
+
+  private requestPlan(table: TableSchema, plan: FetchPlan) {
     const source = table.source;
     const pin = source.perParent ? parentPin(table, plan.conditions) : undefined;
     const encoded = encodeFilter(table, pin ? pin.rest : plan.conditions);
@@ -200,15 +234,22 @@ export class KeapConnector {
       if (order) limit = Math.max(0, Math.floor(plan.limit));
     }
     if (limit === Infinity) order = {};
-    const maxRows = this.maxRows;
-    const budget = new RowBudget(Math.min(limit, maxRows));
-    let more = false;
-
+    const budgetRows = Math.min(limit, this.maxRows);
     const baseQuery: Query = { ...(source.query ?? {}), ...encoded.query, ...order };
     if (source.fields && source.fields.length > 0) {
       baseQuery[source.version === 2 ? 'fields' : 'optional_properties'] = source.fields.join(',');
     }
-    const pageSize = Math.max(1, Math.min(this.pageSize, source.pageSizeMax, Number.isFinite(budget.remaining) ? budget.remaining : Infinity));
+    const pageSize = Math.max(1, Math.min(this.pageSize, source.pageSizeMax, Number.isFinite(budgetRows) ? budgetRows : Infinity));
+    return { pin, encoded, pushed, dropped, limit, budgetRows, baseQuery, pageSize };
+  }
+
+  private start<T>(table: TableSchema, plan: FetchPlan, signal: AbortSignal, options: FetchOptions, form: PageForm<T>): KeapFetch<T> {
+    const source = table.source;
+    const { pin, encoded, pushed, dropped, limit, budgetRows, baseQuery, pageSize } = this.requestPlan(table, plan);
+    const maxRows = this.maxRows;
+    const budget = new RowBudget(budgetRows);
+    let more = false;
+    let requests = 0;
 
     const self = this;
     async function* pages(): AsyncGenerator<T> {
@@ -222,13 +263,19 @@ export class KeapConnector {
       if (signal.aborted) throw cancelledError(signal);
       signal.addEventListener('abort', onAbort, { once: true });
       const decode = form.decode;
+      // requests this fetch sent (EXPLAIN ANALYZE shows them); a request the pager stood down from is none
+      const counted = <R>(p: Promise<R>): Promise<R> => p.then((r) => {
+        if (r !== SKIPPED) requests++;
+        return r;
+      }, (err: unknown) => {
+        requests++;
+        throw err;
+      });
       const ctx: PagerContext = {
-        http: decode
-          ? {
-              getJson: (path, query, sig) => self.http.getJsonUnless(path, query, sig, undefined, decode),
-              getJsonUnless: (path, query, sig, skip) => self.http.getJsonUnless(path, query, sig, skip, decode),
-            }
-          : self.http,
+        http: {
+          getJson: (path, query, sig) => counted(self.http.getJsonUnless(path, query, sig, undefined, decode)),
+          getJsonUnless: (path, query, sig, skip) => counted(self.http.getJsonUnless(path, query, sig, skip, decode)),
+        },
         signal: controller.signal,
         concurrency: self.concurrency,
         budget,
@@ -239,7 +286,7 @@ export class KeapConnector {
       };
       const run = source.perParent
         ? self.fetchPerParent(ctx, table, baseQuery, pageSize, pin?.ids ?? options.parentIds)
-        : self.fetchLists(ctx, table, plan, baseQuery, pageSize, self.worthSplitting(budget, pageSize, limit, encoded.pushed));
+        : self.fetchLists(ctx, table, plan, baseQuery, pageSize, !options.small && self.worthSplitting(budget, pageSize, limit, encoded.pushed));
       run.then(
         () => queue.end(),
         (err: unknown) => {
@@ -263,6 +310,7 @@ export class KeapConnector {
       records,
       [Symbol.asyncIterator]: () => records,
       truncated: () => more && maxRows <= limit,
+      requests: () => requests,
       pushed,
       dropped,
       limitPushed: limit !== Infinity,

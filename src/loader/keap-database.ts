@@ -2,7 +2,14 @@
 // the credentials, the connector, the account's catalog (with its custom fields), the engine
 // template built from that catalog and the pool of engines made from it.
 import type { Logger } from 'pino';
-import type { ConnectionSettings } from '../config/connection-string.js';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import type { CacheSettings, ConnectionSettings } from '../config/connection-string.js';
+import { SharedCache } from '../cache/shared-cache.js';
+import { CacheFiles } from '../cache/cache-files.js';
+import { CACHE_OBJECTS_SQL } from './cache-functions.js';
+import { keapgresCacheDir } from '../engine/template.js';
 import { createCredentialSource } from '../oauth/index.js';
 import { KeapConnector } from '../keap/connector.js';
 import type { CredentialSource } from '../keap/types.js';
@@ -28,6 +35,10 @@ export interface KeapAccess {
   profile?: string;
   /** Keap's spike-arrest limit for this credential kind */
   spikePerSecond?: number;
+  /** AutoCache and friends; default: a shared cache of 600 s tolerance, kept under the cache directory */
+  cache?: CacheSettings;
+  /** which Keap account (or sandbox) this is, without secrets: cache files of another never match */
+  identity: string;
   close?: () => Promise<void>;
 }
 
@@ -40,6 +51,8 @@ export interface OpenDatabaseOptions {
   /** how long loaded rows count as fresh (ms) */
   freshMs?: number;
   cacheDir?: string;
+  /** every database name the server serves: each is listed in this database's pg_database */
+  listedDatabases?: readonly string[];
 }
 
 export interface KeapDatabase {
@@ -61,7 +74,7 @@ export const HELPER_FUNCTIONS_SQL = `
 CREATE FUNCTION public.keapgres_refresh_schema() RETURNS text LANGUAGE sql VOLATILE
   AS $$ SELECT 'custom fields re-read from Keap'::text $$;
 COMMENT ON FUNCTION public.keapgres_refresh_schema() IS 'Re-reads the Keap account''s custom fields and adds or drops the custom_* columns of this session''s tables (new sessions get them too).';
-`;
+${CACHE_OBJECTS_SQL}`;
 
 /** Access through a parsed connection string (OAuth or API key). */
 export async function accessFromSettings(settings: ConnectionSettings, logger: Logger): Promise<KeapAccess> {
@@ -74,6 +87,8 @@ export async function accessFromSettings(settings: ConnectionSettings, logger: L
     maxRows: settings.maxRows,
     profile: settings.profile,
     spikePerSecond: settings.authScheme === 'APIKey' ? 10 : 25,
+    cache: settings,
+    identity: `${settings.url}|${settings.authScheme}|${settings.authScheme === 'APIKey' ? sha256(settings.apiKey ?? '') : (settings.oauthClientId ?? '')}`,
     close: () => credentials.close(),
   };
 }
@@ -102,6 +117,8 @@ export function sandboxAccess(sb: Sandbox, config?: SandboxConfig): KeapAccess {
     timeoutSeconds: 60,
     maxRows: -1,
     spikePerSecond: 25,
+    cache: config?.cache,
+    identity: `sandbox|${config?.seed ?? 1}|${config?.contacts ?? 1000}`,
   };
 }
 
@@ -118,8 +135,11 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     catalog: base,
     logger: log,
   });
-  let catalog = await withCustomFieldsOf(base, connector, log);
-  const templateDir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(catalog) + HELPER_FUNCTIONS_SQL, cacheDir: o.cacheDir });
+  const cacheSettings = o.access.cache ?? { autoCache: true, cacheToleranceSeconds: 600, offline: false };
+  const cacheDir = cacheSettings.autoCache || cacheSettings.offline ? cacheDirectory(o.name, o.access.identity, cacheSettings.cacheLocation) : undefined;
+  const files = cacheDir ? new CacheFiles(cacheDir) : undefined;
+  let catalog = await withCustomFieldsOf(base, connector, log, cacheDir, cacheSettings.offline);
+  const templateDir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(catalog) + HELPER_FUNCTIONS_SQL, listedDatabases: o.listedDatabases, cacheDir: o.cacheDir });
   const pool = new EnginePool({
     artifacts: o.artifacts,
     templateDir,
@@ -128,7 +148,15 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     onError: (err) => log.error({ err }, 'could not start a spare engine'),
   });
   await pool.warm();
-  log.info({ tables: catalog.tables.size }, 'database ready');
+  const cache = files ? new SharedCache({
+    connector,
+    toleranceMs: cacheSettings.cacheToleranceSeconds * 1000,
+    maxBytes: cacheSettings.cacheMaxSizeMb !== undefined ? cacheSettings.cacheMaxSizeMb * 1024 * 1024 : undefined,
+    offline: cacheSettings.offline,
+    files,
+    logger: log,
+  }, catalog.tables) : undefined;
+  log.info({ tables: catalog.tables.size, cache: files?.directory, offline: cacheSettings.offline }, 'database ready');
   let refreshing: Promise<unknown> = Promise.resolve();
   let newest = catalog;
   const db: KeapDatabase = {
@@ -138,12 +166,12 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     },
     connector,
     async refreshSchema(from: Catalog) {
-      const next = await withCustomFieldsOf(base, connector, log);
+      const next = await withCustomFieldsOf(base, connector, log, cacheDir, cacheSettings.offline);
       newest = next;
       // New sessions get the new columns once a template has them: the catalog they load by and the
       // engine they get change together, and before this call returns.
       refreshing = refreshing.then(async () => {
-        const dir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(next) + HELPER_FUNCTIONS_SQL, cacheDir: o.cacheDir });
+        const dir = await ensureTemplate(o.artifacts, { database: o.name, setupSql: catalogDdl(next) + HELPER_FUNCTIONS_SQL, listedDatabases: o.listedDatabases, cacheDir: o.cacheDir });
         if (newest !== next) return;
         await pool.replaceTemplate(dir);
         catalog = next;
@@ -155,12 +183,13 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       pool,
       keapTables: [...catalog.tables.keys()],
       createPreparer: (logger) => new KeapSessionLoader({
-        catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000,
+        catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000, cache,
         refreshSchema: (from) => db.refreshSchema(from),
       }, logger),
     },
     async close() {
       await refreshing.catch(() => undefined);
+      await cache?.flush();
       await pool.close();
       await connector.close();
       await o.access.close?.();
@@ -169,8 +198,21 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
   return db;
 }
 
-/** The account's custom fields as typed columns; without access yet (authorization pending), the base tables. */
-export async function withCustomFieldsOf(catalog: Catalog, connector: KeapConnector, log: Logger): Promise<Catalog> {
+/**
+ * The account's custom fields as typed columns; without access yet (authorization pending), the base tables.
+ * With a cache directory the models are kept there too, so Offline=true starts with the same columns.
+ */
+export async function withCustomFieldsOf(catalog: Catalog, connector: KeapConnector, log: Logger, cacheDir?: string, offline = false): Promise<Catalog> {
+  const modelsFile = cacheDir ? path.join(cacheDir, 'custom-field-models.json') : undefined;
+  if (offline) {
+    let stored: Record<string, unknown> = {};
+    try {
+      stored = modelsFile ? JSON.parse(readFileSync(modelsFile, 'utf8')) as Record<string, unknown> : {};
+    } catch {
+      log.warn('Offline=true and no custom fields cached: tables have their base columns only');
+    }
+    return withAccountCustomFields(catalog, new Map(Object.entries(stored)));
+  }
   const models = new Map<string, unknown>();
   const signal = AbortSignal.timeout(30_000);
   await Promise.all(customFieldModels(catalog).map(async (m) => {
@@ -180,5 +222,23 @@ export async function withCustomFieldsOf(catalog: Catalog, connector: KeapConnec
       log.warn({ model: m.path, reason: err instanceof Error ? err.message : String(err) }, 'custom fields not read');
     }
   }));
+  if (modelsFile && models.size > 0) {
+    try {
+      writeFileSync(`${modelsFile}.tmp`, JSON.stringify(Object.fromEntries(models)), { mode: 0o600 });
+      renameSync(`${modelsFile}.tmp`, modelsFile);
+    } catch (err) {
+      log.warn({ reason: err instanceof Error ? err.message : String(err) }, 'custom fields not written to the cache directory');
+    }
+  }
   return withAccountCustomFields(catalog, models);
+}
+
+/** One directory per served database and account under CacheLocation: no two accounts share files. */
+function cacheDirectory(database: string, identity: string, location?: string): string {
+  const root = location ?? path.join(keapgresCacheDir(), 'data');
+  return path.join(root, `${database.replace(/[^A-Za-z0-9_.-]/g, '_')}-${sha256(identity).slice(0, 16)}`);
+}
+
+function sha256(s: string): string {
+  return createHash('sha256').update(s).digest('hex');
 }

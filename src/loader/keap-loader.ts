@@ -16,61 +16,95 @@ import { parseSqlCached } from '../planner/parse-cache.js';
 import { streamableScan, type StreamableScan } from './streamed-scan.js';
 import type { ResultStream } from '../session/result-stream.js';
 import type { ErrorFields } from '../wire/backend-messages.js';
+import { SharedCache, pinnedKeys, type Synced, type SyncCost } from '../cache/shared-cache.js';
+import type { CopyChunk } from '../keap/connector.js';
+import { applyChanges, emptyForNextSession, emptyTable, heldTables, readCounters, satisfies, type HeldPart, type HeldTable } from './engine-contents.js';
+import { explainLines, explainedStatement, type TableReport } from './explain-lines.js';
+import { cacheFunctionCalls, cacheViewRowsSql } from './cache-functions.js';
 
 export interface KeapSource {
   catalog: Catalog;
   connector: KeapConnector;
   /** MaxRows of the connection, for the truncation notice (-1: none) */
   maxRows: number;
-  /** how long loaded rows count as fresh, in ms */
+  /**
+   * The database's shared cache. Without one (AutoCache=false) each session keeps its own, for `freshMs`, and
+   * hands its engine on empty.
+   */
+  cache?: SharedCache;
+  /** how long loaded rows count as fresh without a shared cache, in ms */
   freshMs: number;
   /** re-reads the account's custom fields: the new catalog and the DDL that turns `from` into it */
   refreshSchema?: (from: Catalog) => Promise<{ catalog: Catalog; ddl: string }>;
 }
 
-interface LoadedFetch {
-  at: number;
-  /** loaded inside a client transaction: gone if it rolls back, so forgotten when it ends */
-  inTransaction: boolean;
-}
-
 /** Rows per COPY call: big enough to amortise the round trip to the engine, small enough to stream. */
 const COPY_CHUNK_BYTES = 2 * 1024 * 1024;
+
+/** One table's needs in a batch: the plans, and what the cache answered for each. */
+interface TableWork {
+  table: TableSchema;
+  plans: FetchPlan[];
+  synced: Synced[];
+  report: TableReport;
+}
 
 export class KeapSessionLoader implements BatchPreparer {
   private readonly source: KeapSource;
   /** the tables as this session's engine has them */
   private catalog: Catalog;
   private readonly logger: Logger;
-  /** fetch key → when it was loaded */
-  private readonly loaded = new Map<string, LoadedFetch>();
-  /** tables holding rows in the engine */
-  private readonly nonEmpty = new Set<string>();
+  /** the shared cache, or this session's own (AutoCache=false) */
+  private readonly cache: SharedCache;
+  private readonly shared: boolean;
   private readonly definitions: Required<SessionDefinitionState> = { preparedStatements: new Map(), views: new Map(), functions: new Map() };
 
   constructor(source: KeapSource, logger: Logger) {
     this.source = source;
     this.catalog = source.catalog;
     this.logger = logger;
-  }
-
-  loadedTables(): string[] {
-    // a schema refresh truncates and alters tables: then every table is suspect
-    return this.catalog === this.source.catalog ? [...this.nonEmpty] : [...this.catalog.tables.keys()];
+    this.shared = source.cache !== undefined;
+    this.cache = source.cache ?? new SharedCache({ connector: source.connector, toleranceMs: source.freshMs, logger }, source.catalog.tables);
   }
 
   engineReplaced(): void {
-    this.loaded.clear();
-    this.nonEmpty.clear();
+    // the new engine's contents are its own (held with it)
+  }
+
+  /**
+   * Readies the engine for the next session of this database: the Keap tables it keeps are whole cache entries
+   * the session did not write to; every other Keap table is emptied. False: do not reuse the engine.
+   */
+  async handOver(engine: EngineInstance): Promise<'kept' | 'empty' | false> {
+    const held = heldTables(engine);
+    if (held.size === 0) return 'empty';
+    await engine.query('ROLLBACK').catch(() => undefined);
+    const counters = await readCounters(engine, [...held.keys()]);
+    const emptied: TableSchema[] = [];
+    for (const [name, h] of held) {
+      const table = this.catalog.tables.get(name);
+      if (!table) return false;
+      const keep = this.shared && this.catalog === this.source.catalog && !h.dirty && !h.inTransaction && h.parts.length === 1
+        && h.parts[0]!.entry.full && !h.parts[0]!.keys && counters.get(name) === h.counters;
+      if (keep) continue;
+      emptied.push(table);
+      held.delete(name);
+    }
+    await emptyForNextSession(engine, held.size > 0 ? emptied : [...this.catalog.tables.values()], [...this.catalog.tables.values()]);
+    return held.size > 0 ? 'kept' : 'empty';
   }
 
   async prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<PrepareOutcome> {
+    const held = heldTables(engine);
     if (work.txStatus === 'I') {
-      for (const [k, v] of this.loaded) if (v.inTransaction) this.loaded.delete(k);
+      // rows loaded inside a transaction that has ended may have been rolled back with it
+      for (const h of held.values()) if (h.inTransaction) h.dirty = true;
     }
     if (this.source.refreshSchema && work.statements.some((s) => /keapgres_refresh_schema\s*\(/i.test(s.sql))) {
       await this.refreshSchema(engine);
     }
+    const notices: ErrorFields[] = [];
+    await this.cacheFunctions(work, engine, notices);
     const ctx: PlannerContext = {
       catalog: this.catalog,
       searchPath: ['"$user"', 'public'],
@@ -79,8 +113,15 @@ export class KeapSessionLoader implements BatchPreparer {
       functions: this.definitions.functions,
     };
     const plans = [];
+    // EXPLAIN without ANALYZE runs nothing: its Keap requests are described, not made
+    const explained: FetchPlan[] = [];
+    let explain: ReturnType<typeof explainedStatement>;
     for (const s of work.statements) {
-      plans.push(await planSql(s.sql, s.params, ctx));
+      const p = await planSql(s.sql, s.params, ctx);
+      const e = work.statements.length === 1 ? explainedStatement(s.sql) : undefined;
+      explain = e;
+      if (e && !e.analyze) explained.push(...p.fetches);
+      else plans.push(p);
       applySessionDefinitions(this.definitions, sessionDefinitions(s.sql));
     }
     const plan = mergeBatchPlans(plans);
@@ -88,39 +129,186 @@ export class KeapSessionLoader implements BatchPreparer {
       const r = plan.rejection;
       throw new SqlError(r.sqlstate, r.message, { detail: r.detail, hint: r.hint });
     }
-    const count = await this.apiCount(work, plan.fetches, signal);
-    if (count) return { notices: [], answer: count };
-    const now = Date.now();
-    const todo = plan.fetches.filter((f) => {
-      const hit = this.loaded.get(fetchKey(f)) ?? this.loaded.get(fullKey(f.table));
-      return !hit || now - hit.at > this.source.freshMs;
-    });
-    if (todo.length === 0) return { notices: [] };
-    if (work.txStatus === 'E') return { notices: [] }; // the statement fails in the engine anyway
+    if (explain && !explain.analyze) {
+      const reports = explained.map((f) => this.describe(f, held));
+      return { notices, explain: explain.text ? explainLines(reports, false) : undefined };
+    }
+    const count = await this.apiCount(work, plan.fetches, held, signal);
+    if (count) return { notices, answer: count };
+    if (plan.fetches.length === 0) return { notices };
+    if (work.txStatus === 'E') return { notices }; // the statement fails in the engine anyway
 
-    const scan = work.stream && todo.length === 1 && plan.fetches.length === 1 ? await this.streamable(engine, work.statements[0]!.sql, todo[0]!) : undefined;
-    if (scan && work.stream) {
-      const f = todo[0]!;
-      const { truncated, streamFailed } = await this.load(engine, this.catalog.tables.get(f.table)!, f, signal, { scan, out: work.stream });
-      if (streamFailed) return { notices: [], streamed: 'failed' };
-      this.loaded.set(fetchKey(f), { at: Date.now(), inTransaction: false });
-      return { notices: truncated ? [this.truncationNotice(f.table)] : [], streamed: 'done' };
+    const byTable = new Map<string, TableWork>();
+    for (const f of plan.fetches) {
+      const table = this.catalog.tables.get(f.table);
+      if (!table) continue;
+      let w = byTable.get(table.name);
+      if (!w) byTable.set(table.name, (w = { table, plans: [], synced: [], report: this.describe(f, held) }));
+      w.plans.push(f);
+    }
+    // Each table's rows from the cache (synchronised when stale) or from Keap, all tables at once.
+    await Promise.all([...byTable.values()].map(async (w) => {
+      // An engine holding a table whole answers any query on it: keep that entry fresh instead.
+      const whole = held.get(w.table.name);
+      const wholePart = whole && !whole.dirty && whole.parts.length === 1 && whole.parts[0]!.entry.full && !whole.parts[0]!.keys ? whole.parts[0]! : undefined;
+      const wanted = wholePart && this.cache.fullEntry(w.table) === wholePart.entry ? [{ table: w.table.name, conditions: [] }] : w.plans;
+      w.synced = await Promise.all(wanted.map((f) => this.cache.sync(w.table, f, signal)));
+      if (wanted !== w.plans) w.plans = wanted;
+    }));
+    for (const w of byTable.values()) {
+      if (w.synced.some((x) => x.kind === 'offline-miss')) notices.push(offlineNotice(w.table.name));
     }
 
-    const notices: ErrorFields[] = [];
+    const single = byTable.size === 1 ? [...byTable.values()][0]! : undefined;
+    if (work.stream && single && single.synced.length === 1 && single.synced[0]!.kind !== 'offline-miss' && !satisfies(held.get(single.table.name), this.needsOf(single, held))) {
+      const scan = await this.streamable(engine, work.statements[0]!.sql, single.table, held);
+      if (scan) {
+        const { truncated, streamFailed } = await this.loadTable(engine, single, held, signal, { scan, out: work.stream });
+        if (streamFailed) return { notices, streamed: 'failed' };
+        if (truncated) notices.push(this.truncationNotice(single.table.name));
+        return { notices, streamed: 'done' };
+      }
+    }
+
     const mode = work.txStatus === 'T' ? await this.prepareTransaction(engine, work.restartable) : { restore: async () => undefined, inTransaction: false };
+    let wrote = false;
     try {
-      for (const f of todo) {
-        const table = this.catalog.tables.get(f.table);
-        if (!table) continue;
-        const { truncated } = await this.load(engine, table, f, signal);
-        this.loaded.set(fetchKey(f), { at: Date.now(), inTransaction: mode.inTransaction });
-        if (truncated) notices.push(this.truncationNotice(f.table));
+      for (const w of byTable.values()) {
+        const { truncated, loaded } = await this.loadTable(engine, w, held, signal, undefined, mode.inTransaction);
+        wrote ||= loaded;
+        if (truncated) notices.push(this.truncationNotice(w.table.name));
       }
     } finally {
       await mode.restore();
     }
+    if (wrote && !mode.inTransaction) await this.recordCounters(engine, held);
+    if (explain?.analyze && explain.text) return { notices, explain: explainLines([...byTable.values()].map((w) => w.report), true) };
     return { notices };
+  }
+
+  /** The parts a table's work needs once synchronised (a full entry serves pinned keys alone when not held whole). */
+  private needsOf(w: TableWork, held: Map<string, HeldTable>): HeldPart[] {
+    const out: HeldPart[] = [];
+    const h = held.get(w.table.name);
+    w.synced.forEach((x, i) => {
+      if (x.kind !== 'entry') return;
+      const e = x.entry;
+      const heldWhole = h && !h.dirty && h.parts.some((p) => p.entry === e && !p.keys);
+      const keys = e.full && !heldWhole ? pinnedKeys(w.table, this.source.connector.describe(w.table, w.plans[i]!).pushed) : undefined;
+      out.push({ entry: e, version: e.version, keys: keys ? new Set(keys) : undefined });
+    });
+    return out;
+  }
+
+  /**
+   * Makes the engine's table hold what the work needs: nothing to do when it holds it already; the changed
+   * rows when it holds an older version of the same whole entry; else the table is emptied and loaded.
+   */
+  private async loadTable(
+    engine: EngineInstance, w: TableWork, held: Map<string, HeldTable>, signal: AbortSignal,
+    stream?: { scan: StreamableScan; out: ResultStream }, inTransaction = false,
+  ): Promise<{ truncated: boolean; streamFailed: boolean; loaded: boolean }> {
+    const { table } = w;
+    const t0 = performance.now();
+    const finish = (r: { truncated: boolean; streamFailed: boolean; loaded: boolean }) => {
+      const costs = w.synced.map(costOf);
+      w.report.calls = costs.reduce((n, c) => n + c.calls, 0);
+      w.report.fetchedRows = costs.reduce((n, c) => n + c.rows, 0);
+      w.report.bytes = costs.reduce((n, c) => n + c.bytes, 0);
+      w.report.ms = costs.reduce((n, c) => n + c.ms, 0);
+      w.report.loadMs = performance.now() - t0;
+      return r;
+    };
+    const h = held.get(table.name);
+    const flights = w.synced.filter((x) => x.kind === 'flight');
+    const needs = this.needsOf(w, held);
+    if (flights.length === 0) {
+      if (needs.length === 0) return finish({ truncated: false, streamFailed: false, loaded: false });
+      if (satisfies(h, needs)) {
+        w.report.engine = 'held';
+        return finish({ truncated: needs.some((n) => n.entry.truncated), streamFailed: false, loaded: false });
+      }
+      // the same whole entry, an older version: only what changed
+      const only = needs.length === 1 ? needs[0]! : undefined;
+      const part = h && !h.dirty && h.parts.length === 1 ? h.parts[0]! : undefined;
+      if (only && part && !only.keys && !part.keys && part.entry === only.entry && !stream) {
+        const changes = only.entry.changesSince(part.version);
+        if (changes) {
+          await applyChanges(engine, table, copyStatement(table), only.entry.rows.blobs(changes.changed), [...changes.deleted]);
+          part.version = only.entry.version;
+          h!.inTransaction ||= inTransaction;
+          w.report.engine = `caught up (${changes.changed.size} changed, ${changes.deleted.size} deleted rows)`;
+          return finish({ truncated: only.entry.truncated, streamFailed: false, loaded: true });
+        }
+      }
+    }
+    // Emptied and loaded: from the cache's rows, or from Keap as the pages arrive.
+    if (h) await emptyTable(engine, table);
+    const next: HeldTable = { parts: [], inTransaction, dirty: true };
+    held.set(table.name, next);
+    let truncated = false;
+    let first = true;
+    const sources: string[] = [];
+    for (const x of w.synced) {
+      if (x.kind === 'offline-miss') continue;
+      sources.push(x.kind === 'entry' ? 'cache' : 'keap');
+      let pages: AsyncIterable<CopyChunk> | Iterable<CopyChunk>;
+      if (x.kind === 'entry') {
+        const need = needs.find((n) => n.entry === x.entry)!;
+        pages = x.entry.rows.blobs(need.keys);
+      } else pages = x.pages;
+      const r = await this.copyPages(engine, table, pages, signal, !first, first ? stream : undefined, x.kind === 'flight');
+      first = false;
+      if (r.streamFailed) return finish({ truncated, streamFailed: true, loaded: true });
+      if (x.kind === 'entry') {
+        const need = needs.find((n) => n.entry === x.entry)!;
+        next.parts.push(need);
+        truncated ||= x.entry.truncated;
+      } else {
+        const done = await x.done;
+        if (!done.entry) throw new SqlError('XX000', `the fetch of ${table.name} ended without rows`);
+        next.parts.push({ entry: done.entry, version: done.entry.version });
+        truncated ||= done.truncated;
+      }
+    }
+    next.dirty = false;
+    w.report.engine = 'loaded';
+    this.logger.debug({ table: table.name, parts: next.parts.length, from: sources, streamed: stream !== undefined, ms: Math.round(performance.now() - t0) }, 'loaded');
+    return finish({ truncated, streamFailed: false, loaded: true });
+  }
+
+  /** After keapgres's own writes: the counters a later hand-over compares against. */
+  private async recordCounters(engine: EngineInstance, held: Map<string, HeldTable>): Promise<void> {
+    const counters = await readCounters(engine, [...held.keys()]);
+    for (const [name, h] of held) h.counters = counters.get(name);
+  }
+
+  /** How a table reference would be answered now (EXPLAIN), without any call. */
+  private describe(f: FetchPlan, held: Map<string, HeldTable>): TableReport {
+    const table = this.catalog.tables.get(f.table)!;
+    const p = this.cache.plan(table, f);
+    const h = held.get(table.name);
+    const inEngine = p.entry && h && !h.dirty && h.parts.some((x) => x.entry === p.entry && x.version === p.entry!.version);
+    return {
+      table: table.name,
+      request: p.request,
+      mode: p.mode,
+      entryRows: p.entry?.rows.count,
+      syncedAgoMs: p.entry ? Date.now() - p.entry.syncedAt : undefined,
+      engine: inEngine ? 'held' : undefined,
+    };
+  }
+
+  /** keapgres_cache (the view) and keapgres_cache_clear([table]), answered here before the statement runs. */
+  private async cacheFunctions(work: BatchWork, engine: EngineInstance, notices: ErrorFields[]): Promise<void> {
+    const calls = cacheFunctionCalls(work.statements.map((s) => s.sql));
+    if (calls.clear) {
+      let n = 0;
+      for (const t of calls.clear) n += this.cache.clear(t ?? undefined);
+      await engine.query(`SELECT pg_catalog.set_config('keapgres.cache_cleared', ${quoteLiteral(String(n))}, false)`);
+    }
+    if (calls.view) await engine.query(cacheViewRowsSql(this.cache.list()));
+    void notices;
   }
 
   private truncationNotice(table: string): ErrorFields {
@@ -137,11 +325,15 @@ export class KeapSessionLoader implements BatchPreparer {
    * the batch fetches, which holds no rows yet, and which the statement's name really resolves to (a
    * temporary table or another schema on the search_path could take the name).
    */
-  private async streamable(engine: EngineInstance, sql: string, fetch: FetchPlan): Promise<StreamableScan | undefined> {
+  private async streamable(engine: EngineInstance, sql: string, table: TableSchema, held: Map<string, HeldTable>): Promise<StreamableScan | undefined> {
     const scan = streamableScan(sql, this.catalog);
-    if (!scan || scan.table !== fetch.table || this.nonEmpty.has(scan.table)) return undefined;
-    const table = this.catalog.tables.get(scan.table);
-    if (!table) return undefined;
+    if (!scan || scan.table !== table.name) return undefined;
+    // the table is emptied first (it holds something else than this fetch), so the first chunk finds it empty
+    const h = held.get(table.name);
+    if (h) {
+      await emptyTable(engine, table);
+      held.delete(table.name);
+    }
     // Operators and casts the session defined could call any function (one reading the table half-loaded).
     const resolves = scan.qualified ? 'true' : `pg_catalog.to_regclass(${quoteLiteral(quoteIdent(table.name))}) = ${quoteLiteral(qualifiedName(table))}::pg_catalog.regclass`;
     // The table must be empty: the first chunk's run is the statement as sent (see load).
@@ -156,11 +348,13 @@ export class KeapSessionLoader implements BatchPreparer {
    * `SELECT count(*) FROM t [WHERE …]`, alone in a simple query, with every condition one the API
    * applies exactly: one call to the API's count instead of fetching every row.
    */
-  private async apiCount(work: BatchWork, fetches: readonly FetchPlan[], signal: AbortSignal): Promise<{ column: string; count: number } | undefined> {
-    if (!work.simpleQuery || work.statements.length !== 1 || work.txStatus === 'E') return undefined;
+  private async apiCount(work: BatchWork, fetches: readonly FetchPlan[], held: Map<string, HeldTable>, signal: AbortSignal): Promise<{ column: string; count: number } | undefined> {
+    if (!work.simpleQuery || work.statements.length !== 1 || work.txStatus === 'E' || this.cache.offline) return undefined;
     if (fetches.length !== 1 || !fetches[0].countOnly) return undefined;
     const table = this.catalog.tables.get(fetches[0].table);
     if (!table) return undefined;
+    // rows the cache or the engine has answer without a call
+    if (this.cache.plan(table, fetches[0]).mode === 'hit' || held.has(table.name)) return undefined;
     const n = await this.source.connector.count(table, fetches[0], signal);
     if (n === undefined) return undefined;
     return { column: countColumnName(work.statements[0].sql), count: n };
@@ -171,8 +365,7 @@ export class KeapSessionLoader implements BatchPreparer {
     const { catalog, ddl } = await this.source.refreshSchema!(this.catalog);
     if (ddl.trim()) await engine.query(ddl);
     this.catalog = catalog;
-    this.loaded.clear(); // rows loaded before lack the new columns' values
-    this.nonEmpty.clear();
+    heldTables(engine).clear(); // rows loaded before lack the new columns' values
     const tables = [...catalog.tables.keys()].map((t) => quoteIdent(t)).join(', ');
     await engine.query(`TRUNCATE ${tables}`);
   }
@@ -203,35 +396,29 @@ export class KeapSessionLoader implements BatchPreparer {
   }
 
   /**
-   * Fetches one plan's rows and COPYs them in; says whether MaxRows cut the fetch short. With `stream`, the
-   * statement runs over each chunk's rows as soon as they are in (streamed-scan.ts), until it fails.
+   * COPYs pages into the table (or, with `merge`, adds the rows whose key is not there yet). With `stream`,
+   * the statement runs over each chunk's rows as soon as they are in (streamed-scan.ts), until it fails.
    */
-  private async load(
+  private async copyPages(
     engine: EngineInstance,
     table: TableSchema,
-    plan: FetchPlan,
+    source: AsyncIterable<CopyChunk> | Iterable<CopyChunk>,
     signal: AbortSignal,
+    merge: boolean,
     stream?: { scan: StreamableScan; out: ResultStream },
-  ): Promise<{ truncated: boolean; streamFailed: boolean }> {
-    const started = performance.now();
-    // A table that already holds rows gets the union: new rows go through a staging table and
-    // are added only where their key is not there yet.
-    const merge = this.nonEmpty.has(table.name);
+    /** pages other sessions read too: never handed to the engine itself (a COPY's blob is transferred, not copied) */
+    shared = false,
+  ): Promise<{ streamFailed: boolean }> {
     const target = merge ? `pg_temp.${quoteIdent('keapgres_stage_' + table.name)}` : qualifiedName(table);
     if (merge) {
       await engine.query(`CREATE TEMP TABLE IF NOT EXISTS ${quoteIdent('keapgres_stage_' + table.name)} (LIKE ${qualifiedName(table)}); TRUNCATE ${target}`);
     }
     const copySql = copyStatement(table).replace(qualifiedName(table), target);
-    const fetch = this.source.connector.fetchCopy(table, plan, signal);
-    let rows = 0;
     let chunks: Buffer[] = [];
     let bytes = 0;
-    let pages = 0;
     // One COPY runs in the engine (its own thread) while the next pages are fetched and encoded here.
     let copying: Promise<unknown> = Promise.resolve();
     let engineIdle = true;
-    let copies = 0;
-    let copyMs = 0;
     // Streaming: after each COPY the statement runs over that COPY's rows: those whose xmin is its transaction.
     // The first run is the statement as sent (the table held nothing before): errors found while parsing and
     // planning it point at the client's own text.
@@ -244,21 +431,16 @@ export class KeapSessionLoader implements BatchPreparer {
     };
     const flush = async () => {
       if (bytes === 0) return;
-      const blob = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+      const blob = chunks.length === 1 && !shared ? chunks[0]! : Buffer.concat(chunks, bytes);
       chunks = [];
       bytes = 0;
       await copying;
       if (streamFailed) return;
-      // Rows may be in the table from here on, even if a later page fails: later loads must merge.
-      if (!merge) this.nonEmpty.add(table.name);
       engineIdle = false;
-      copies++;
       const p = (async () => {
         // Nothing else runs in the engine between: the COPY takes the next transaction id.
         const xid = stream ? await nextTransactionId(engine) : undefined;
-        const t = performance.now();
         await engine.query(copySql, blob);
-        copyMs += performance.now() - t;
         if (xid !== undefined && !streamFailed && !signal.aborted) await runOver((alias) => `${alias}.xmin = '${xid}'::pg_catalog.xid`);
       })();
       p.catch(() => undefined).finally(() => {
@@ -273,12 +455,11 @@ export class KeapSessionLoader implements BatchPreparer {
     let loadedBytes = 0;
     const chunkBytes = (): number => (stream ? Math.max(COPY_CHUNK_BYTES / 2, loadedBytes / 16) : COPY_CHUNK_BYTES);
     try {
-      for await (const page of fetch.records) {
-        pages++;
+      for await (const page of source) {
+        if (signal.aborted) throw signal.reason;
         chunks.push(page.bytes);
         bytes += page.bytes.length;
         loadedBytes += page.bytes.length;
-        rows += page.rows;
         if (bytes >= chunkBytes() || (stream && engineIdle)) await flush();
         if (streamFailed) break; // the client has its error: the rest of the fetch is not needed
       }
@@ -295,10 +476,8 @@ export class KeapSessionLoader implements BatchPreparer {
     if (merge) {
       const pk = table.primaryKey.map(quoteIdent).join(', ');
       await engine.query(`INSERT INTO ${qualifiedName(table)} SELECT * FROM ${target} ON CONFLICT (${pk}) DO NOTHING; TRUNCATE ${target}`);
-      if (rows > 0) this.nonEmpty.add(table.name);
     }
-    this.logger.debug({ table: table.name, rows, pages, pushed: fetch.pushed.length, dropped: fetch.dropped.length, streamed: stream !== undefined, copies, ms: Math.round(performance.now() - started), copyMs: Math.round(copyMs) }, 'loaded');
-    return { truncated: fetch.truncated(), streamFailed };
+    return { streamFailed };
   }
 }
 
@@ -317,11 +496,17 @@ async function nextTransactionId(engine: EngineInstance): Promise<string> {
   return (BigInt(x) % 4294967296n).toString();
 }
 
-function fetchKey(f: FetchPlan): string {
-  return JSON.stringify([f.table, f.conditions, f.limit ?? null, f.orderBy ?? null]);
+function costOf(x: Synced): SyncCost {
+  if (x.kind === 'entry') return x.cost;
+  if (x.kind === 'flight') return x.cost();
+  return { calls: 0, rows: 0, bytes: 0, ms: 0 };
 }
 
-function fullKey(table: string): string {
-  return JSON.stringify([table, [], null, null]);
+function offlineNotice(table: string): ErrorFields {
+  return {
+    severity: 'NOTICE', sqlstate: '01000',
+    message: `table "${table}" is not in the cache and Offline=true: it is empty`,
+    detail: 'With Offline=true keapgres answers from the cache only and never calls Keap.',
+    hint: 'Query the table once with Offline=false to cache it.',
+  };
 }
-

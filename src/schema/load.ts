@@ -193,6 +193,7 @@ const SOURCE_KEYS = [
   'extraPaths',
   'baseFilter',
   'unpaged',
+  'changedSince',
 ];
 const COLUMN_KEYS = ['name', 'type', 'path', 'description', 'transform', 'notNull', 'optionalProperty', 'customFieldId', 'customFieldName'];
 const FILTER_KEYS = ['column', 'ops', 'param', 'params', 'format', 'maxList', 'wireOps'];
@@ -259,6 +260,9 @@ export function parseTable(file: string, doc: unknown): TableSchema {
     // The planner and connector take the first filter of a column: a second one would be ignored.
     if (filtered.has(f.column)) r.fail(`column "${f.column}" has two filters; declare one with per-op names in params`);
     filtered.add(f.column);
+  }
+  if (source.changedSince !== undefined && !filters.some((f) => f.column === source.changedSince && f.ops.includes('>='))) {
+    r.at('source').fail(`changedSince "${source.changedSince}" needs a filter with op >= on that column`);
   }
 
   const sort = r.list(t.sort ?? [], 'sort', false).map((s, i): SortableColumn => {
@@ -353,6 +357,7 @@ function parseSource(r: Reader, value: unknown): TableSource {
   }
   const unpaged = r.bool(o.unpaged, 'unpaged');
   if (unpaged !== undefined) source.unpaged = unpaged;
+  if (o.changedSince !== undefined) source.changedSince = r.identifier(o.changedSince, 'changedSince');
   return source;
 }
 

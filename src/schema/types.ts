@@ -120,6 +120,11 @@ export interface TableSource {
   /** record type for custom fields: the `/model` endpoint, e.g. "/v2/contacts/model" */
   customFieldsModel?: string;
   /**
+   * The column whose `>=` filter asks Keap for the records changed since a time (contacts: update_time). The
+   * shared cache refreshes such a table by its changes instead of fetching it whole.
+   */
+  changedSince?: string;
+  /**
    * Added: further endpoints whose records (same shape, same listKey) are rows of this table too.
    * `custom_fields` reads every `/model` endpoint: rows = records of `path` then of each extra path.
    */

@@ -11,6 +11,7 @@ import { ProtocolState, parseBind, parseClose, parseParse, parseQuery, paramText
 import { readReportedParameters, setUpSession } from './session-setup.js';
 import { ResultStream } from './result-stream.js';
 import type { SessionMonitor } from './session-monitor.js';
+import { ExplainAppender } from './explain-output.js';
 
 export interface BatchStatement {
   sql: string;
@@ -43,6 +44,8 @@ export interface PrepareOutcome {
   answer?: { column: string; count: number };
   /** the statement was answered through `work.stream`: completely, or up to an error the client has */
   streamed?: 'done' | 'failed';
+  /** lines to add to the output of the batch's EXPLAIN (the Keap requests) */
+  explain?: string[];
 }
 
 /** The Keap side of a session: loads the rows a batch needs into the engine before it runs. */
@@ -50,8 +53,11 @@ export interface BatchPreparer {
   prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<PrepareOutcome>;
   /** the session's engine was replaced (after a cancel): whatever was loaded is gone */
   engineReplaced(): void;
-  /** Keap tables holding rows in the engine (emptied before the engine serves another session) */
-  loadedTables(): string[];
+  /**
+   * Readies the engine for the next session (after the client's transaction is rolled back): Keap tables it
+   * may not pass on are emptied. 'kept': some hold rows the next session may use; false: do not reuse it.
+   */
+  handOver(engine: EngineInstance): Promise<'kept' | 'empty' | false>;
 }
 
 export interface SessionWriter {
@@ -93,6 +99,8 @@ export class Session {
   private running?: { abort: AbortController; inEngine: boolean; cancelled: boolean };
   private closed = false;
   private closeListeners: Array<() => void> = [];
+  /** the Keap side's lines for the EXPLAIN of the batch about to run */
+  private explainLines?: string[];
 
   constructor(o: SessionOptions) {
     this.o = o;
@@ -144,9 +152,10 @@ export class Session {
       r.abort.abort(new SqlError(SQLSTATE.connectionFailure, 'client disconnected'));
       await this.engine.terminate();
     } else {
-      // TRUNCATE must name every table a foreign key ties a truncated one to, so it is all or none.
-      const loaded = this.o.preparer ? this.o.preparer.loadedTables().length > 0 : true;
-      await this.o.pool.release(this.engine, loaded ? this.o.keapTables : []);
+      const handed = this.o.preparer ? await this.o.preparer.handOver(this.engine).catch(() => false as const) : 'empty';
+      if (!handed) await this.engine.terminate();
+      // without a preparer nothing knows what the Keap tables hold: all are emptied
+      else await this.o.pool.release(this.engine, this.o.preparer ? [] : this.o.keapTables, handed === 'kept');
     }
     for (const l of this.closeListeners) l();
   }
@@ -272,7 +281,9 @@ export class Session {
         const simpleQuery = batch.length === 1 && batch[0].type === 'Q';
         if ((await this.prepareOrAnswer(statements, ends, simpleQuery)) === 'answered') return;
       }
-      await this.runEngine(batch, ends, { reportParams: ends === 'Z' && mayChangeSettings(statements) });
+      const explain = this.explainLines;
+      this.explainLines = undefined;
+      await this.runEngine(batch, ends, { reportParams: ends === 'Z' && mayChangeSettings(statements) }, explain?.length ? new ExplainAppender(explain) : undefined);
     } finally {
       this.o.monitor?.batchEnded(this.txStatus, ends);
     }
@@ -285,7 +296,8 @@ export class Session {
     try {
       const stream = simpleQuery && statements.length === 1 && this.txStatus === 'I' ? new ResultStream(this.engine, this.o.writer) : undefined;
       const work: BatchWork = { statements, txStatus: this.txStatus, restartable: this.txOnlyReads, simpleQuery, stream };
-      const { notices, answer, streamed } = await this.o.preparer!.prepare(work, this.engine, abort.signal);
+      const { notices, answer, streamed, explain } = await this.o.preparer!.prepare(work, this.engine, abort.signal);
+      this.explainLines = explain;
       for (const n of notices) this.write(msg.noticeResponse(n));
       if (streamed && stream) {
         if (streamed === 'done') this.write(msg.commandComplete(`SELECT ${stream.rows}`));
@@ -315,7 +327,7 @@ export class Session {
     }
   }
 
-  private async runEngine(batch: FrontendMessage[], ends: 'Z' | 'none', opts: { dropCopyIn?: boolean; reportParams?: boolean }): Promise<void> {
+  private async runEngine(batch: FrontendMessage[], ends: 'Z' | 'none', opts: { dropCopyIn?: boolean; reportParams?: boolean }, explain?: ExplainAppender): Promise<void> {
     const abort = new AbortController();
     const running = { abort, inEngine: true, cancelled: false };
     this.running = running;
@@ -327,10 +339,11 @@ export class Session {
       let sink: OutputSink = (chunk, written) => {
         // once the session is closed (terminated by another backend), nothing more reaches the client
         if (writer.destroyed || this.closed) written();
-        else writer.write(chunk, () => written());
+        else writer.write(explain ? explain.transform(chunk) : chunk, () => written());
       };
       if (this.o.monitor) sink = await this.o.monitor.beforeEngine(this.engine, this.txStatus, sink);
       const outcome = await this.engine.exec(data, sink, opts);
+      if (explain && !writer.destroyed && !this.closed) writer.write(explain.end());
       if (ends === 'Z') this.txStatus = outcome.txStatus;
       await this.o.monitor?.afterEngine(this.engine, outcome, txBefore, this.txStatus);
       this.recordState(batch, outcome.sawError);

@@ -9,7 +9,7 @@ import type { EnginePool } from '../engine/pool.js';
 import { Session, type BatchPreparer } from '../session/session.js';
 import * as msg from './backend-messages.js';
 import { FrontendFramer } from './frontend-framer.js';
-import { parseOptions, readStartupPacket } from './startup.js';
+import { NotAStartupPacket, parseOptions, readStartupPacket } from './startup.js';
 import { ScramServer, SCRAM_MECHANISM, passwordMatchesVerifier } from './scram.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { backendOfConnection } from '../backends/connection-identity.js';
@@ -113,7 +113,8 @@ export class PgListener {
     deadline.unref();
     raw.on('close', () => clearTimeout(deadline));
     void this.handshake(raw, () => clearTimeout(deadline)).catch((err) => {
-      this.o.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'connection ended during startup');
+      if (err instanceof NotAStartupPacket) this.o.logger.info({ remote: raw.remoteAddress, reason: err.message }, 'not a PostgreSQL client: closing the connection');
+      else this.o.logger.debug({ err: err instanceof Error ? err.message : String(err) }, 'connection ended during startup');
       raw.destroy();
     });
   }
@@ -135,6 +136,7 @@ export class PgListener {
         s.end(msg.errorResponse({ severity: 'FATAL', sqlstate: err.sqlstate, message: err.message }), () => s.destroy());
         return;
       }
+      if (packet.kind === 'terminate') throw new ClientGone('the client sent Terminate before its startup packet');
       if (packet.kind === 'ssl' || packet.kind === 'gssenc') {
         if (sslDone) throw new SqlError(SQLSTATE.protocolViolation, 'SSL negotiation repeated');
         if (packet.kind === 'gssenc' || !this.secureContext) {
@@ -208,7 +210,8 @@ export class PgListener {
         pool: backend.pool,
         engine,
         user,
-        database,
+        // the served name, when a client asked for another name of it (postgres, template1)
+        database: backend.pool.database,
         settings,
         preparer: backend.createPreparer?.(log.child({ session: pid })),
         keapTables: backend.keapTables ?? [],
@@ -229,6 +232,7 @@ export class PgListener {
     }
     this.startingSessions--;
     if (socket.destroyed) {
+      log.debug({ session: pid }, 'the client left before its session started');
       await session.close();
       return;
     }
@@ -328,8 +332,9 @@ class Authenticator {
       const end = body.indexOf(0);
       const password = body.toString('utf8', 0, end < 0 ? body.length : end);
       if (verifier !== null && passwordMatchesVerifier(password, verifier)) return undefined;
-    } catch {
-      // a malformed or missing password message fails like a wrong password
+    } catch (err) {
+      if (err instanceof ClientGone) throw err;
+      // a malformed password message fails like a wrong password
     } finally {
       reader.detach();
     }
@@ -357,6 +362,7 @@ class Authenticator {
       this.socket.write(msg.authenticationSaslFinal(result.serverFinal));
       return undefined;
     } catch (err) {
+      if (err instanceof ClientGone) throw err;
       if (err instanceof SqlError) return err.sqlstate === SQLSTATE.invalidPassword ? failed : err;
       return failed;
     } finally {
@@ -364,6 +370,13 @@ class Authenticator {
     }
   }
 }
+
+/**
+ * The client closed (or said Terminate) before it was in a session: a probe, a pool shutting down, a
+ * user who gave up at the password prompt. Nothing is sent back and it is logged at debug only, as
+ * PostgreSQL says nothing when a client leaves during startup or authentication.
+ */
+class ClientGone extends Error {}
 
 /** Reads length-prefixed packets from a socket during the handshake (before the framer takes over). */
 class PacketReader {
@@ -400,7 +413,7 @@ class PacketReader {
   }
 
   private async more(): Promise<void> {
-    if (this.ended) throw new Error('connection closed during startup');
+    if (this.ended) throw new ClientGone('connection closed during startup');
     await new Promise<void>((resolve) => (this.waiter = resolve));
     this.waiter = undefined;
   }

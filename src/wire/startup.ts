@@ -10,28 +10,48 @@ export const PROTOCOL_3_0 = 196608;
 export const MAX_STARTUP_PACKET = 10000;
 
 export type StartupPacket =
+  | { kind: 'terminate' }
   | { kind: 'ssl' }
   | { kind: 'gssenc' }
   | { kind: 'cancel'; processId: number; secretKey: number }
   | { kind: 'startup'; params: Record<string, string> };
 
 /**
+ * A Terminate message ('X', length 4) where a startup packet belongs. node-postgres's end() called
+ * right after connect() queues it on the still-connecting socket, ahead of its StartupMessage, then
+ * closes: the client is saying goodbye, not speaking garbage. Its first byte makes it a length of
+ * 1.4 GB, so it can be nothing else.
+ */
+const TERMINATE = Buffer.from([0x58, 0, 0, 0, 4]);
+
+/**
+ * Bytes that cannot be the start of the PostgreSQL protocol. PostgreSQL reports these only to its log
+ * (COMMERROR) and closes without a reply: whatever is on the other end does not speak the protocol.
+ */
+export class NotAStartupPacket extends Error {}
+
+/**
  * Reads one startup packet from the front of `data`. Returns undefined while incomplete,
- * else the packet and the number of bytes it used. Throws SqlError 08P01 when malformed.
+ * else the packet and the number of bytes it used. Throws NotAStartupPacket for an impossible length,
+ * SqlError (08P01, 0A000) for a packet PostgreSQL answers with an error.
  */
 export function readStartupPacket(data: Buffer): { packet: StartupPacket; used: number } | undefined {
+  if (data.length > 0 && data[0] === TERMINATE[0]) {
+    const n = Math.min(data.length, TERMINATE.length);
+    if (data.subarray(0, n).equals(TERMINATE.subarray(0, n))) {
+      return n === TERMINATE.length ? { packet: { kind: 'terminate' }, used: n } : undefined;
+    }
+  }
   if (data.length < 4) return undefined;
   const length = data.readUInt32BE(0);
-  if (length < 8 || length > MAX_STARTUP_PACKET) {
-    throw new SqlError(SQLSTATE.protocolViolation, 'invalid length of startup packet');
-  }
+  if (length < 8 || length > MAX_STARTUP_PACKET) throw new NotAStartupPacket('invalid length of startup packet');
   if (data.length < length) return undefined;
   const code = data.readUInt32BE(4);
   const body = data.subarray(8, length);
   if (code === SSL_REQUEST_CODE) return { packet: { kind: 'ssl' }, used: length };
   if (code === GSSENC_REQUEST_CODE) return { packet: { kind: 'gssenc' }, used: length };
   if (code === CANCEL_REQUEST_CODE) {
-    if (length !== 16) throw new SqlError(SQLSTATE.protocolViolation, 'invalid length of cancel request');
+    if (length !== 16) throw new NotAStartupPacket('invalid length of cancel request');
     return { packet: { kind: 'cancel', processId: body.readInt32BE(0), secretKey: body.readInt32BE(4) }, used: length };
   }
   if (code >> 16 !== 3) {

@@ -1,5 +1,6 @@
 // pgjdbc against keapgres, as DBeaver and Metabase use it. Run with the single-file source launcher:
 //   java -cp /usr/share/java/postgresql.jar test/java/JdbcChecks.java <port> [database] [user] [cross-session]
+//   … JdbcChecks.java <port> <database,database,…> <user> dbeaver   DBeaver's default settings, per database
 // With "cross-session" only the checks of sessions that see each other run (DBeaver's Session Manager,
 // LISTEN/NOTIFY); their values hold nothing that differs between servers (pids are compared, not
 // printed), so test/cross-session.test.ts runs them against keapgres and a real PostgreSQL and compares.
@@ -29,6 +30,13 @@ public class JdbcChecks {
       report("notifications", JdbcChecks::notifications);
       return;
     }
+    if (args.length > 3 && args[3].equals("dbeaver")) {
+      for (String name : database.split(",")) {
+        url = "jdbc:postgresql://127.0.0.1:" + port + "/" + name;
+        report("dbeaver " + name, () -> dbeaverDefaults(name));
+      }
+      return;
+    }
     try (Connection c = connect(new Properties())) {
       DatabaseMetaData md = c.getMetaData();
       report("connect", () -> Arrays.asList(md.getDatabaseProductName(), md.getDatabaseProductVersion(), md.getDriverVersion()));
@@ -56,6 +64,87 @@ public class JdbcChecks {
         return rs.getString(1);
       }
     });
+  }
+
+  /**
+   * What DBeaver 24 does with its default settings ("Show all databases" off) when it connects to a
+   * database and the user opens its public schema and the contacts table: its two connections, its
+   * readDatabaseInfo, schema and table caches, database statistics and Data tab, as in
+   * test/corpus/dbeaver.sql. Also the list DBeaver shows with "Show all databases" on.
+   */
+  static Object dbeaverDefaults(String database) throws SQLException {
+    Map<String, Object> out = new LinkedHashMap<>();
+    try (Connection main = connect(new Properties()); Connection meta = connect(new Properties())) {
+      main.setClientInfo("ApplicationName", "DBeaver 24.2.3 - Main <" + database + ">");
+      meta.setClientInfo("ApplicationName", "DBeaver 24.2.3 - Metadata <" + database + ">");
+      try (Statement s = meta.createStatement()) {
+        out.put("version", scalar(s, "SELECT version()"));
+        out.put("currentDatabase", scalar(s, "SELECT current_database()"));
+      }
+      long databaseOid = -1;
+      List<Object> info = new ArrayList<>();
+      try (PreparedStatement ps = meta.prepareStatement("SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE datname=?")) {
+        ps.setString(1, database);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            databaseOid = rs.getLong("oid");
+            info.add(rs.getString("datname"));
+          }
+        }
+      }
+      out.put("databaseInfo", info);
+      try (PreparedStatement ps = meta.prepareStatement("SELECT db.datname,pg_database_size(db.oid) FROM pg_catalog.pg_database db WHERE db.oid=?")) {
+        ps.setLong(1, databaseOid);
+        try (ResultSet rs = ps.executeQuery()) {
+          out.put("databaseSized", rs.next() && rs.getLong(2) > 0);
+        }
+      }
+      try (PreparedStatement ps = meta.prepareStatement("select description from pg_shdescription join pg_database on objoid = pg_database.oid where datname = ?")) {
+        ps.setString(1, database);
+        try (ResultSet rs = ps.executeQuery()) {
+          out.put("description", rs.next() ? rs.getString(1) : null);
+        }
+      }
+      long publicOid = -1;
+      try (Statement s = meta.createStatement(); ResultSet rs = s.executeQuery("SELECT n.oid,n.*,d.description FROM pg_catalog.pg_namespace n\n"
+          + "LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 AND d.classoid='pg_namespace'::regclass\n ORDER BY nspname")) {
+        while (rs.next()) if (rs.getString("nspname").equals("public")) publicOid = rs.getLong("oid");
+      }
+      List<Object> tables = new ArrayList<>();
+      try (PreparedStatement ps = meta.prepareStatement("SELECT c.oid,c.*,d.description,pg_catalog.pg_get_expr(c.relpartbound, c.oid) as partition_expr,  pg_catalog.pg_get_partkeydef(c.oid) as partition_key \n"
+          + "FROM pg_catalog.pg_class c\nLEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=c.oid AND d.objsubid=0 AND d.classoid='pg_class'::regclass\n"
+          + "WHERE c.relnamespace=? AND c.relkind not in ('i','I','c')")) {
+        ps.setLong(1, publicOid);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) if (rs.getString("relkind").equals("r")) tables.add(rs.getString("relname"));
+        }
+      }
+      Collections.sort(tables, Comparator.comparing(Object::toString));
+      out.put("tables", tables);
+      if (tables.contains("contacts")) {
+        try (Statement s = main.createStatement()) {
+          s.setMaxRows(200);
+          s.setFetchSize(200);
+          int n = 0;
+          try (ResultSet rs = s.executeQuery("SELECT * FROM public.contacts")) {
+            while (rs.next()) n++;
+          }
+          out.put("dataTabRows", n);
+        }
+        try (Statement s = main.createStatement()) {
+          out.put("rowCount", scalar(s, "SELECT COUNT(*) FROM public.contacts"));
+        }
+      }
+      List<Object> all = new ArrayList<>();
+      try (PreparedStatement ps = meta.prepareStatement("SELECT db.oid,db.* FROM pg_catalog.pg_database db WHERE datallowconn AND NOT datistemplate OR db.datname = ? ORDER BY db.datname")) {
+        ps.setString(1, database);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) all.add(rs.getString("datname"));
+        }
+      }
+      out.put("allDatabases", all);
+    }
+    return out;
   }
 
   static Connection connect(Properties extra) throws SQLException {

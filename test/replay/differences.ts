@@ -96,10 +96,11 @@ function both(a: Outcome, b: Outcome, f: (o: Outcome) => Outcome): [Outcome, Out
 export function allowedDifferences(userObjectNames: Set<string>): AllowedDifference[] {
   return [
     {
-      name: "keapgres's own function",
-      reason: 'keapgres adds public.keapgres_refresh_schema() (re-reads custom fields) to every session; function listings show it',
+      name: "keapgres's own objects",
+      reason:
+        'keapgres adds public.keapgres_refresh_schema() (re-reads custom fields), the view public.keapgres_cache (the shared cache\'s entries) and its functions keapgres_cache_entries() and keapgres_cache_clear() to every session; catalog listings show them',
       applies: (sql) => CATALOG.test(sql),
-      normalise: (a, b) => both(a, b, (o) => dropRows(o, (r) => r.some((v) => v !== null && v.includes('keapgres_refresh_schema')))),
+      normalise: (a, b) => both(a, b, (o) => recount(dropRows(o, (r) => r.some((v) => v !== null && /keapgres_(refresh_schema|cache)/.test(v))))),
     },
     {
       name: 'foreign keys NOT ENFORCED vs NOT VALID',

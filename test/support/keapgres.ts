@@ -31,7 +31,10 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(o: TestServerOptions = {}): Promise<TestServer> {
   const configDir = mkdtempSync(path.join(os.tmpdir(), 'keapgres-test-'));
-  const config = { port: 0, host: '127.0.0.1', sandbox: { seed: 1, contacts: o.contacts ?? 300 }, idleSpareEngines: 2, logLevel: 'info', ...o.config };
+  // the cache lives in the test's own directory: a later run must not be served what an earlier one cached
+  const cache = `CacheLocation=${path.join(configDir, 'cache')}`;
+  const sandbox = { seed: 1, contacts: o.contacts ?? 300, cache, ...(o.config?.sandbox as Record<string, unknown> | undefined) };
+  const config = { port: 0, host: '127.0.0.1', idleSpareEngines: 2, logLevel: 'info', ...o.config, sandbox };
   const configFile = path.join(configDir, 'keapgres.json');
   writeFileSync(configFile, JSON.stringify(config));
   let logger: Logger = silentLogger();

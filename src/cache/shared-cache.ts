@@ -1,0 +1,450 @@
+// The shared cache of one served database (one Keap account): every session's fetches go through it.
+// An entry holds the rows Keap returned for one table and one set of conditions Keap applied; a full entry
+// (no conditions) answers any query on its table, a filtered one the queries whose conditions include its
+// own. The engine still evaluates every statement, so a cached answer equals an uncached one.
+//
+// Freshness: an entry older than the tolerance is synchronised before use — by the records changed since
+// its last synchronisation where Keap filters by update time (with Keap's count to notice deletions, then
+// a sweep of ids), else by fetching it again. Either way the new version's changed keys are remembered, so
+// engines holding the old version load only those rows.
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { SqlError, SQLSTATE } from '../errors.js';
+import type { CopyChunk, KeapConnector, RequestDescription } from '../keap/connector.js';
+import { readPath } from '../keap/read-path.js';
+import type { FetchPlan, PushedCondition } from '../planner/types.js';
+import type { TableSchema } from '../schema/types.js';
+import { CacheEntry } from './entry.js';
+import type { CacheFiles } from './cache-files.js';
+import { Flight } from './flight.js';
+import { TableRows } from './table-rows.js';
+
+export interface SharedCacheOptions {
+  connector: KeapConnector;
+  /** an entry older than this is synchronised before use (0: before every use) */
+  toleranceMs: number;
+  /** bytes of rows the cache may hold; least recently used entries go first */
+  maxBytes?: number;
+  /** never call Keap: entries of any age answer, tables not cached are empty */
+  offline?: boolean;
+  files?: CacheFiles;
+  logger: Logger;
+  /** subtracted from the last synchronisation's start when asking Keap for changes (clock skew, late index) */
+  overlapMs?: number;
+  /** a filtered query is fetched on its own rather than answered from a full entry of more rows than this */
+  largeEntryRows?: number;
+  now?: () => number;
+}
+
+/** How a table reference will be answered, decided without any call. */
+export type CacheMode = 'hit' | 'refresh by changes' | 'full refetch' | 'fetch' | 'offline, not cached';
+
+export interface CachePlan {
+  request: RequestDescription;
+  mode: CacheMode;
+  entry?: CacheEntry;
+}
+
+/** What a synchronisation cost (EXPLAIN ANALYZE). */
+export interface SyncCost {
+  calls: number;
+  rows: number;
+  bytes: number;
+  ms: number;
+}
+
+export type Synced =
+  | { kind: 'entry'; entry: CacheEntry; cost: SyncCost }
+  /** a cold fetch: its pages as they arrive, and the entry it becomes */
+  | { kind: 'flight'; pages: AsyncIterable<CopyChunk>; done: Promise<{ entry?: CacheEntry; truncated: boolean }>; cost: () => SyncCost }
+  | { kind: 'offline-miss' };
+
+export interface CacheEntryInfo {
+  table: string;
+  conditions: string;
+  rows: number;
+  bytes: number;
+  version: number;
+  syncedAt: Date;
+  hits: number;
+  truncated: boolean;
+}
+
+const DEFAULT_OVERLAP_MS = 120_000;
+
+export class SharedCache {
+  private readonly o: SharedCacheOptions;
+  private readonly entries = new Map<string, CacheEntry>();
+  /** key → the cold fetch under way */
+  private readonly flights = new Map<string, { flight: Flight; done: Promise<{ entry?: CacheEntry; truncated: boolean }>; calls: () => number; started: number }>();
+  /** entry id → the synchronisation under way */
+  private readonly syncing = new Map<number, Promise<SyncCost>>();
+  private readonly now: () => number;
+
+  constructor(o: SharedCacheOptions, tables: ReadonlyMap<string, TableSchema>) {
+    this.o = o;
+    this.now = o.now ?? Date.now;
+    for (const s of o.files?.readAll() ?? []) {
+      const table = tables.get(s.table);
+      if (!table || !s.key.startsWith(shapeKey(table))) continue; // written for other columns (custom fields changed)
+      const rows = new TableRows(table);
+      rows.upsertText(s.rows);
+      const e = new CacheEntry(s.table, s.key, s.pushed, s.limited, rows, s.truncated, s.syncedAt);
+      e.hits = s.hits;
+      this.entries.set(s.key, e);
+    }
+  }
+
+  get offline(): boolean {
+    return this.o.offline === true;
+  }
+
+  /** How `plan` would be answered now, without calling Keap (EXPLAIN). */
+  plan(table: TableSchema, plan: FetchPlan): CachePlan {
+    const request = this.o.connector.describe(table, plan);
+    const entry = this.containing(table, request, plan);
+    if (this.offline) return { request, entry, mode: entry ? 'hit' : 'offline, not cached' };
+    if (!entry) return { request, mode: 'fetch' };
+    if (this.fresh(entry)) return { request, entry, mode: 'hit' };
+    return { request, entry, mode: this.changesPlan(table, entry) ? 'refresh by changes' : 'full refetch' };
+  }
+
+  /** The full entry of a table when the cache has one (any age). */
+  fullEntry(table: TableSchema): CacheEntry | undefined {
+    const e = this.entries.get(entryKey(table, [], false));
+    return e && e.full ? e : undefined;
+  }
+
+  /**
+   * The rows for `plan`, fresh within the tolerance: a cached entry (synchronised first when stale), or a
+   * fetch from Keap that every session asking for the same rows meanwhile shares.
+   */
+  async sync(table: TableSchema, plan: FetchPlan, signal: AbortSignal): Promise<Synced> {
+    const request = this.o.connector.describe(table, plan);
+    const entry = this.containing(table, request, plan);
+    if (this.offline) return entry ? this.use(entry, zeroCost()) : { kind: 'offline-miss' };
+    if (entry) {
+      if (this.fresh(entry)) return this.use(entry, zeroCost());
+      const cost = await this.refresh(table, entry, signal);
+      return this.use(entry, cost);
+    }
+    return this.join(table, plan, request, signal);
+  }
+
+  /** Makes `entry` fresh (single-flight per entry); the previous version stays whole if it fails. */
+  private refresh(table: TableSchema, entry: CacheEntry, signal: AbortSignal): Promise<SyncCost> {
+    let running = this.syncing.get(entry.id);
+    if (!running) {
+      // Every session waiting for it may cancel; the synchronisation itself ends only on its own terms.
+      running = this.synchronise(table, entry).finally(() => this.syncing.delete(entry.id));
+      this.syncing.set(entry.id, running);
+    }
+    return abortable(running, signal);
+  }
+
+  private async synchronise(table: TableSchema, entry: CacheEntry): Promise<SyncCost> {
+    const started = this.now();
+    const t0 = performance.now();
+    const cost = { calls: 0, rows: 0, bytes: 0, ms: 0 };
+    const signal = AbortSignal.timeout(30 * 60_000);
+    const changes = this.changesPlan(table, entry);
+    if (changes) {
+      const ok = await this.syncChanges(table, entry, changes, started, signal, cost);
+      if (!ok) await this.refetch(table, entry, started, signal, cost);
+    } else {
+      await this.refetch(table, entry, started, signal, cost);
+    }
+    cost.ms = performance.now() - t0;
+    this.o.logger.debug({ table: table.name, version: entry.version, rows: entry.rows.count, calls: cost.calls, changes: changes !== undefined, ms: Math.round(cost.ms) }, 'cache entry synchronised');
+    this.persist(entry);
+    this.evict();
+    return cost;
+  }
+
+  /**
+   * The records changed since the last synchronisation, merged by key; then Keap's count: fewer records than
+   * the entry holds means deletions, found by a sweep of ids. False when the result cannot be trusted (more
+   * records at Keap than in the entry: a change was missed) and the entry must be fetched again.
+   */
+  private async syncChanges(table: TableSchema, entry: CacheEntry, column: string, started: number, signal: AbortSignal, cost: SyncCost): Promise<boolean> {
+    const since = new Date(entry.syncedAt - (this.o.overlapMs ?? DEFAULT_OVERLAP_MS)).toISOString();
+    const plan: FetchPlan = { table: table.name, conditions: [{ column, op: '>=', value: since }] };
+    const countPromise = this.o.connector.count(table, { table: table.name, conditions: [] }, signal);
+    countPromise.catch(() => undefined);
+    const fetch = this.o.connector.fetchCopy(table, plan, signal, { small: true });
+    const rows = entry.rows;
+    const lines: string[] = [];
+    for await (const page of fetch.records) {
+      cost.rows += page.rows;
+      cost.bytes += page.bytes.length;
+      forEachLine(page.bytes.toString('utf8'), (line) => lines.push(line));
+    }
+    const total = await countPromise;
+    cost.calls += fetch.requests() + 1;
+    if (fetch.truncated() || total === undefined) return false;
+    const keys = new Set(rows.keys());
+    for (const line of lines) keys.add(rows.keyOf(line));
+    // Every record created or changed since is among the lines: more keys than Keap counts are deletions.
+    let deleted: string[] = [];
+    if (keys.size > total) {
+      const swept = await this.sweepIds(table, signal, cost);
+      if (swept === undefined) return false;
+      deleted = [...keys].filter((k) => !swept.has(k));
+    }
+    if (keys.size - deleted.length < total) return false; // Keap has records the changes did not bring
+    // Applied at once, with no await between: every reader sees the old version or the new one.
+    const changed: string[] = [];
+    for (const line of lines) rows.upsertLine(line, changed);
+    for (const k of deleted) rows.delete(k);
+    entry.advance([...new Set(changed)], deleted, started);
+    return true;
+  }
+
+  /** Every id at Keap, fetching only the key (v2 `fields`); undefined when the table cannot do it. */
+  private async sweepIds(table: TableSchema, signal: AbortSignal, cost: SyncCost): Promise<Set<string> | undefined> {
+    if (table.primaryKey.length !== 1) return undefined;
+    const pk = table.columns.find((c) => c.name === table.primaryKey[0]);
+    if (!pk || (pk.type !== 'bigint' && pk.type !== 'integer')) return undefined;
+    const idsOnly: TableSchema = { ...table, source: { ...table.source, fields: table.source.version === 2 ? [pk.path] : undefined } };
+    const fetch = this.o.connector.fetch(idsOnly, { table: table.name, conditions: [] }, signal);
+    const ids = new Set<string>();
+    for await (const page of fetch.records) {
+      for (const r of page) {
+        const v = readPath(r, pk.path);
+        if (typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v))) ids.add(String(BigInt(v)));
+      }
+    }
+    cost.calls += fetch.requests();
+    return fetch.truncated() ? undefined : ids;
+  }
+
+  /** The entry's request again, whole; the difference becomes the new version. */
+  private async refetch(table: TableSchema, entry: CacheEntry, started: number, signal: AbortSignal, cost: SyncCost): Promise<void> {
+    const fetch = this.o.connector.fetchCopy(table, { table: table.name, conditions: [...entry.pushed] }, signal);
+    const next = new TableRows(table);
+    for await (const page of fetch.records) {
+      cost.rows += page.rows;
+      cost.bytes += page.bytes.length;
+      next.upsertText(page.bytes.toString('utf8'));
+    }
+    cost.calls += fetch.requests();
+    entry.replaceRows(next, fetch.truncated(), started);
+  }
+
+  /** A cold fetch: one per key at a time, its pages shared by every session that asks meanwhile. */
+  private join(table: TableSchema, plan: FetchPlan, request: RequestDescription, signal: AbortSignal): Synced {
+    const key = entryKey(table, request.pushed, request.limitPushed, plan);
+    let f = this.flights.get(key);
+    if (!f) {
+      const flight = new Flight();
+      const started = this.now();
+      const fetch = this.o.connector.fetchCopy(table, plan, flight.signal);
+      const done = (async () => {
+        const rows = new TableRows(table);
+        try {
+          for await (const page of fetch.records) {
+            rows.upsertText(page.bytes.toString('utf8'));
+            flight.push(page);
+          }
+        } catch (err) {
+          flight.finish(err);
+          return { truncated: false };
+        } finally {
+          this.flights.delete(key);
+        }
+        const entry = new CacheEntry(table.name, key, request.pushed, request.limitPushed, rows, fetch.truncated(), started);
+        this.entries.set(key, entry);
+        flight.finish();
+        this.persist(entry);
+        this.evict();
+        return { entry, truncated: entry.truncated };
+      })();
+      f = { flight, done, calls: () => fetch.requests(), started: performance.now() };
+      this.flights.set(key, f);
+    }
+    const { flight, done, calls, started } = f;
+    let rows = 0;
+    let bytes = 0;
+    async function* pages(): AsyncGenerator<CopyChunk> {
+      for await (const page of flight.read(signal)) {
+        rows += page.rows;
+        bytes += page.bytes.length;
+        yield page;
+      }
+    }
+    return {
+      kind: 'flight',
+      pages: pages(),
+      done: done.then((r) => {
+        if (r.entry) r.entry.hits++;
+        return r;
+      }),
+      cost: () => ({ calls: calls(), rows, bytes, ms: performance.now() - started }),
+    };
+  }
+
+  private use(entry: CacheEntry, cost: SyncCost): Synced {
+    entry.hits++;
+    entry.lastUsed = this.now();
+    return { kind: 'entry', entry, cost };
+  }
+
+  private fresh(entry: CacheEntry): boolean {
+    return this.now() - entry.syncedAt < this.o.toleranceMs;
+  }
+
+  /** The column to ask Keap for changes by, when the entry can be refreshed that way. */
+  private changesPlan(table: TableSchema, entry: CacheEntry): string | undefined {
+    const column = table.source.changedSince;
+    if (!column || !entry.full || !table.source.count || table.source.unnest || table.source.perParent) return undefined;
+    const probe = this.o.connector.describe(table, { table: table.name, conditions: [{ column, op: '>=', value: new Date(0).toISOString() }] });
+    return probe.pushed.length === 1 ? column : undefined;
+  }
+
+  /**
+   * The smallest entry whose rows include every row `request` asks for: the same request, or one whose
+   * conditions are a subset of the request's (so it holds a superset of rows). A large full entry does not
+   * answer a selective query the engine has not loaded: one call is cheaper than loading every row.
+   */
+  private containing(table: TableSchema, request: RequestDescription, plan: FetchPlan): CacheEntry | undefined {
+    const exact = this.entries.get(entryKey(table, request.pushed, request.limitPushed, plan));
+    if (exact && !exact.truncated) return exact;
+    const wanted = new Set(request.pushed.map(conditionKey));
+    const shape = shapeKey(table);
+    let best: CacheEntry | undefined;
+    for (const e of this.entries.values()) {
+      if (e.table !== table.name || e.limited || e.truncated || !e.key.startsWith(shape)) continue;
+      if (!e.pushed.every((c) => wanted.has(conditionKey(c)))) continue;
+      if (!best || e.rows.count < best.rows.count) best = e;
+    }
+    if (best && best.pushed.length === 0 && request.pushed.length > 0 && best.rows.count > (this.o.largeEntryRows ?? 20_000) && !this.offline) {
+      const selective = request.pushed.some((c) => c.op === '=' || c.op === 'in' || c.op === 'prefix');
+      if (selective && !pinsKey(table, request.pushed)) return undefined;
+    }
+    return best ?? (exact && this.offline ? exact : undefined);
+  }
+
+  /** The entries, for the keapgres_cache view. */
+  list(): CacheEntryInfo[] {
+    return [...this.entries.values()].map((e) => ({
+      table: e.table,
+      conditions: e.pushed.map(describeCondition).join(' AND ') + (e.limited ? ' (ordered, limited)' : ''),
+      rows: e.rows.count,
+      bytes: e.bytes,
+      version: e.version,
+      syncedAt: new Date(e.syncedAt),
+      hits: e.hits,
+      truncated: e.truncated,
+    }));
+  }
+
+  /** Empties the cache, or one table's entries; returns how many entries went. */
+  clear(table?: string): number {
+    let n = 0;
+    for (const [key, e] of this.entries) {
+      if (table !== undefined && e.table !== table) continue;
+      this.entries.delete(key);
+      void this.o.files?.remove(key);
+      n++;
+    }
+    return n;
+  }
+
+  /** Resolves when the cache files are written (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.o.files?.flush();
+  }
+
+  private persist(entry: CacheEntry): void {
+    if (!this.o.files || this.entries.get(entry.key) !== entry) return;
+    void this.o.files.write({
+      table: entry.table, key: entry.key, pushed: [...entry.pushed], limited: entry.limited, truncated: entry.truncated,
+      version: entry.version, syncedAt: entry.syncedAt, hits: entry.hits, rows: entry.rows.text(),
+    });
+  }
+
+  private evict(): void {
+    const max = this.o.maxBytes;
+    if (max === undefined) return;
+    let total = 0;
+    for (const e of this.entries.values()) total += e.bytes;
+    if (total <= max) return;
+    const byAge = [...this.entries.values()].sort((a, b) => a.lastUsed - b.lastUsed);
+    for (const e of byAge) {
+      if (total <= max) break;
+      if (this.syncing.has(e.id)) continue;
+      this.entries.delete(e.key);
+      void this.o.files?.remove(e.key);
+      total -= e.bytes;
+      this.o.logger.debug({ table: e.table, bytes: e.bytes }, 'cache entry evicted');
+    }
+  }
+}
+
+/** Entries are keyed by the table's columns (custom fields change them), the pushed conditions and any pushed LIMIT. */
+export function entryKey(table: TableSchema, pushed: readonly PushedCondition[], limited: boolean, plan?: FetchPlan): string {
+  const conds = pushed.map(conditionKey).sort();
+  return shapeKey(table) + JSON.stringify([conds, limited && plan ? [plan.limit ?? null, plan.orderBy ?? null] : null]);
+}
+
+/** The table and a digest of its columns: rows of another column list (custom fields changed) never match. */
+function shapeKey(table: TableSchema): string {
+  const digest = createHash('sha256').update(table.columns.map((c) => `${c.name}/${c.type}/${c.path}`).join(',')).digest('hex').slice(0, 16);
+  return `${table.name}:${digest}|`;
+}
+
+function conditionKey(c: PushedCondition): string {
+  return JSON.stringify([c.column, c.op, c.value ?? null, c.values ?? null]);
+}
+
+function describeCondition(c: PushedCondition): string {
+  if (c.op === 'in') return `${c.column} IN (${(c.values ?? []).map(String).join(', ')})`;
+  if (c.op === 'isnull') return `${c.column} IS NULL`;
+  if (c.op === 'prefix') return `${c.column} LIKE '${String(c.value)}%'`;
+  return `${c.column} ${c.op} ${String(c.value)}`;
+}
+
+/** Conditions that pick rows by the primary key: the loader takes just those rows from a full entry. */
+export function pinnedKeys(table: TableSchema, pushed: readonly PushedCondition[]): string[] | undefined {
+  if (table.primaryKey.length !== 1) return undefined;
+  const pk = table.primaryKey[0];
+  const col = table.columns.find((c) => c.name === pk);
+  if (!col || (col.type !== 'bigint' && col.type !== 'integer')) return undefined;
+  let keys: string[] | undefined;
+  for (const c of pushed) {
+    if (c.column !== pk || (c.op !== '=' && c.op !== 'in')) continue;
+    const values = c.op === 'in' ? (c.values ?? []) : [c.value ?? null];
+    const ids = values.filter((v) => v !== null).map(String);
+    if (!ids.every((v) => /^(0|[1-9]\d*)$/.test(v))) return undefined;
+    keys = keys ? keys.filter((k) => ids.includes(k)) : ids;
+  }
+  return keys;
+}
+
+function pinsKey(table: TableSchema, pushed: readonly PushedCondition[]): boolean {
+  return pinnedKeys(table, pushed) !== undefined;
+}
+
+function zeroCost(): SyncCost {
+  return { calls: 0, rows: 0, bytes: 0, ms: 0 };
+}
+
+function forEachLine(text: string, f: (line: string) => void): void {
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (end > start) f(text.slice(start, end));
+    start = end + 1;
+  }
+}
+
+/** Waits for `p`, or rejects when `signal` aborts first (p goes on for the others waiting on it). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason ?? new SqlError(SQLSTATE.queryCanceled, 'canceling statement due to user request'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason ?? new SqlError(SQLSTATE.queryCanceled, 'canceling statement due to user request'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
