@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pgliteDistDir, type EngineArtifacts } from './artifacts.js';
 import { EngineInstance } from './instance.js';
 import { ENGINE_START_PARAMS, INITDB_PARAMS } from './start-params.js';
+import { BACKEND_CATALOG_SQL } from './backend-catalog.js';
 
 const READY_MARKER = '.keapgres-template';
 
@@ -65,7 +66,8 @@ export function ensureTemplate(artifacts: EngineArtifacts, spec: TemplateSpec): 
     .update(ENGINE_START_PARAMS.join(' ')).update(INITDB_PARAMS.join(' ')).update('\0')
     .update(spec.database).update('\0')
     .update(spec.setupSql).update('\0')
-    .update(CLIENT_COMPAT_SQL);
+    .update(CLIENT_COMPAT_SQL).update('\0')
+    .update(BACKEND_CATALOG_SQL);
   // only when there are any, so that a one-database server keeps the templates it has cached
   const others = otherDatabases(spec);
   if (others.length) hash.update('\0').update(others.join('\0'));
@@ -98,6 +100,7 @@ async function buildTemplate(artifacts: EngineArtifacts, spec: TemplateSpec, dir
     try {
       if (spec.setupSql.trim()) await db.query(spec.setupSql);
       await db.query(CLIENT_COMPAT_SQL);
+      await db.query(BACKEND_CATALOG_SQL);
       await db.query('CHECKPOINT');
       databaseOid = String((await db.query('SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database()')).rows[0]?.oid);
     } finally {

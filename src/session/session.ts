@@ -3,13 +3,14 @@
 // the engine's answer back to the client as it comes.
 import type { Logger } from 'pino';
 import { SqlError, SQLSTATE } from '../errors.js';
-import type { EngineInstance } from '../engine/instance.js';
+import type { EngineInstance, OutputSink } from '../engine/instance.js';
 import type { EnginePool } from '../engine/pool.js';
 import * as msg from '../wire/backend-messages.js';
 import type { FrontendMessage } from '../wire/frontend-framer.js';
 import { ProtocolState, parseBind, parseClose, parseParse, parseQuery, paramText, splitSimple } from './protocol-state.js';
 import { readReportedParameters, setUpSession } from './session-setup.js';
 import { ResultStream } from './result-stream.js';
+import type { SessionMonitor } from './session-monitor.js';
 import { ExplainAppender } from './explain-output.js';
 
 export interface BatchStatement {
@@ -78,6 +79,8 @@ export interface SessionOptions {
   logger: Logger;
   /** largest COPY FROM STDIN a client may send in one statement */
   maxCopyBytes?: number;
+  /** the server's view of this session (src/backends) */
+  monitor?: SessionMonitor;
 }
 
 const CANCELED: msg.ErrorFields = { severity: 'ERROR', sqlstate: SQLSTATE.queryCanceled, message: 'canceling statement due to user request' };
@@ -135,6 +138,11 @@ export class Session {
     if (r.inEngine) void this.engine.terminate();
   }
 
+  /** Ends the session from the server's side: the client gets `err` (FATAL), then the engine is freed. */
+  terminate(err: SqlError): void {
+    if (!this.closed) this.fatal(err);
+  }
+
   /** The client went away (or the server is stopping): free the engine. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -175,6 +183,7 @@ export class Session {
     } finally {
       this.pumping = false;
     }
+    if (!this.closed && !this.inbox.length && !this.pending.length && !this.copyIn) this.o.monitor?.idle(this.txStatus);
   }
 
   private fatal(err: SqlError): void {
@@ -233,8 +242,12 @@ export class Session {
     } catch {
       return false; // let the engine report the bad table name itself
     }
+    this.o.monitor?.batchStarted([{ sql }], this.txStatus);
     // Keap tables are read-only: let the planner answer before the client starts sending data.
-    if (this.o.preparer && (await this.prepareOrAnswer([{ sql }], 'Z', false)) === 'answered') return true;
+    if (this.o.preparer && (await this.prepareOrAnswer([{ sql }], 'Z', false)) === 'answered') {
+      this.o.monitor?.batchEnded(this.txStatus, 'Z');
+      return true;
+    }
     this.copyIn = { frames: batch, bytes: 0 };
     this.write(msg.copyInResponse(target.binary ? 1 : 0, columns));
     return true;
@@ -257,17 +270,23 @@ export class Session {
     if (m.type === 'd') return;
     this.copyIn = undefined;
     await this.runEngine(copy.frames, 'Z', { dropCopyIn: true });
+    this.o.monitor?.batchEnded(this.txStatus, 'Z');
   }
 
   private async runBatch(batch: FrontendMessage[], ends: 'Z' | 'none'): Promise<void> {
     const statements = this.statementsOf(batch);
-    if (this.o.preparer && statements.length) {
-      const simpleQuery = batch.length === 1 && batch[0].type === 'Q';
-      if ((await this.prepareOrAnswer(statements, ends, simpleQuery)) === 'answered') return;
+    this.o.monitor?.batchStarted(statements, this.txStatus);
+    try {
+      if (this.o.preparer && statements.length) {
+        const simpleQuery = batch.length === 1 && batch[0].type === 'Q';
+        if ((await this.prepareOrAnswer(statements, ends, simpleQuery)) === 'answered') return;
+      }
+      const explain = this.explainLines;
+      this.explainLines = undefined;
+      await this.runEngine(batch, ends, { reportParams: ends === 'Z' && mayChangeSettings(statements) }, explain?.length ? new ExplainAppender(explain) : undefined);
+    } finally {
+      this.o.monitor?.batchEnded(this.txStatus, ends);
     }
-    const explain = this.explainLines;
-    this.explainLines = undefined;
-    await this.runEngine(batch, ends, { reportParams: ends === 'Z' && mayChangeSettings(statements) }, explain?.length ? new ExplainAppender(explain) : undefined);
   }
 
   /** Runs the Keap side; on failure answers the client itself (the engine never sees the batch). */
@@ -317,12 +336,16 @@ export class Session {
     const started = performance.now();
     const writer = this.o.writer;
     try {
-      const outcome = await this.engine.exec(data, (chunk, written) => {
-        if (writer.destroyed) written();
+      let sink: OutputSink = (chunk, written) => {
+        // once the session is closed (terminated by another backend), nothing more reaches the client
+        if (writer.destroyed || this.closed) written();
         else writer.write(explain ? explain.transform(chunk) : chunk, () => written());
-      }, opts);
-      if (explain && !writer.destroyed) writer.write(explain.end());
+      };
+      if (this.o.monitor) sink = await this.o.monitor.beforeEngine(this.engine, this.txStatus, sink);
+      const outcome = await this.engine.exec(data, sink, opts);
+      if (explain && !writer.destroyed && !this.closed) writer.write(explain.end());
       if (ends === 'Z') this.txStatus = outcome.txStatus;
+      await this.o.monitor?.afterEngine(this.engine, outcome, txBefore, this.txStatus);
       this.recordState(batch, outcome.sawError);
       if (this.txStatus === 'I') this.txOnlyReads = true;
       else if (!batchOnlyReads(batch)) this.txOnlyReads = false;
@@ -338,6 +361,7 @@ export class Session {
         hint: 'The session was given a fresh engine; repeat the statement.',
       }));
       const tx = txBefore === 'I' ? 'I' : 'E';
+      await this.o.monitor?.afterEngine(this.engine, undefined, txBefore, tx);
       await this.replaceEngine(tx);
       if (ends === 'Z') this.write(msg.readyForQuery(tx));
     } finally {
@@ -373,7 +397,9 @@ export class Session {
 
   private async setUpEngine(engine: EngineInstance): Promise<Array<[string, string]>> {
     try {
-      return await setUpSession(engine, this.o.user, this.o.settings);
+      const reported = await setUpSession(engine, this.o.user, this.o.settings);
+      await this.o.monitor?.engineReady(engine);
+      return reported;
     } catch (err) {
       const e = toSqlError(err, this.o.logger);
       throw new SqlError(e.sqlstate, e.message, { detail: e.detail, hint: e.hint, severity: 'FATAL' });

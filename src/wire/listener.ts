@@ -11,6 +11,8 @@ import * as msg from './backend-messages.js';
 import { FrontendFramer } from './frontend-framer.js';
 import { NotAStartupPacket, parseOptions, readStartupPacket } from './startup.js';
 import { ScramServer, SCRAM_MECHANISM, passwordMatchesVerifier } from './scram.js';
+import { BackendRegistry } from '../backends/registry.js';
+import { backendOfConnection } from '../backends/connection-identity.js';
 
 export interface DatabaseBackend {
   pool: EnginePool;
@@ -46,6 +48,8 @@ export class PgListener {
   private readonly o: ListenerOptions;
   private server?: net.Server;
   private readonly sessions = new Map<number, LiveSession>();
+  /** what the sessions know of each other (pg_stat_activity, signals, notifications) */
+  readonly backends = new BackendRegistry();
   private readonly sockets = new Set<net.Socket>();
   private nextPid = 1000 + randomInt(1000);
   private secureContext?: tls.SecureContext;
@@ -198,6 +202,7 @@ export class PgListener {
     let reported: Array<[string, string]>;
     const pid = this.nextPid++;
     const secretKey = randomInt(0x7fffffff);
+    const seen = backendOfConnection(this.backends, socket, { pid, database, user, applicationName: params.application_name ?? '' }, log.child({ session: pid }));
     try {
       const engine = await backend.pool.acquire();
       session = new Session({
@@ -212,6 +217,7 @@ export class PgListener {
         keapTables: backend.keapTables ?? [],
         logger: log.child({ session: pid }),
         maxCopyBytes: 1 << 30,
+        monitor: seen,
       });
       try {
         reported = await session.start();
@@ -231,6 +237,7 @@ export class PgListener {
       return;
     }
     this.sessions.set(pid, { session, secretKey, socket });
+    seen.attach(session, reported);
     log.info({ session: pid, tls: secure }, 'session started');
     const out: Buffer[] = [msg.authenticationOk()];
     for (const [k, v] of reported) out.push(msg.parameterStatus(k, v));
@@ -253,6 +260,7 @@ export class PgListener {
     const end = () => {
       if (!this.sessions.has(pid)) return;
       this.sessions.delete(pid);
+      seen.detach();
       log.info({ session: pid }, "session ended");
       void session.close();
     };

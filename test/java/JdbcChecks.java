@@ -1,10 +1,15 @@
 // pgjdbc against keapgres, as DBeaver and Metabase use it. Run with the single-file source launcher:
-//   java -cp /usr/share/java/postgresql.jar test/java/JdbcChecks.java <port> [database] [user]
+//   java -cp /usr/share/java/postgresql.jar test/java/JdbcChecks.java <port> [database] [user] [cross-session]
 //   … JdbcChecks.java <port> <database,database,…> <user> dbeaver   DBeaver's default settings, per database
+// With "cross-session" only the checks of sessions that see each other run (DBeaver's Session Manager,
+// LISTEN/NOTIFY); their values hold nothing that differs between servers (pids are compared, not
+// printed), so test/cross-session.test.ts runs them against keapgres and a real PostgreSQL and compares.
 // Prints one JSON object per line: {"check": name, "value": …} or {"check": name, "error": "SQLSTATE: message"}.
 // test/pgjdbc.test.ts asserts on the values; this program only observes.
 import java.sql.*;
 import java.util.*;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 import org.postgresql.PGStatement;
 import org.postgresql.PGResultSetMetaData;
 
@@ -19,6 +24,12 @@ public class JdbcChecks {
     String database = args.length > 1 ? args[1] : "keap";
     user = args.length > 2 ? args[2] : "tester";
     url = "jdbc:postgresql://127.0.0.1:" + port + "/" + database;
+    if (args.length > 3 && args[3].equals("cross-session")) {
+      report("sessionManager", JdbcChecks::sessionManager);
+      report("terminateFromSessionManager", JdbcChecks::terminate);
+      report("notifications", JdbcChecks::notifications);
+      return;
+    }
     if (args.length > 3 && args[3].equals("dbeaver")) {
       for (String name : database.split(",")) {
         url = "jdbc:postgresql://127.0.0.1:" + port + "/" + name;
@@ -365,6 +376,139 @@ public class JdbcChecks {
       }
     }
     return out;
+  }
+
+  static Connection connectAs(String applicationName) throws SQLException {
+    Properties p = new Properties();
+    p.setProperty("ApplicationName", applicationName);
+    return connect(p);
+  }
+
+  static int backendPid(Connection c) throws SQLException {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+      rs.next();
+      return rs.getInt(1);
+    }
+  }
+
+  /** DBeaver's PostgreSessionManager.getSessions: SELECT sa.* and the columns PostgreSession reads. */
+  static Object sessionManager() throws SQLException {
+    try (Connection dbeaver = connectAs("DBeaver 24.2.3 - Main <db>"); Connection other = connectAs("other application")) {
+      int otherPid = backendPid(other);
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("pidIsBackendKeyPid", otherPid == ((PGConnection) other).getBackendPID());
+      out.put("pidsDiffer", otherPid != backendPid(dbeaver));
+      try (Statement s = other.createStatement()) {
+        s.execute("SELECT 'the last statement of the other session'");
+      }
+      try (PreparedStatement ps = dbeaver.prepareStatement("SELECT sa.* FROM pg_catalog.pg_stat_activity sa"); ResultSet rs = ps.executeQuery()) {
+        ResultSetMetaData md = rs.getMetaData();
+        List<String> columns = new ArrayList<>();
+        for (int i = 1; i <= md.getColumnCount(); i++) columns.add(md.getColumnLabel(i) + " " + md.getColumnTypeName(i));
+        out.put("columns", columns);
+        int sessions = 0;
+        while (rs.next()) {
+          if (!"client backend".equals(rs.getString("backend_type"))) continue;
+          sessions++;
+          if (rs.getInt("pid") != otherPid) continue;
+          Map<String, Object> row = new LinkedHashMap<>();
+          row.put("usename_is_user", user.equals(rs.getString("usename")));
+          row.put("client_hostname", rs.getString("client_hostname"));
+          row.put("client_addr", rs.getString("client_addr"));
+          row.put("client_port_positive", rs.getInt("client_port") > 0);
+          row.put("datname_is_database", url.endsWith("/" + rs.getString("datname")));
+          row.put("query", rs.getString("query"));
+          row.put("backend_start_set", rs.getTimestamp("backend_start") != null);
+          row.put("xact_start", rs.getTimestamp("xact_start"));
+          row.put("query_start_after_backend_start", !rs.getTimestamp("query_start").before(rs.getTimestamp("backend_start")));
+          row.put("state_change_set", rs.getTimestamp("state_change") != null);
+          row.put("state", rs.getString("state"));
+          row.put("application_name", rs.getString("application_name"));
+          row.put("wait_event", rs.getString("wait_event_type") + "/" + rs.getString("wait_event"));
+          out.put("other", row);
+        }
+        out.put("clientBackends", sessions);
+      }
+      return out;
+    }
+  }
+
+  /** DBeaver's "Terminate session": SELECT pg_catalog.pg_terminate_backend(pid) on a plain Statement. */
+  static Object terminate() throws Exception {
+    try (Connection dbeaver = connectAs("DBeaver 24.2.3 - Main <db>"); Connection victim = connectAs("victim")) {
+      int pid = backendPid(victim);
+      Map<String, Object> out = new LinkedHashMap<>();
+      try (Statement s = dbeaver.createStatement()) {
+        out.put("executed", s.execute("SELECT pg_catalog.pg_terminate_backend(" + pid + ")"));
+        try (ResultSet rs = s.getResultSet()) {
+          rs.next();
+          out.put("result", rs.getBoolean(1));
+        }
+      }
+      try (Statement s = victim.createStatement()) {
+        s.execute("SELECT 1");
+        out.put("victim", "still connected");
+      } catch (SQLException e) {
+        out.put("victim", e.getSQLState() + ": " + e.getMessage().split("\n")[0]);
+      }
+      out.put("victimClosed", victim.isClosed() || !victim.isValid(5));
+      // the terminated session is gone from pg_stat_activity (PostgreSQL needs a moment to remove it)
+      boolean gone = false;
+      for (int i = 0; i < 100 && !gone; i++) {
+        try (PreparedStatement ps = dbeaver.prepareStatement("SELECT count(*) FROM pg_stat_activity WHERE pid = ?")) {
+          ps.setInt(1, pid);
+          try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            gone = rs.getInt(1) == 0;
+          }
+        }
+        if (!gone) Thread.sleep(50);
+      }
+      out.put("gone", gone);
+      return out;
+    }
+  }
+
+  /** LISTEN on one connection, NOTIFY from another; getNotifications after a query, and waiting for one. */
+  static Object notifications() throws Exception {
+    try (Connection listener = connectAs("listener"); Connection sender = connectAs("sender")) {
+      int senderPid = backendPid(sender);
+      PGConnection pg = listener.unwrap(PGConnection.class);
+      try (Statement s = listener.createStatement()) {
+        s.execute("LISTEN jdbc_channel");
+      }
+      try (Statement s = sender.createStatement()) {
+        s.execute("NOTIFY jdbc_channel, 'first'");
+        sender.setAutoCommit(false);
+        s.execute("NOTIFY jdbc_channel, 'rolled back'");
+        sender.rollback();
+        s.execute("SELECT pg_notify('jdbc_channel', 'second')");
+        s.execute("NOTIFY jdbc_channel, 'second'");
+        s.execute("NOTIFY jdbc_channel, 'third'");
+        sender.commit();
+        sender.setAutoCommit(true);
+      }
+      List<Object> seen = new ArrayList<>();
+      // a notification may still be on its way when the sender's commit returns: wait for the three
+      for (int i = 0; i < 100 && seen.size() < 3; i++) {
+        try (Statement s = listener.createStatement()) {
+          s.execute("SELECT 1");
+        }
+        PGNotification[] got = pg.getNotifications();
+        if (got != null) for (PGNotification n : got) seen.add(Arrays.asList(n.getName(), n.getParameter(), n.getPID() == senderPid));
+        if (seen.size() < 3) Thread.sleep(50);
+      }
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("afterQuery", seen);
+      try (Statement s = sender.createStatement()) {
+        s.execute("NOTIFY jdbc_channel, 'while waiting'");
+      }
+      PGNotification[] waited = pg.getNotifications(20_000);
+      List<Object> w = new ArrayList<>();
+      if (waited != null) for (PGNotification n : waited) w.add(Arrays.asList(n.getName(), n.getParameter(), n.getPID() == senderPid));
+      out.put("waited", w);
+      return out;
+    }
   }
 
   static String str(Object o) {
