@@ -6,75 +6,19 @@
 //  (c) API calls for 20 typical queries, beside the fewest the Keap API allows for each.
 // Usage: node dist/bench/keapgres-scan.js [contacts=100000]   (BENCH_ONLY=a: part (a) only)
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import { readFileSync, readdirSync } from 'node:fs';
 import { request } from 'undici';
 import pg from 'pg';
 import { loadCatalog } from '../src/schema/load.js';
+import { SANDBOX_UNLIMITED, oauthToken, readCalls, sandboxCalls, sandboxConnection, startKeapgresProcess, startSandboxProcess, type KeapgresChild, type SandboxChild } from './support/children.js';
 
 const contacts = Number(process.argv[2] ?? 100_000);
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLIENT_ID = 'bench-client';
-const CLIENT_SECRET = 'bench-secret-not-a-real-one';
-
-interface SandboxChild { proc: ChildProcess; url: string; apiBase: string }
-
-/** `keapgres sandbox` in its own process, so its CPU does not compete with keapgres's main thread. */
-async function startSandboxProcess(args: string[]): Promise<SandboxChild> {
-  const proc = spawn(process.execPath, [path.join(root, 'server/keapgres.js'), 'sandbox', '--port', '0', '--contacts', String(contacts),
-    '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    proc.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    proc.on('exit', (code) => reject(new Error(`sandbox exited (${code}): ${out}`)));
-  });
-  return { proc, url, apiBase: `${url}/crm/rest` };
-}
-
-/** An OAuth access token the way a Keap app gets one: authorize (automatic approval), then /token. */
-async function oauthToken(sb: SandboxChild): Promise<string> {
-  const redirect = 'http://localhost:33333/callback';
-  const auth = await request(`${sb.url}/app/oauth/authorize?client_id=${CLIENT_ID}&redirect_uri=${encodeURIComponent(redirect)}&response_type=code&scope=full&state=x`);
-  await auth.body.dump();
-  const code = new URL(String(auth.headers.location)).searchParams.get('code')!;
-  const res = await request(`${sb.url}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, code, grant_type: 'authorization_code', redirect_uri: redirect }).toString(),
-  });
-  return ((await res.body.json()) as { access_token: string }).access_token;
-}
-
-interface KeapgresChild { proc: ChildProcess; port: number; stop(): Promise<void> }
+/** `keapgres sandbox` of this run's size in its own process. */
+const startSandbox = (args: string[]): Promise<SandboxChild> => startSandboxProcess(contacts, args);
 
 /** keapgres in its own process, as deployed: the client's row parsing does not compete with it. */
-async function keapgresOver(sb: SandboxChild, token: string): Promise<KeapgresChild> {
-  const connection = `AuthScheme=OAuth;InitiateOAuth=OFF;OAuthAccessToken=${token};URL=${sb.apiBase};OAuthSettingsLocation=memory://bench`;
-  // BENCH_PROF=dir writes a CPU profile of keapgres (each thread) into dir
-  const prof = process.env.BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
-  if (process.env.BENCH_NODE_ARGS) prof.push(...process.env.BENCH_NODE_ARGS.split(' '));
-  const proc = spawn(process.execPath, [...prof, path.join(root, 'server/keapgres.js'), 'serve', '--port', '0', '--connection', connection],
-    // BENCH_LOG=debug shows keapgres's per-load timings (rows, pages, COPY time) on stderr
-    { stdio: ['ignore', 'pipe', process.env.BENCH_LOG ? 'inherit' : 'ignore'], env: { ...process.env, KEAPGRES_LOG_LEVEL: process.env.BENCH_LOG ?? 'warn' } });
-  let out = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on [^:]+:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    proc.on('exit', (code) => reject(new Error(`keapgres exited (${code}): ${out}`)));
-  });
-  return {
-    proc, port,
-    stop: () => new Promise<void>((resolve) => { proc.once('exit', () => resolve()); proc.kill('SIGTERM'); }),
-  };
-}
+const keapgresOver = (sb: SandboxChild, token: string): Promise<KeapgresChild> =>
+  startKeapgresProcess(['--port', '0', '--connection', sandboxConnection(sb, token)]);
 
 /** CPU time (user + system) a child process has used, from /proc (Linux); NaN elsewhere. */
 function cpuSeconds(proc: ChildProcess): number {
@@ -107,17 +51,6 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   const t = performance.now();
   const r = await fn();
   return [r, (performance.now() - t) / 1000];
-}
-
-async function stats(sb: SandboxChild): Promise<Record<string, number>> {
-  const res = await request(`${sb.url}/_sandbox/stats`);
-  return ((await res.body.json()) as { byEndpoint: Record<string, number> }).byEndpoint;
-}
-
-function calls(before: Record<string, number>, after: Record<string, number>): number {
-  let n = 0;
-  for (const [k, v] of Object.entries(after)) if (k.startsWith('GET /v')) n += v - (before[k] ?? 0);
-  return n;
 }
 
 async function fullScan(server: { port: number }): Promise<[number, number]> {
@@ -161,7 +94,7 @@ async function main(): Promise<void> {
   // cache of serialised records, as on a server that was already running in front of a Keap that does not
   // share its CPU. Each client scans in a fresh session, so each fetches all 100 pages.
   {
-    const sb = await startSandboxProcess(['--latency', '100', '--spike', '25', '--per-minute', '100000', '--per-day', '10000000', '--tenant-per-minute', '100000', '--tenant-per-day', '10000000']);
+    const sb = await startSandbox(['--latency', '100', '--spike', '25', '--per-minute', '100000', '--per-day', '10000000', '--tenant-per-minute', '100000', '--tenant-per-day', '10000000']);
     const server = await keapgresOver(sb, await oauthToken(sb));
     const settle = () => new Promise((r) => setTimeout(r, Number(process.env.BENCH_SETTLE ?? 3000)));
     const pages = Math.ceil(contacts / 1000);
@@ -174,7 +107,7 @@ async function main(): Promise<void> {
       ];
       for (const [name, scan] of clients) {
         await settle();
-        const before = await stats(sb);
+        const before = await sandboxCalls(sb);
         const cpuBefore = [cpuSeconds(server.proc), cpuSeconds(sb.proc)];
         const threadsBefore = threadCpu(server.proc);
         let result: [number, number];
@@ -185,7 +118,7 @@ async function main(): Promise<void> {
           continue;
         }
         const [rows, seconds] = result;
-        const n = calls(before, await stats(sb));
+        const n = readCalls(before, await sandboxCalls(sb));
         if (process.env.BENCH_LOG) console.error(`keapgres CPU seconds per thread (main thread first): ${threadCpuDelta(threadsBefore, threadCpu(server.proc))}`);
         if (process.env.BENCH_LOG) console.error(`CPU seconds during the scan: keapgres ${(cpuSeconds(server.proc) - cpuBefore[0]).toFixed(2)}, sandbox ${(cpuSeconds(sb.proc) - cpuBefore[1]).toFixed(2)}`);
         say(`    ${name}: ${rows} rows in ${seconds.toFixed(2)} s, ${n} API calls; ratio to the floor ${(seconds / floor).toFixed(2)}×`);
@@ -199,8 +132,8 @@ async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'a') process.exit(0);
 
   // (b) latency and limits off
-  const off = ['--spike', '1000000', '--per-minute', '100000000', '--per-day', '1000000000', '--tenant-per-minute', '100000000', '--tenant-per-day', '1000000000'];
-  const sb = await startSandboxProcess(off);
+  const off = SANDBOX_UNLIMITED;
+  const sb = await startSandbox(off);
   const token = await oauthToken(sb);
   const server = await keapgresOver(sb, token);
   try {
@@ -255,14 +188,14 @@ async function main(): Promise<void> {
     for (const [sql, min] of queries) {
       const c = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'bench' });
       await c.connect();
-      const before = await stats(sb);
+      const before = await sandboxCalls(sb);
       let note = '';
       try {
         await c.query(sql);
       } catch (err) {
         note = ` (error: ${(err as Error).message})`;
       }
-      const n = calls(before, await stats(sb));
+      const n = readCalls(before, await sandboxCalls(sb));
       await c.end();
       sumCalls += n;
       sumMin += min;

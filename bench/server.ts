@@ -10,13 +10,14 @@
 // Run: npm run bench:server   (= tsc -p . && node dist/bench/server.js [--write])
 // --write replaces the server section of bench/RESULTS.md with the figures and the machine notes.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startPostgres, type ThrowawayPostgres } from '../test/support/postgres.js';
+import { writeResultsSection } from './support/children.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WRITE = process.argv.includes('--write');
@@ -271,22 +272,6 @@ function pgVersionOfClient(): string {
   }
 }
 
-const BEGIN = '<!-- bench/server.ts: begin -->';
-const END = '<!-- bench/server.ts: end -->';
-
-const HEADING = '## Server: keapgres beside PostgreSQL (`bench/server.ts`)';
-
-/** Replaces the figures between this script's markers; the heading and any findings below stay. */
-function writeResults(section: string): void {
-  const file = path.join(ROOT, 'bench', 'RESULTS.md');
-  const block = `${BEGIN}\n${section.trim()}\n${END}`;
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n\nOne section per benchmark.\n';
-  const a = text.indexOf(BEGIN);
-  const b = text.indexOf(END);
-  text = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.trimEnd()}\n\n${HEADING}\n\n${block}\n`;
-  writeFileSync(file, text);
-}
-
 async function main(): Promise<void> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'keapgres-bench-'));
   let postgres: ThrowawayPostgres | undefined;
@@ -313,7 +298,7 @@ async function main(): Promise<void> {
     const result = table(k, p, version);
     process.stdout.write(`\n${result}\n\n${machineNotes(version)}\n`);
     if (WRITE) {
-      writeResults(`Command: \`npm run bench:server -- --write\` (= \`tsc -p . && node dist/bench/server.js --write\`)\n\n${result}\n\n${machineNotes(version)}\n`);
+      writeResultsSection('server.ts', '## Server: keapgres beside PostgreSQL (`bench/server.ts`)', `Command: \`npm run bench:server -- --write\` (= \`tsc -p . && node dist/bench/server.js --write\`)\n\n${result}\n\n${machineNotes(version)}\n`);
       process.stderr.write('bench/RESULTS.md updated\n');
     }
   } finally {

@@ -253,3 +253,48 @@ test('a cache file cut short by a crash is never served', async () => {
     await second.stop();
   }
 });
+
+/** The `engine:` part of EXPLAIN ANALYZE's Keap line for contacts, and the calls it made, in a new session. */
+async function engineReport(target: TestServer, database: string): Promise<{ engine: string; calls: number }> {
+  const plan = await target.withClient(async (c) => (await c.query(`EXPLAIN ANALYZE ${CARD}`)).rows.map((r) => String(r['QUERY PLAN'])), { database });
+  const line = plan.find((l) => /Keap calls:/.test(l)) ?? '';
+  return { engine: /engine: (.*)$/.exec(line)?.[1] ?? '', calls: Number(/Keap calls: (\d+)/.exec(line)?.[1] ?? NaN) };
+}
+
+test('idleLoadedEngines: by default the next session finds the table in its engine; with 0 it loads it from the cache', async () => {
+  await query('keap', CARD);
+  let kept = await engineReport(server, 'keap');
+  // the previous session's engine reaches the pool a moment after its client left
+  for (let i = 0; i < 5 && kept.engine !== 'held'; i++) { await sleep(300); kept = await engineReport(server, 'keap'); }
+  assert.deepEqual(kept, { engine: 'held', calls: 0 });
+  // two sessions at once, one reading tasks and one subscriptions (tables no other test here reads): each engine
+  // handed on is topped up with the other's table, so a card reading both finds both in whichever engine it gets
+  const a = new pg.Client(server.clientConfig());
+  const b = new pg.Client(server.clientConfig());
+  await Promise.all([a.connect(), b.connect()]);
+  await Promise.all([a.query('SELECT max(title) FROM tasks'), b.query('SELECT max(contact_id) FROM subscriptions')]);
+  await Promise.all([a.end(), b.end()]);
+  const both = 'SELECT t.contact_id, count(*)::int AS n FROM tasks t JOIN subscriptions s ON s.contact_id = t.contact_id GROUP BY 1 ORDER BY 1';
+  // EXPLAIN loads nothing: only a top-up can put both tables into one engine
+  const inEngine = async (analyze: boolean) => (await server.withClient(async (c) => (await c.query(`EXPLAIN ${analyze ? 'ANALYZE ' : ''}${both}`)).rows))
+    .map((r) => String(r['QUERY PLAN'])).filter((l) => analyze ? /Keap calls:/.test(l) : /^\s+Cache: /.test(l));
+  let lines: string[] = [];
+  for (let i = 0; i < 20 && !(lines.length === 2 && lines.every((l) => /already in this session/.test(l))); i++) {
+    await sleep(250);
+    lines = await inEngine(false);
+  }
+  assert.equal(lines.filter((l) => /already in this session/.test(l)).length, 2, lines.join('\n'));
+  await sleep(500); // the polling session's engine back in the pool
+  assert.deepEqual((await inEngine(true)).map((l) => /engine: (.*)$/.exec(l)?.[1]), ['held', 'held']);
+  assert.deepEqual(await query('keap', both), await query('truth', both));
+  const none = await startTestServer({ contacts: 300, config: { idleLoadedEngines: 0, idleSpareEngines: 1 } });
+  try {
+    await none.rows(CARD);
+    for (let i = 0; i < 3; i++) {
+      await sleep(300);
+      assert.deepEqual(await engineReport(none, 'keap'), { engine: 'loaded', calls: 0 }, `session ${i + 2}`);
+    }
+  } finally {
+    await none.stop();
+  }
+});

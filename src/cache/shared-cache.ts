@@ -324,6 +324,22 @@ export class SharedCache {
     return best ?? (exact && this.offline ? exact : undefined);
   }
 
+  /**
+   * The whole-table entries sessions used lately, most recent first, up to `maxBytes` of rows: what an engine
+   * kept for the next sessions is worth holding (loading a table takes seconds; a query over it, milliseconds).
+   */
+  workingSet(withinMs: number, maxBytes: number): CacheEntry[] {
+    const since = this.now() - withinMs;
+    const out: CacheEntry[] = [];
+    let bytes = 0;
+    for (const e of [...this.entries.values()].filter((x) => x.full && x.lastUsed >= since).sort((a, b) => b.lastUsed - a.lastUsed)) {
+      if (bytes + e.bytes > maxBytes) continue;
+      bytes += e.bytes;
+      out.push(e);
+    }
+    return out;
+  }
+
   /** The entries, for the keapgres_cache view. */
   list(): CacheEntryInfo[] {
     return [...this.entries.values()].map((e) => ({

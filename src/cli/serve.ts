@@ -63,7 +63,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
       } else {
         access = await accessFromSettings(conn, logger.child({ database: name }));
       }
-      const db = await openKeapDatabase({ name, access, artifacts, spares: config.idleSpareEngines, logger, listedDatabases: [...config.databases.keys()] });
+      const db = await openKeapDatabase({ name, access, artifacts, spares: config.idleSpareEngines, idleLoaded: config.idleLoadedEngines, logger, listedDatabases: [...config.databases.keys()] });
       databases.set(name, db);
       backends.set(name, db.backend);
     }

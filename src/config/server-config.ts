@@ -53,6 +53,8 @@ export interface ServerConfig {
   readonly maxMessageBytes: number;
   readonly shutdownGraceMs: number;
   readonly idleSpareEngines: number;
+  /** engines kept idle with their loaded Keap tables, for the next sessions of the same database (0: none) */
+  readonly idleLoadedEngines: number;
   readonly logLevel: string;
   /** database name → its Keap connection, or the in-process sandbox */
   readonly databases: ReadonlyMap<string, ConnectionSettings | 'sandbox'>;
@@ -72,7 +74,7 @@ export interface LoadServerConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const FILE_KEYS = ['host', 'port', 'tls', 'users', 'trust', 'passwordMethod', 'databases', 'sandbox', 'maxSessions', 'maxMessageBytes', 'shutdownGraceMs', 'idleSpareEngines', 'logLevel'] as const;
+const FILE_KEYS = ['host', 'port', 'tls', 'users', 'trust', 'passwordMethod', 'databases', 'sandbox', 'maxSessions', 'maxMessageBytes', 'shutdownGraceMs', 'idleSpareEngines', 'idleLoadedEngines', 'logLevel'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 
@@ -128,6 +130,7 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
     maxMessageBytes: intField(raw, 'maxMessageBytes', where, 1024, 1024 ** 3) ?? 64 * 1024 * 1024,
     shutdownGraceMs: intField(raw, 'shutdownGraceMs', where, 0, 3_600_000) ?? 10_000,
     idleSpareEngines: intField(raw, 'idleSpareEngines', where, 0, 64) ?? 1,
+    idleLoadedEngines: intField(raw, 'idleLoadedEngines', where, 0, 64) ?? 8,
     logLevel,
     databases,
     sandbox: sandbox ?? ([...databases.values()].includes('sandbox') ? { seed: 1, contacts: 1000 } : undefined),

@@ -53,6 +53,8 @@ export class EnginePool {
   /** released with loaded Keap tables, most recent last, with when each was released */
   private readonly loaded: Array<{ engine: EngineInstance; at: number }> = [];
   private reaper?: NodeJS.Timeout;
+  /** places among the loaded engines promised to sessions handing theirs on (reserveLoaded) */
+  private reserved = 0;
   private starting = 0;
   private readonly startingNow = new Set<Promise<void>>();
   private fingerprint?: string;
@@ -94,10 +96,32 @@ export class EnginePool {
   }
 
   /**
+   * Promises a place among the loaded engines to a session about to hand its engine on, so that it may load
+   * more into it first; false when the loaded engines are full. Given back by release (or unreserveLoaded).
+   */
+  reserveLoaded(): boolean {
+    if (this.closed || this.loaded.length + this.reserved >= (this.opts.idleLoaded ?? 8)) return false;
+    this.reserved++;
+    return true;
+  }
+
+  unreserveLoaded(): void {
+    this.reserved = Math.max(0, this.reserved - 1);
+  }
+
+  /**
    * Takes an engine back from a session that ended. It is reset to the template's state and reused
    * when the session created nothing; otherwise it is ended (its data directory goes with it).
    */
-  async release(engine: EngineInstance, keapTables: readonly string[], keepsRows = false): Promise<void> {
+  async release(engine: EngineInstance, keapTables: readonly string[], keepsRows = false, reserved = false): Promise<void> {
+    try {
+      await this.reset(engine, keapTables, keepsRows);
+    } finally {
+      if (reserved) this.unreserveLoaded();
+    }
+  }
+
+  private async reset(engine: EngineInstance, keapTables: readonly string[], keepsRows: boolean): Promise<void> {
     if (this.closed || !engine.alive || engine.dataDir.indexOf(this.templateGeneration()) < 0) {
       await engine.terminate();
       return;

@@ -47,6 +47,8 @@ export interface OpenDatabaseOptions {
   access: KeapAccess;
   artifacts: EngineArtifacts;
   spares: number;
+  /** engines kept idle with their loaded tables for the next sessions (default 8; 0 empties every engine handed on) */
+  idleLoaded?: number;
   logger: Logger;
   /** how long loaded rows count as fresh (ms) */
   freshMs?: number;
@@ -145,6 +147,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     templateDir,
     database: o.name,
     spares: o.spares,
+    idleLoaded: o.idleLoaded,
     onError: (err) => log.error({ err }, 'could not start a spare engine'),
   });
   await pool.warm();
@@ -183,7 +186,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       pool,
       keapTables: [...catalog.tables.keys()],
       createPreparer: (logger) => new KeapSessionLoader({
-        catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000, cache,
+        catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000, cache, keepsLoaded: (o.idleLoaded ?? 8) > 0,
         refreshSchema: (from) => db.refreshSchema(from),
       }, logger),
     },

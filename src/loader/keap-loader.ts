@@ -37,9 +37,16 @@ export interface KeapSource {
   cache?: SharedCache;
   /** how long loaded rows count as fresh without a shared cache, in ms */
   freshMs: number;
+  /** whether engines handed on may keep whole cached tables (the pool keeps loaded engines); default true */
+  keepsLoaded?: boolean;
   /** re-reads the account's custom fields: the new catalog and the DDL that turns `from` into it */
   refreshSchema?: (from: Catalog) => Promise<{ catalog: Catalog; ddl: string }>;
 }
+
+/** Tables used this recently are loaded into engines kept for the next sessions (topUp). */
+const TOP_UP_WITHIN_MS = 10 * 60_000;
+/** At most this much of them per engine: each kept engine holds its own copy. */
+const TOP_UP_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Rows per COPY call: big enough to amortise the round trip to the engine, small enough to stream. */
 const COPY_CHUNK_BYTES = 2 * 1024 * 1024;
@@ -78,24 +85,53 @@ export class KeapSessionLoader implements BatchPreparer {
    * Readies the engine for the next session of this database: the Keap tables it keeps are whole cache entries
    * the session did not write to; every other Keap table is emptied. False: do not reuse the engine.
    */
-  async handOver(engine: EngineInstance): Promise<'kept' | 'empty' | false> {
+  async handOver(engine: EngineInstance, o: { topUp: boolean } = { topUp: false }): Promise<'kept' | 'empty' | false> {
     forgetChildren(engine); // the pool's DISCARD ALL drops them
     const held = heldTables(engine);
-    if (held.size === 0) return 'empty';
+    const keeps = this.shared && this.source.keepsLoaded !== false && this.catalog === this.source.catalog;
+    if (held.size === 0 && !(keeps && o.topUp)) return 'empty';
     await engine.query('ROLLBACK').catch(() => undefined);
     const counters = await readCounters(engine, [...held.keys()]);
     const emptied: TableSchema[] = [];
     for (const [name, h] of held) {
       const table = this.catalog.tables.get(name);
       if (!table) return false;
-      const keep = this.shared && this.catalog === this.source.catalog && !h.dirty && !h.inTransaction && h.parts.length === 1
+      const keep = keeps && !h.dirty && !h.inTransaction && h.parts.length === 1
         && h.parts[0]!.entry.full && !h.parts[0]!.keys && counters.get(name) === h.counters;
       if (keep) continue;
       emptied.push(table);
       held.delete(name);
     }
-    await emptyForNextSession(engine, held.size > 0 ? emptied : [...this.catalog.tables.values()], [...this.catalog.tables.values()]);
+    if (held.size > 0 || emptied.length > 0) {
+      await emptyForNextSession(engine, held.size > 0 ? emptied : [...this.catalog.tables.values()], [...this.catalog.tables.values()]);
+    }
+    if (keeps && o.topUp) await this.topUp(engine, held);
     return held.size > 0 ? 'kept' : 'empty';
+  }
+
+  /**
+   * Loads into an engine that stays loaded for the next sessions the whole tables other sessions used lately
+   * and it lacks: a dashboard's cards, each in its own session, then find every table they read in whichever
+   * engine they get.
+   */
+  private async topUp(engine: EngineInstance, held: Map<string, HeldTable>): Promise<void> {
+    const added = new Map<string, HeldTable>();
+    for (const entry of this.cache.workingSet(TOP_UP_WITHIN_MS, TOP_UP_MAX_BYTES)) {
+      const table = this.catalog.tables.get(entry.table);
+      if (!table || held.has(table.name)) continue;
+      // a snapshot: the entry may move on while the COPYs run
+      const version = entry.version;
+      const blobs = [...entry.rows.blobs()];
+      const h: HeldTable = { parts: [{ entry, version }], inTransaction: false, dirty: true };
+      held.set(table.name, h);
+      const copySql = copyStatement(table);
+      for (const b of blobs) await engine.query(copySql, b.bytes);
+      h.dirty = false;
+      added.set(table.name, h);
+    }
+    if (added.size === 0) return;
+    await this.recordCounters(engine, added);
+    this.logger.debug({ tables: [...added.keys()] }, 'topped up a handed-on engine');
   }
 
   async prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<PrepareOutcome> {

@@ -56,8 +56,9 @@ export interface BatchPreparer {
   /**
    * Readies the engine for the next session (after the client's transaction is rolled back): Keap tables it
    * may not pass on are emptied. 'kept': some hold rows the next session may use; false: do not reuse it.
+   * `topUp`: the pool will keep the engine loaded, so tables other sessions use may be loaded into it too.
    */
-  handOver(engine: EngineInstance): Promise<'kept' | 'empty' | false>;
+  handOver(engine: EngineInstance, o?: { topUp: boolean }): Promise<'kept' | 'empty' | false>;
 }
 
 export interface SessionWriter {
@@ -152,10 +153,14 @@ export class Session {
       r.abort.abort(new SqlError(SQLSTATE.connectionFailure, 'client disconnected'));
       await this.engine.terminate();
     } else {
-      const handed = this.o.preparer ? await this.o.preparer.handOver(this.engine).catch(() => false as const) : 'empty';
-      if (!handed) await this.engine.terminate();
+      const room = this.o.preparer ? this.o.pool.reserveLoaded() : false;
+      const handed = this.o.preparer ? await this.o.preparer.handOver(this.engine, { topUp: room }).catch(() => false as const) : 'empty';
+      if (!handed) {
+        if (room) this.o.pool.unreserveLoaded();
+        await this.engine.terminate();
+      }
       // without a preparer nothing knows what the Keap tables hold: all are emptied
-      else await this.o.pool.release(this.engine, this.o.preparer ? [] : this.o.keapTables, handed === 'kept');
+      else await this.o.pool.release(this.engine, this.o.preparer ? [] : this.o.keapTables, handed === 'kept', room);
     }
     for (const l of this.closeListeners) l();
   }
