@@ -298,3 +298,17 @@ test('idleLoadedEngines: by default the next session finds the table in its engi
     await none.stop();
   }
 });
+
+test('an engine whose session made temporary tables is handed on with them gone, its loaded tables kept', async () => {
+  await server.withClient(async (c) => {
+    await c.query('CREATE TEMP TABLE mine (x int); INSERT INTO mine VALUES (1)');
+    await c.query(CARD);
+  });
+  let kept = await engineReport(server, 'keap');
+  for (let i = 0; i < 5 && kept.engine !== 'held'; i++) { await sleep(300); kept = await engineReport(server, 'keap'); }
+  assert.deepEqual(kept, { engine: 'held', calls: 0 }, 'the engine was reused');
+  await server.withClient(async (c) => {
+    await assert.rejects(c.query('SELECT * FROM mine'), (e: { code?: string }) => e.code === '42P01');
+    assert.deepEqual((await c.query("SELECT count(*)::int AS n FROM pg_class WHERE relpersistence = 't'")).rows, [{ n: 0 }]);
+  });
+});

@@ -27,10 +27,15 @@ export interface EnginePoolOptions {
   onError?: (err: unknown) => void;
 }
 
-/** Counts of the catalog rows a session could add; a session that changed none can hand its engine on. */
+/**
+ * Counts of the catalog rows a session could add; a session that changed none can hand its engine on. The
+ * temporary schemas a session's first temporary table creates stay, as in PostgreSQL, where they outlive the
+ * backend: not counted (keapgres's own staging tables use them, and they hold nothing after DISCARD ALL).
+ */
 const FINGERPRINT_SQL = `SELECT concat_ws(',',
   (SELECT count(*) FROM pg_catalog.pg_class), (SELECT count(*) FROM pg_catalog.pg_proc),
-  (SELECT count(*) FROM pg_catalog.pg_type), (SELECT count(*) FROM pg_catalog.pg_namespace),
+  (SELECT count(*) FROM pg_catalog.pg_type),
+  (SELECT count(*) FROM pg_catalog.pg_namespace WHERE nspname !~ '^pg_(toast_)?temp_'),
   (SELECT count(*) FROM pg_catalog.pg_constraint), (SELECT count(*) FROM pg_catalog.pg_trigger),
   (SELECT count(*) FROM pg_catalog.pg_rewrite), (SELECT count(*) FROM pg_catalog.pg_attribute),
   (SELECT count(*) FROM pg_catalog.pg_description), (SELECT count(*) FROM pg_catalog.pg_db_role_setting),

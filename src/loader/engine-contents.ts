@@ -23,6 +23,8 @@ export interface HeldTable {
   dirty: boolean;
   /** the engine's insert/update/delete counters after keapgres's own last write */
   counters?: string;
+  /** vacuumed and analysed since its rows last changed (done when the engine is handed on) */
+  vacuumed?: boolean;
 }
 
 const contents = new WeakMap<EngineInstance, Map<string, HeldTable>>();

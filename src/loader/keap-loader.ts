@@ -105,6 +105,13 @@ export class KeapSessionLoader implements BatchPreparer {
     if (held.size > 0 || emptied.length > 0) {
       await emptyForNextSession(engine, held.size > 0 ? emptied : [...this.catalog.tables.values()], [...this.catalog.tables.values()]);
     }
+    // while no one waits: hint bits and the visibility map set, statistics for the planner; otherwise the next
+    // session's first scan writes every page of the table
+    for (const [name, h] of held) {
+      if (h.vacuumed) continue;
+      await engine.query(`VACUUM (ANALYZE) ${qualifiedName(this.catalog.tables.get(name)!)}`);
+      h.vacuumed = true;
+    }
     if (keeps && o.topUp) await this.topUp(engine, held);
     return held.size > 0 ? 'kept' : 'empty';
   }
@@ -126,6 +133,8 @@ export class KeapSessionLoader implements BatchPreparer {
       held.set(table.name, h);
       const copySql = copyStatement(table);
       for (const b of blobs) await engine.query(copySql, b.bytes);
+      await engine.query(`VACUUM (ANALYZE) ${qualifiedName(table)}`);
+      h.vacuumed = true;
       h.dirty = false;
       added.set(table.name, h);
     }
@@ -304,6 +313,7 @@ export class KeapSessionLoader implements BatchPreparer {
           await applyChanges(engine, table, copyStatement(table), only.entry.rows.blobs(changes.changed), [...changes.deleted]);
           part.version = only.entry.version;
           h!.inTransaction ||= inTransaction;
+          h!.vacuumed = false;
           w.report.engine = `caught up (${changes.changed.size} changed, ${changes.deleted.size} deleted rows)`;
           return finish({ truncated: only.entry.truncated, streamFailed: false, loaded: true });
         }
