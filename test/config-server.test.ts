@@ -35,7 +35,7 @@ test('with nothing configured, the sandbox is served as database "keap" with def
   assert.equal(c.maxMessageBytes, 64 * 1024 * 1024);
   assert.equal(c.shutdownGraceMs, 10_000);
   assert.equal(c.idleSpareEngines, 1);
-  assert.equal(c.idleLoadedEngines, 8);
+  assert.equal(c.idleLoadedEngines, 16);
   assert.equal(c.logLevel, 'info');
   assert.deepEqual([...c.databases], [['keap', 'sandbox']]);
   assert.deepEqual(c.sandbox, { seed: 1, contacts: 1000 });

@@ -130,7 +130,7 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
     maxMessageBytes: intField(raw, 'maxMessageBytes', where, 1024, 1024 ** 3) ?? 64 * 1024 * 1024,
     shutdownGraceMs: intField(raw, 'shutdownGraceMs', where, 0, 3_600_000) ?? 10_000,
     idleSpareEngines: intField(raw, 'idleSpareEngines', where, 0, 64) ?? 1,
-    idleLoadedEngines: intField(raw, 'idleLoadedEngines', where, 0, 64) ?? 8,
+    idleLoadedEngines: intField(raw, 'idleLoadedEngines', where, 0, 64) ?? 16,
     logLevel,
     databases,
     sandbox: sandbox ?? ([...databases.values()].includes('sandbox') ? { seed: 1, contacts: 1000 } : undefined),

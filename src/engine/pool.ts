@@ -16,7 +16,7 @@ export interface EnginePoolOptions {
   spares: number;
   /**
    * engines whose Keap tables hold rows (kept by the session that ended), idle beyond the spares: the next
-   * sessions of the database find their tables loaded. Default 8.
+   * sessions of the database find their tables loaded. Default DEFAULT_IDLE_LOADED.
    */
   idleLoaded?: number;
   /** an idle loaded engine is ended after this long unused (ms); default 10 minutes */
@@ -42,6 +42,12 @@ const FINGERPRINT_SQL = `SELECT concat_ws(',',
   (SELECT count(*) FROM pg_catalog.pg_extension), (SELECT count(*) FROM pg_catalog.pg_operator),
   (SELECT count(*) FROM pg_catalog.pg_database), (SELECT count(*) FROM pg_catalog.pg_sequence)
 ) AS fingerprint`;
+
+/**
+ * Loaded engines kept by default: a BI tool's pool for one dashboard (Metabase keeps up to 15 connections per
+ * database) finds each of its sessions an engine with the dashboard's tables (bench/RESULTS.md, dashboard).
+ */
+export const DEFAULT_IDLE_LOADED = 16;
 
 let sessionDirCounter = 0;
 let poolCounter = 0;
@@ -105,7 +111,7 @@ export class EnginePool {
    * more into it first; false when the loaded engines are full. Given back by release (or unreserveLoaded).
    */
   reserveLoaded(): boolean {
-    if (this.closed || this.loaded.length + this.reserved >= (this.opts.idleLoaded ?? 8)) return false;
+    if (this.closed || this.loaded.length + this.reserved >= (this.opts.idleLoaded ?? DEFAULT_IDLE_LOADED)) return false;
     this.reserved++;
     return true;
   }
@@ -138,7 +144,7 @@ export class EnginePool {
       await engine.query('DISCARD ALL');
       if (keapTables.length) await engine.query(`TRUNCATE ${keapTables.map(quote).join(', ')}`);
       const fp = await this.readFingerprint(engine);
-      if (this.fingerprint && fp === this.fingerprint && keepsRows && !this.closed && this.loaded.length < (this.opts.idleLoaded ?? 8)) {
+      if (this.fingerprint && fp === this.fingerprint && keepsRows && !this.closed && this.loaded.length < (this.opts.idleLoaded ?? DEFAULT_IDLE_LOADED)) {
         this.loaded.push({ engine, at: Date.now() });
         this.reapLater();
         return;

@@ -59,8 +59,22 @@ export async function emptyForNextSession(engine: EngineInstance, tables: readon
   }
   for (const t of tables) {
     await engine.query(`DELETE FROM ${qualifiedName(t)}`);
-    await engine.query(`VACUUM ${qualifiedName(t)}`);
+    await vacuumTable(engine, t, false);
   }
+}
+
+/**
+ * VACUUM (and ANALYZE) outside a transaction clears pg_class.relhastriggers on a table without triggers, and
+ * psql before 18 prints a table's foreign keys only when it is set (CLIENT_COMPAT_SQL sets it once, in the
+ * template): set it again after each.
+ */
+export async function vacuumTable(engine: EngineInstance, table: TableSchema, analyze: boolean): Promise<void> {
+  const name = qualifiedName(table);
+  await engine.query(`VACUUM ${analyze ? '(ANALYZE) ' : ''}${name}`);
+  await engine.query(
+    `UPDATE pg_catalog.pg_class SET relhastriggers = true WHERE oid = ${quoteLiteral(name)}::regclass AND NOT relhastriggers ` +
+    `AND oid IN (SELECT conrelid FROM pg_catalog.pg_constraint WHERE contype = 'f' UNION SELECT confrelid FROM pg_catalog.pg_constraint WHERE contype = 'f')`,
+  );
 }
 
 /**

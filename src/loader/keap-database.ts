@@ -19,7 +19,7 @@ import { customFieldModels, customFieldsDdl, withAccountCustomFields } from '../
 import type { Catalog } from '../schema/types.js';
 import type { EngineArtifacts } from '../engine/artifacts.js';
 import { ensureTemplate } from '../engine/template.js';
-import { EnginePool } from '../engine/pool.js';
+import { DEFAULT_IDLE_LOADED, EnginePool } from '../engine/pool.js';
 import type { DatabaseBackend } from '../wire/listener.js';
 import { KeapSessionLoader } from './keap-loader.js';
 import { registerSecret } from '../log/logger.js';
@@ -47,7 +47,7 @@ export interface OpenDatabaseOptions {
   access: KeapAccess;
   artifacts: EngineArtifacts;
   spares: number;
-  /** engines kept idle with their loaded tables for the next sessions (default 8; 0 empties every engine handed on) */
+  /** engines kept idle with their loaded tables for the next sessions (default DEFAULT_IDLE_LOADED; 0 empties every engine handed on) */
   idleLoaded?: number;
   logger: Logger;
   /** how long loaded rows count as fresh (ms) */
@@ -186,7 +186,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       pool,
       keapTables: [...catalog.tables.keys()],
       createPreparer: (logger) => new KeapSessionLoader({
-        catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000, cache, keepsLoaded: (o.idleLoaded ?? 8) > 0,
+        catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000, cache, keepsLoaded: (o.idleLoaded ?? DEFAULT_IDLE_LOADED) > 0,
         refreshSchema: (from) => db.refreshSchema(from),
       }, logger),
     },

@@ -18,7 +18,7 @@ import type { ResultStream } from '../session/result-stream.js';
 import type { ErrorFields } from '../wire/backend-messages.js';
 import { SharedCache, pinnedKeys, type Synced, type SyncCost } from '../cache/shared-cache.js';
 import type { CopyChunk } from '../keap/connector.js';
-import { applyChanges, emptyForNextSession, emptyTable, heldTables, readCounters, satisfies, type HeldPart, type HeldTable } from './engine-contents.js';
+import { applyChanges, emptyForNextSession, emptyTable, heldTables, readCounters, satisfies, type HeldPart, type HeldTable, vacuumTable } from './engine-contents.js';
 import { explainLines, explainedStatement, type TableReport } from './explain-lines.js';
 import { cacheFunctionCalls, cacheViewRowsSql } from './cache-functions.js';
 import { listingVariant } from '../schema/listing-variant.js';
@@ -109,7 +109,7 @@ export class KeapSessionLoader implements BatchPreparer {
     // session's first scan writes every page of the table
     for (const [name, h] of held) {
       if (h.vacuumed) continue;
-      await engine.query(`VACUUM (ANALYZE) ${qualifiedName(this.catalog.tables.get(name)!)}`);
+      await vacuumTable(engine, this.catalog.tables.get(name)!, true);
       h.vacuumed = true;
     }
     if (keeps && o.topUp) await this.topUp(engine, held);
@@ -133,7 +133,7 @@ export class KeapSessionLoader implements BatchPreparer {
       held.set(table.name, h);
       const copySql = copyStatement(table);
       for (const b of blobs) await engine.query(copySql, b.bytes);
-      await engine.query(`VACUUM (ANALYZE) ${qualifiedName(table)}`);
+      await vacuumTable(engine, table, true);
       h.vacuumed = true;
       h.dirty = false;
       added.set(table.name, h);
