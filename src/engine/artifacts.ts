@@ -4,9 +4,13 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { withSharedImportedMemory } from './shared-memory-wasm.js';
 
 export interface EngineArtifacts {
+  /** PGlite's module with its memory import declared shared (see shared-memory-wasm.ts), or as shipped */
   pgliteWasmModule: WebAssembly.Module;
+  /** whether pgliteWasmModule takes a shared memory: statements can then be interrupted in place */
+  sharedMemory: boolean;
   initdbWasmModule: WebAssembly.Module;
   fsBundle: Blob;
 }
@@ -27,11 +31,17 @@ export function loadEngineArtifacts(): Promise<EngineArtifacts> {
       readFile(path.join(dir, 'initdb.wasm')),
       readFile(path.join(dir, 'pglite.data')),
     ]);
+    let shared: Uint8Array | undefined;
+    try {
+      shared = withSharedImportedMemory(pglite);
+    } catch {
+      shared = undefined; // another PGlite build: statements are cancelled by ending the engine, as before
+    }
     const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
-      WebAssembly.compile(pglite),
+      WebAssembly.compile(shared ?? pglite),
       WebAssembly.compile(initdb),
     ]);
-    return { pgliteWasmModule, initdbWasmModule, fsBundle: new Blob([bundle]) };
+    return { pgliteWasmModule, sharedMemory: shared !== undefined, initdbWasmModule, fsBundle: new Blob([bundle]) };
   })();
   return loading;
 }
