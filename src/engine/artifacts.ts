@@ -7,10 +7,14 @@ import path from 'node:path';
 import { withSharedImportedMemory } from './shared-memory-wasm.js';
 
 export interface EngineArtifacts {
-  /** PGlite's module with its memory import declared shared (see shared-memory-wasm.ts), or as shipped */
+  /** PGlite's module as shipped */
   pgliteWasmModule: WebAssembly.Module;
-  /** whether pgliteWasmModule takes a shared memory: statements can then be interrupted in place */
-  sharedMemory: boolean;
+  /**
+   * The same with its memory import declared shared (see shared-memory-wasm.ts): statements can then be
+   * interrupted in place. Undefined for a build it cannot be made from. Not for initdb, whose second
+   * engine instance ("child process") fails on a shared memory.
+   */
+  sharedPgliteWasmModule?: WebAssembly.Module;
   initdbWasmModule: WebAssembly.Module;
   fsBundle: Blob;
 }
@@ -37,11 +41,12 @@ export function loadEngineArtifacts(): Promise<EngineArtifacts> {
     } catch {
       shared = undefined; // another PGlite build: statements are cancelled by ending the engine, as before
     }
-    const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
-      WebAssembly.compile(shared ?? pglite),
+    const [pgliteWasmModule, sharedPgliteWasmModule, initdbWasmModule] = await Promise.all([
+      WebAssembly.compile(pglite),
+      shared ? WebAssembly.compile(shared) : undefined,
       WebAssembly.compile(initdb),
     ]);
-    return { pgliteWasmModule, sharedMemory: shared !== undefined, initdbWasmModule, fsBundle: new Blob([bundle]) };
+    return { pgliteWasmModule, sharedPgliteWasmModule, initdbWasmModule, fsBundle: new Blob([bundle]) };
   })();
   return loading;
 }

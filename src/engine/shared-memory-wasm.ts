@@ -3,8 +3,9 @@
 // handler does in PostgreSQL — set QueryCancelPending, InterruptPending and the latch — while the
 // engine's thread is busy in WebAssembly. The statement then ends at its next CHECK_FOR_INTERRUPTS
 // with PostgreSQL's own error, and the engine, its temporary tables and its transaction state live on.
-// Only the limits flag of that one import changes (0x01 "has maximum" → 0x03 "has maximum, shared");
-// non-atomic loads and stores on a shared memory behave as before.
+// Only the limits of that one import change (0x01 "has maximum" → 0x03 "has maximum, shared"; a side
+// module's import without a maximum gets wasm32's 65,536 pages); non-atomic loads and stores on a
+// shared memory behave as before.
 
 function readUleb(buf: Uint8Array, pos: number): [value: number, next: number] {
   let value = 0;
@@ -18,6 +19,17 @@ function readUleb(buf: Uint8Array, pos: number): [value: number, next: number] {
   }
 }
 
+function uleb(value: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = value & 0x7f;
+    value = Math.floor(value / 128);
+    if (value) b |= 0x80;
+    out.push(b);
+  } while (value);
+  return out;
+}
+
 function skipName(buf: Uint8Array, pos: number): number {
   const [len, next] = readUleb(buf, pos);
   return next + len;
@@ -29,6 +41,7 @@ export function withSharedImportedMemory(wasm: Uint8Array): Uint8Array {
   let pos = 8;
   while (pos < wasm.length) {
     const id = wasm[pos++];
+    const sizeStart = pos;
     const [size, bodyStart] = readUleb(wasm, pos);
     pos = bodyStart;
     if (id === 2) {
@@ -45,10 +58,17 @@ export function withSharedImportedMemory(wasm: Uint8Array): Uint8Array {
         } else if (kind === 2) { // memory: limits
           const flags = wasm[p];
           if (flags === 3) return wasm; // already shared
-          if (flags !== 1) throw new Error(`imported memory has limits flags ${flags}; a shared memory needs a maximum`);
-          const out = new Uint8Array(wasm);
-          out[p] = 3;
-          return out;
+          if (flags === 1) {
+            const out = new Uint8Array(wasm);
+            out[p] = 3;
+            return out;
+          }
+          if (flags !== 0) throw new Error(`imported memory has limits flags ${flags}`);
+          // no maximum: flags 0x03, the same minimum, and a maximum; the section grows by its bytes
+          const minEnd = readUleb(wasm, p + 1)[1];
+          const limits = [0x03, ...wasm.subarray(p + 1, minEnd), ...uleb(65536)];
+          const body = [...wasm.subarray(bodyStart, p), ...limits, ...wasm.subarray(minEnd, bodyStart + size)];
+          return Uint8Array.from([...wasm.subarray(0, sizeStart), ...uleb(body.length), ...body, ...wasm.subarray(bodyStart + size)]);
         } else if (kind === 3) p += 2; // global: valtype, mutability
         else if (kind === 4) p = readUleb(wasm, p + 1)[1]; // tag: attribute, type index
         else throw new Error(`unknown import kind ${kind}`);
@@ -58,4 +78,13 @@ export function withSharedImportedMemory(wasm: Uint8Array): Uint8Array {
     pos = bodyStart + size;
   }
   throw new Error('the module has no import section');
+}
+
+/** `bytes` with its imported memory declared shared when it imports an unshared one; otherwise `bytes`. */
+export function sharedIfImportsMemory(bytes: Uint8Array): Uint8Array {
+  try {
+    return withSharedImportedMemory(bytes);
+  } catch {
+    return bytes; // no memory import (a function trampoline), or nothing this can read
+  }
 }

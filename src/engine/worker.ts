@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { BackendOutputFilter } from './output-filter.js';
 import { CONTROL, batchEnds, batchStarts, type InterruptTarget } from './interrupt.js';
+import { sharedIfImportsMemory } from './shared-memory-wasm.js';
 import { WATCHED_SETTINGS, type MainToWorker, type WorkerToMain } from './worker-protocol.js';
 
 if (!parentPort) throw new Error('engine worker must run in a worker thread');
@@ -74,9 +75,12 @@ async function handle(msg: MainToWorker): Promise<void> {
     case 'init': {
       control = msg.control ? new Int32Array(msg.control) : undefined;
       highWaterBytes = msg.highWaterBytes ?? highWaterBytes;
-      sharedMemoryWanted = msg.artifacts.sharedMemory;
+      // a data directory still to be made (a template) is made with the module as shipped
+      const shared = msg.initDbParams === undefined ? msg.artifacts.sharedPgliteWasmModule : undefined;
+      sharedMemoryWanted = shared !== undefined;
+      memoryIsShared = shared !== undefined;
       db = new PGlite(msg.dataDir, {
-        pgliteWasmModule: msg.artifacts.pgliteWasmModule,
+        pgliteWasmModule: shared ?? msg.artifacts.pgliteWasmModule,
         initdbWasmModule: msg.artifacts.initdbWasmModule,
         fsBundle: msg.artifacts.fsBundle,
         database: msg.database,
@@ -224,6 +228,28 @@ function SharedWhenWanted(desc: MemoryDescriptor): object {
 }
 SharedWhenWanted.prototype = NativeMemory.prototype;
 wasm.Memory = SharedWhenWanted as unknown as MemoryConstructor;
+
+// Extensions PGlite loads later (plpgsql.so, …) are side modules importing the same memory: once it is
+// shared, their import must say so too, or instantiating them fails.
+let memoryIsShared = false;
+type ModuleConstructor = new (bytes: Uint8Array) => object;
+const wasmModules = WebAssembly as unknown as { Module: ModuleConstructor; instantiate: (source: unknown, imports?: unknown) => Promise<unknown> };
+const NativeModule = wasmModules.Module;
+const nativeInstantiate = wasmModules.instantiate.bind(WebAssembly);
+const asBytes = (source: unknown): Uint8Array | undefined =>
+  ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+    : source instanceof ArrayBuffer ? new Uint8Array(source) : undefined;
+function SharedWhenShared(bytes: Uint8Array): object {
+  const b = memoryIsShared ? asBytes(bytes) : undefined;
+  return new NativeModule(b ? sharedIfImportsMemory(b) : bytes);
+}
+SharedWhenShared.prototype = NativeModule.prototype;
+Object.setPrototypeOf(SharedWhenShared, NativeModule);
+wasmModules.Module = SharedWhenShared as unknown as ModuleConstructor;
+wasmModules.instantiate = (source: unknown, imports?: unknown) => {
+  const b = memoryIsShared ? asBytes(source) : undefined;
+  return nativeInstantiate(b ? sharedIfImportsMemory(b) : source, imports);
+};
 
 interface EmscriptenModule { HEAPU8: Uint8Array; _QueryCancelPending?: number; _InterruptPending?: number; _MyLatch?: number }
 
