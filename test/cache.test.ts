@@ -3,7 +3,9 @@
 // (database "truth", AutoCache=false, same sandbox), and every call is counted by the sandbox itself.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -167,6 +169,38 @@ test('EXPLAIN names the planned Keap request and the cache decision, and makes n
   assert.ok(line && /Keap calls: [1-9]/.test(line), analyzed.join('\n'));
   assert.ok((calls()['GET /v2/campaigns'] ?? 0) > 0);
 });
+
+const JAR = '/usr/share/java/postgresql.jar';
+const toolSkip = (tool: string, args: string[], install: string): string | false => {
+  try {
+    execFileSync(tool, args, { stdio: 'ignore' });
+    return false;
+  } catch {
+    return `${tool} is not installed (${install})`;
+  }
+};
+
+test('psql shows the Keap request lines as plan text, after the engine plan', { skip: toolSkip('psql', ['--version'], 'apt-get install postgresql-client') }, async () => {
+  const out = await new Promise<string>((resolve, reject) => execFile('psql', [server.dsn(), '-X', '-c', "EXPLAIN SELECT * FROM contacts WHERE email = 'ann@example.com'"],
+    (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
+  const lines = out.split('\n');
+  assert.match(lines[0]!, /QUERY PLAN/);
+  assert.ok(lines.findIndex((l) => l.includes('Seq Scan')) < lines.findIndex((l) => l.includes('GET /v2/contacts')), out);
+  assert.ok(lines.some((l) => /Cache: /.test(l)), out);
+  assert.match(out, /\(\d+ rows\)/);
+});
+
+test('pgjdbc reads the Keap request lines as rows of the QUERY PLAN column, as DBeaver shows a plain EXPLAIN',
+  { skip: !existsSync(JAR) ? `${JAR} is missing (apt-get install libpostgresql-jdbc-java)` : toolSkip('java', ['-version'], 'apt-get install default-jre-headless') }, async () => {
+    const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+    const out = await new Promise<string>((resolve, reject) => execFile('java', ['-cp', JAR, 'test/java/JdbcChecks.java', String(server.port), 'keap', 'tester', 'explain'],
+      { cwd: repoRoot, timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
+    const check = JSON.parse(out.trim().split('\n')[0]!) as { value?: { column: string; lines: string[] }; error?: string };
+    assert.equal(check.error, undefined);
+    assert.equal(check.value!.column, 'QUERY PLAN');
+    assert.ok(check.value!.lines.some((l) => l.includes('GET /v2/contacts')), check.value!.lines.join('\n'));
+    assert.ok(check.value!.lines.some((l) => /Cache: /.test(l)), check.value!.lines.join('\n'));
+  });
 
 test('keapgres_cache lists the entries and keapgres_cache_clear empties them', async () => {
   await query('keap', CARD);

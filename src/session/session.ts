@@ -168,14 +168,19 @@ export class Session {
     if (!r || r.cancelled) return;
     r.cancelled = reason;
     r.abort.abort(new SqlError(SQLSTATE.queryCanceled, CANCEL_MESSAGE[reason]));
-    if (!r.inEngine) return;
-    if (!this.engine.cancelExec()) {
+    if (r.inEngine) this.cancelInEngine(r);
+  }
+
+  private cancelInEngine(r: Running): void {
+    if (!this.engine.interruptible) {
       void this.engine.terminate();
       return;
     }
+    // false: the batch has not reached the engine yet; runEngine cancels it as soon as it has
+    if (!this.engine.cancelExec() || r.fallback) return;
     r.fallback = setTimeout(() => {
       if (this.running === r) {
-        this.o.logger.warn({ reason }, 'a cancelled statement did not stop in time: its engine is ended');
+        this.o.logger.warn({ reason: r.cancelled }, 'a cancelled statement did not stop in time: its engine is ended');
         void this.engine.terminate();
       }
     }, CANCEL_GRACE_MS);
@@ -455,7 +460,8 @@ export class Session {
       };
       if (this.o.monitor) sink = await this.o.monitor.beforeEngine(this.engine, this.txStatus, sink);
       const executing = this.engine.exec(data, sink, opts);
-      if (this.batchTimedOut) this.cancel('timeout');
+      if (running.cancelled) this.cancelInEngine(running);
+      else if (this.batchTimedOut) this.cancel('timeout');
       const outcome = await executing;
       if (outcome.settings) this.timeouts = timeoutsFrom(outcome.settings, this.timeouts);
       if (explain && !writer.destroyed && !this.closed) writer.write(explain.end());

@@ -30,6 +30,22 @@ public class JdbcChecks {
       report("notifications", JdbcChecks::notifications);
       return;
     }
+    if (args.length > 3 && args[3].equals("explain")) {
+      report("explain", () -> {
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (Connection c = connect(new Properties()); PreparedStatement ps = c.prepareStatement("EXPLAIN SELECT * FROM contacts WHERE email = ?")) {
+          ps.setString(1, "ann@example.com");
+          try (ResultSet rs = ps.executeQuery()) {
+            out.put("column", rs.getMetaData().getColumnLabel(1));
+            List<String> lines = new ArrayList<>();
+            while (rs.next()) lines.add(rs.getString(1));
+            out.put("lines", lines);
+          }
+        }
+        return out;
+      });
+      return;
+    }
     if (args.length > 3 && args[3].equals("timeouts")) {
       report("statementTimeout", JdbcChecks::statementTimeout);
       return;
