@@ -4,13 +4,13 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { request } from 'undici';
 import { startTestServer, type TestServer } from './support/keapgres.js';
+import { javaSkip, runJdbcChecks } from './support/java.js';
 
 const CONTACTS = 2500;
 let server: TestServer;
@@ -170,7 +170,6 @@ test('EXPLAIN names the planned Keap request and the cache decision, and makes n
   assert.ok((calls()['GET /v2/campaigns'] ?? 0) > 0);
 });
 
-const JAR = '/usr/share/java/postgresql.jar';
 const toolSkip = (tool: string, args: string[], install: string): string | false => {
   try {
     execFileSync(tool, args, { stdio: 'ignore' });
@@ -190,17 +189,14 @@ test('psql shows the Keap request lines as plan text, after the engine plan', { 
   assert.match(out, /\(\d+ rows\)/);
 });
 
-test('pgjdbc reads the Keap request lines as rows of the QUERY PLAN column, as DBeaver shows a plain EXPLAIN',
-  { skip: !existsSync(JAR) ? `${JAR} is missing (apt-get install libpostgresql-jdbc-java)` : toolSkip('java', ['-version'], 'apt-get install default-jre-headless') }, async () => {
-    const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-    const out = await new Promise<string>((resolve, reject) => execFile('java', ['-cp', JAR, 'test/java/JdbcChecks.java', String(server.port), 'keap', 'tester', 'explain'],
-      { cwd: repoRoot, timeout: 120_000 }, (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
-    const check = JSON.parse(out.trim().split('\n')[0]!) as { value?: { column: string; lines: string[] }; error?: string };
-    assert.equal(check.error, undefined);
-    assert.equal(check.value!.column, 'QUERY PLAN');
-    assert.ok(check.value!.lines.some((l) => l.includes('GET /v2/contacts')), check.value!.lines.join('\n'));
-    assert.ok(check.value!.lines.some((l) => /Cache: /.test(l)), check.value!.lines.join('\n'));
-  });
+test('pgjdbc reads the Keap request lines as rows of the QUERY PLAN column, as DBeaver shows a plain EXPLAIN', { skip: javaSkip() }, async () => {
+  const { explain } = await runJdbcChecks(server.port, 'keap', 'tester', 'explain');
+  assert.equal(explain!.error, undefined);
+  const value = explain!.value as { column: string; lines: string[] };
+  assert.equal(value.column, 'QUERY PLAN');
+  assert.ok(value.lines.some((l) => l.includes('GET /v2/contacts')), value.lines.join('\n'));
+  assert.ok(value.lines.some((l) => /Cache: /.test(l)), value.lines.join('\n'));
+});
 
 test('keapgres_cache lists the entries and keapgres_cache_clear empties them', async () => {
   await query('keap', CARD);

@@ -4,18 +4,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
+import { javaSkip, runJdbcChecks } from './support/java.js';
 import { parseTimeSetting, batchStatementTimeout } from '../src/session/timeouts.js';
 import { rewriteCancelReason } from '../src/session/cancel-message.js';
 import * as msg from '../src/wire/backend-messages.js';
 
 const noPostgres = findPostgresBin() === undefined && 'PostgreSQL is not installed (no pg_ctl): apt-get install -y postgresql';
-const JAR = '/usr/share/java/postgresql.jar';
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 let keapgres: TestServer;
 let postgres: ThrowawayPostgres | undefined;
@@ -235,23 +232,9 @@ test('transaction_timeout (PostgreSQL 17) ends a transaction that lasts too long
   assert.deepEqual(out, { error: { code: '25P04', message: 'terminating connection due to transaction timeout' }, ended: true });
 });
 
-const javaSkip = !existsSync(JAR) ? `${JAR} is missing (apt-get install libpostgresql-jdbc-java)` : (() => {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'java is missing (apt-get install default-jre-headless)';
-  }
-})();
-
-test('pgjdbc: SET statement_timeout, then a prepared statement past it: SQLState 57014, the connection keeps its temporary table', { skip: javaSkip }, async () => {
-  const run = (t: Target) => new Promise<Record<string, unknown>>((resolve, reject) => {
-    execFile('java', ['-cp', JAR, 'test/java/JdbcChecks.java', String(t.port), t.database, t.user, 'timeouts'], { cwd: repoRoot, timeout: 120_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`JdbcChecks failed: ${err.message}\n${stderr}`)) : resolve(Object.fromEntries(
-        stdout.trim().split('\n').map((l) => JSON.parse(l) as { check: string }).map((o) => [o.check, o])))));
-  });
-  const out = await sameOnBoth(run);
-  assert.deepEqual((out.statementTimeout as { value: unknown }).value, {
+test('pgjdbc: SET statement_timeout, then a prepared statement past it: SQLState 57014, the connection keeps its temporary table', { skip: javaSkip() }, async () => {
+  const out = await sameOnBoth((t) => runJdbcChecks(t.port, t.database, t.user, 'timeouts'));
+  assert.deepEqual(out.statementTimeout!.value, {
     error: '57014: ERROR: canceling statement due to statement timeout', endedWithin3s: true, tempRowsAfter: 2, setting: '400ms',
   });
 });
