@@ -53,15 +53,18 @@ function buildViews(catalog: Catalog): ModelView[] {
   });
 }
 
-/** DDL for the views with their comments (the columns keep custom_fields' descriptions). */
-export function modelViewsDdl(catalog: Catalog): string {
+/**
+ * DDL for the views with their comments (the columns keep custom_fields' descriptions). `nameOf` places a
+ * relation in another schema (keapgres export --schema); by default they are in public, as the engine has them.
+ */
+export function modelViewsDdl(catalog: Catalog, nameOf: (relation: string) => string = qualifiedName): string {
   const fields = catalog.tables.get(SOURCE_TABLE);
+  const columns = (fields?.columns ?? []).filter((c) => c.customFieldId === undefined);
   return modelViews(catalog)
     .map((v) => [
-      `${v.sql};`,
-      `COMMENT ON VIEW ${qualifiedName(v.name)} IS ${quoteLiteral(v.description)};`,
-      ...(fields?.columns ?? []).filter((c) => c.customFieldId === undefined)
-        .map((c) => `COMMENT ON COLUMN ${qualifiedName(v.name)}.${quoteIdent(c.name)} IS ${quoteLiteral(c.description)};`),
+      `CREATE VIEW ${nameOf(v.name)} AS SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')} FROM ${nameOf(SOURCE_TABLE)} WHERE record_type = ${quoteLiteral(v.recordType)};`,
+      `COMMENT ON VIEW ${nameOf(v.name)} IS ${quoteLiteral(v.description)};`,
+      ...columns.map((c) => `COMMENT ON COLUMN ${nameOf(v.name)}.${quoteIdent(c.name)} IS ${quoteLiteral(c.description)};`),
     ].join('\n'))
     .join('\n\n');
 }
