@@ -14,7 +14,7 @@ export const NEW_TABLES = [
   'country_regions', 'merchant_accounts', 'shipping_methods', 'product_categories', 'lead_source_categories', 'lead_source_expenses',
   'lead_source_recurring_expenses', 'email_templates', 'rest_hooks', 'opportunity_stage_details', 'user_signatures', 'campaign_goals',
   'campaign_sequences', 'affiliate_commission_programs', 'affiliate_redirects', 'affiliate_summaries', 'affiliate_payments',
-  'affiliate_commissions', 'affiliate_clawbacks',
+  'affiliate_commissions', 'affiliate_clawbacks', 'company_tags', 'note_templates', 'webforms', 'reports',
 ];
 const CONTACTS = 400;
 let server: TestServer;
@@ -169,7 +169,7 @@ test('each pushable equality on a new table gives the rows the full table gives,
 
 test('a pinned parent calls only that parent\'s endpoint', async () => {
   const sb = server.sandbox!;
-  for (const [name, column, value] of [['campaign_goals', 'campaign_id', 2], ['country_regions', 'country_code', 'CAN'], ['user_signatures', 'user_id', 1], ['affiliate_payments', 'affiliate_id', 1], ['contact_links', 'contact_id', 1]] as const) {
+  for (const [name, column, value] of [['campaign_goals', 'campaign_id', 2], ['country_regions', 'country_code', 'CAN'], ['user_signatures', 'user_id', 1], ['affiliate_payments', 'affiliate_id', 1], ['contact_links', 'contact_id', 1], ['company_tags', 'tag_id', 3]] as const) {
     const before = { ...sb.stats().byEndpoint };
     await query(`SELECT * FROM ${name} WHERE ${column} = $1`, [value]);
     const after = sb.stats().byEndpoint;

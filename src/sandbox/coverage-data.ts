@@ -11,7 +11,7 @@ import { customValue } from './generate.js';
 
 const DAY = 86_400_000;
 /** stream ids of these kinds (generate.ts's KIND stops well below) */
-const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, custom: 120 } as const;
+const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, custom: 120 } as const;
 const when = (r: Rng, from = DATA_START, to = DATA_END): number => from + Math.floor(r.next() * Math.max(1, (to - from) / 1000)) * 1000;
 
 export interface NamedRecord { id: number; name: string; createdAt: number }
@@ -31,6 +31,10 @@ export interface RecurringExpense { id: number; leadSourceId: number; title: str
 export interface CampaignGoal { id: number; campaignId: number; name: string; type: string; last24h: number; last30d: number; next: number[]; previous: number[] }
 export interface CampaignSequence { id: number; campaignId: number; name: string; active: number; completed: number; last24h: number; last30d: number }
 export interface RestHook { key: string; eventKey: string; hookUrl: string; status: 'Verified' | 'Unverified' | 'Inactive' }
+export interface CompanyTag { tagId: number; appliedAt: number }
+export interface NoteTemplate { id: number; title: string; description: string; actionType: string; userId: number | null; notify: number[] }
+export interface Webform { id: number; name: string; type: 'LEGACY' | 'STANDALONE' | 'FUNNEL' | 'LANDING_PAGE' | 'SURVEY'; slug: string; duplicateCheck: 'EMAIL' | 'EMAIL_AND_NAME' | 'NO_CHECK'; exitOption: 'REDIRECT' | 'MESSAGE' | 'HOSTED'; createdAt: number; updatedAt: number }
+export interface SavedReport { id: number; name: string; userIds: number[]; createdAt: number; updatedAt: number }
 export interface Country { alpha2: string; alpha3: string; name: string; provinces: [code: string, name: string][] }
 
 export const AUTOMATION_CATEGORIES = ['Lead nurture', 'Onboarding', 'Sales follow-up', 'Events', 'Win-back'];
@@ -48,6 +52,7 @@ const SHIPPING: ShippingMethod[] = [
 const PRODUCT_CATEGORIES = ['Courses', 'Coaching', 'Books', 'Merchandise', 'Workshops', 'Memberships', 'Online courses', 'Printed books'];
 const TEMPLATE_TITLES = ['Welcome', 'Thank you for your order', 'Appointment reminder', 'Invoice due', 'Birthday greeting', 'We miss you', 'Webinar invitation', 'Survey request', 'Referral thanks', 'Renewal notice', 'Password help', 'Monthly newsletter'];
 const GOAL_TYPES = ['WebForm', 'LandingPage', 'LinkClick', 'EmailOpened', 'Purchase', 'Tag', 'AppointmentEvent', 'StageMove'];
+const NOTE_TEMPLATES: [string, string][] = [['Discovery call', 'Call'], ['Follow-up email', 'Email'], ['Site visit', 'Appointment'], ['Quote sent', 'Other'], ['Renewal check-in', 'Call'], ['Letter mailed', 'Letter']];
 const HOOK_EVENTS = ['contact.add', 'contact.edit', 'order.add', 'invoice.payment.add'];
 export const COUNTRIES: Country[] = [
   { alpha2: 'US', alpha3: 'USA', name: 'United States', provinces: [] },
@@ -76,6 +81,9 @@ export class CoverageData {
   readonly recurringExpenses: Sparse<RecurringExpense>;
   readonly expenses: Sparse<LeadSourceExpense>;
   readonly hooks: RestHook[];
+  readonly noteTemplates: Collection<NoteTemplate>;
+  readonly webforms: Collection<Webform>;
+  readonly reports: Collection<SavedReport>;
 
   constructor(private readonly s: SandboxStore) {
     const seed = s.seed;
@@ -133,6 +141,22 @@ export class CoverageData {
       const recurring = this.recurringExpenses.get(leadSourceId * 2 - (r.chance(0.5) ? 1 : 0));
       const incurredAt = when(r);
       return { id, leadSourceId, recurringId: recurring && r.chance(0.5) ? recurring.id : null, title: r.pick(['Print ad', 'Booth fee', 'Mailer', 'Promoted post', 'Radio spot']), notes: r.chance(0.2) ? 'Invoice attached' : null, amountCents: r.range(20, 1500) * 100, incurredAt, createdAt: incurredAt, updatedAt: incurredAt + r.range(0, 10) * DAY };
+    });
+    const users = s.sizes.users;
+    this.noteTemplates = new Collection('note template', NOTE_TEMPLATES.length, (id) => {
+      const r = new Rng(seed, K.noteTemplate, id);
+      const [title, actionType] = NOTE_TEMPLATES[id - 1]!;
+      return { id, title, description: `Template for ${title.toLowerCase()} notes`, actionType, userId: r.chance(0.6) ? r.range(1, users) : null, notify: r.chance(0.4) ? [r.range(1, users)] : [] };
+    });
+    this.webforms = new Collection('webform', 8, (id) => {
+      const r = new Rng(seed, K.webform, id);
+      const createdAt = when(r); const name = `${r.pick(['Newsletter', 'Free guide', 'Contact us', 'Webinar', 'Consultation'])} form ${id}`;
+      return { id, name, type: r.pick(['LEGACY', 'STANDALONE', 'FUNNEL', 'LANDING_PAGE', 'SURVEY'] as const), slug: name.toLowerCase().replace(/[^a-z0-9]+/g, '-'), duplicateCheck: r.pick(['EMAIL', 'EMAIL_AND_NAME', 'NO_CHECK'] as const), exitOption: r.pick(['REDIRECT', 'MESSAGE', 'HOSTED'] as const), createdAt, updatedAt: Math.min(DATA_END, createdAt + r.range(0, 200) * DAY) };
+    });
+    this.reports = new Collection('report', 5, (id) => {
+      const r = new Rng(seed, K.report, id);
+      const createdAt = when(r);
+      return { id, name: ['Sales by month', 'Lead sources', 'Open invoices', 'Tag growth', 'Email engagement'][id - 1]!, userIds: [1, ...(r.chance(0.5) ? [r.range(2, Math.max(2, users))] : [])], createdAt, updatedAt: Math.min(DATA_END, createdAt + r.range(0, 90) * DAY) };
     });
     this.hooks = HOOK_EVENTS.slice(0, 3).map((eventKey, i) => ({ key: String(101 + i), eventKey, hookUrl: `https://hooks.example.com/keap/${eventKey}`, status: i === 2 ? 'Unverified' : 'Verified' }));
   }
@@ -204,6 +228,17 @@ export class CoverageData {
     const out: Record<number, CustomValue> = {};
     for (const f of this.s.customFields(type)) out[f.id] = customValue(r, f, this.s.sizes.users);
     return out;
+  }
+
+  /** Tags applied to a company: up to three, drawn from the tags (ascending tag id). */
+  companyTags(companyId: number): CompanyTag[] {
+    const c = this.s.companies.get(companyId);
+    if (!c) return [];
+    const r = new Rng(this.s.seed, K.companyTag, companyId);
+    const tags = this.s.sizes.tags;
+    const ids = new Set<number>();
+    for (let k = r.int(4); k > 0; k--) ids.add(r.range(1, tags));
+    return [...ids].filter((id) => this.s.tags.has(id)).sort((a, b) => a - b).map((tagId) => ({ tagId, appliedAt: when(r, c.createdAt) }));
   }
 
   /** A user's email signature (HTML). */

@@ -217,6 +217,49 @@ export function coverageRoutes(env: RouteEnv): Route[] {
       serialize: (cm) => commissionV1(cm, true),
     }, c.query, c.selfUrl + '/'));
   });
+  // ---------------- company tags, note templates, webforms, reports ----------------
+  v2('/tags/{tag_id}/companies', (c) => {
+    const tagId = idOf(c, 'tag_id', 'Tag');
+    if (!s.tags.has(tagId)) throw new ApiError(404, 'Unable to find this Tag');
+    interface Tagged { id: number; company: NonNullable<ReturnType<typeof s.companies.get>>; appliedAt: number }
+    const src: Source<Tagged> = {
+      get: (id) => { const co = s.companies.get(id); const a = co && d().companyTags(id).find((x) => x.tagId === tagId); return co && a ? { id, company: co, appliedAt: a.appliedAt } : undefined; },
+      *scanIds(after) { for (const id of s.companies.scanIds(after)) if (d().companyTags(id).some((x) => x.tagId === tagId)) yield id; },
+    };
+    return json(200, listV2(src, {
+      envelope: 'tagged_companies', maxPageSize: 1000,
+      filters: { company_name: { type: 'string', get: (r) => r.company.name }, email: { type: 'string', get: (r) => r.company.email }, since_applied_time: { type: 'time', bound: 'since', get: (r) => r.appliedAt }, until_applied_time: { type: 'time', bound: 'until', get: (r) => r.appliedAt } },
+      orderBy: { id: (r) => r.id, company_name: (r) => r.company.name, email: (r) => r.company.email, applied_time: (r) => r.appliedAt },
+      serialize: (r) => ({
+        company: { id: String(r.company.id), company_name: r.company.name, email_address: r.company.email ? { email: r.company.email, field: 'EMAIL1' } : undefined, website: r.company.website ?? undefined, owner_id: r.company.ownerId === null ? undefined : String(r.company.ownerId), create_time: v2Time(r.company.createdAt), update_time: v2Time(r.company.updatedAt) },
+        applied_time: v2Time(r.appliedAt),
+      }),
+    }, c.query));
+  });
+  v2('/notes/templates', (c) => json(200, listV2(d().noteTemplates, {
+    envelope: 'note_templates', maxPageSize: 1000, filters: {}, orderBy: { id: (x) => x.id },
+    serialize: (x) => ({ id: String(x.id), title: x.title, description: x.description, action_type: x.actionType, assignment_user_id: x.userId ?? undefined, notify_users: x.notify.map(String) }),
+  }, c.query)));
+  v2('/webforms', (c) => json(200, listV2(d().webforms, {
+    envelope: 'webforms', maxPageSize: 1000,
+    filters: {
+      name: { type: 'string', get: (w) => w.name }, webform_type: { type: 'string', get: (w) => w.type },
+      since_create_time: { type: 'time', bound: 'since', get: (w) => w.createdAt }, until_create_time: { type: 'time', bound: 'until', get: (w) => w.createdAt },
+      since_update_time: { type: 'time', bound: 'since', get: (w) => w.updatedAt }, until_update_time: { type: 'time', bound: 'until', get: (w) => w.updatedAt },
+    },
+    orderBy: { id: (w) => w.id, name: (w) => w.name, webform_type: (w) => w.type, create_time: (w) => w.createdAt, update_time: (w) => w.updatedAt },
+    serialize: (w) => ({
+      id: String(w.id), xid: `wf${w.id.toString(36)}x${w.createdAt.toString(36)}`, name: w.name, custom_slug: w.slug, webform_url: `https://sandbox.infusionsoft.app/app/form/${w.slug}`,
+      pretty_webform_url: `https://sandbox-business.example/forms/${w.slug}`, thank_you_page_url: w.exitOption === 'REDIRECT' ? 'https://sandbox-business.example/thanks' : undefined,
+      duplicate_check_option: w.duplicateCheck, exit_option: w.exitOption, webform_type: w.type, create_time: v2Time(w.createdAt), update_time: v2Time(w.updatedAt),
+    }),
+  }, c.query)));
+  v2('/reporting/reports', (c) => json(200, listV2(d().reports, {
+    envelope: 'reports', maxPageSize: 1000,
+    filters: { name: { type: 'string', get: (x) => x.name }, since_created_time: { type: 'time', bound: 'since', get: (x) => x.createdAt }, until_created_time: { type: 'time', bound: 'until', get: (x) => x.createdAt } },
+    orderBy: { id: (x) => x.id, name: (x) => x.name, created_time: (x) => x.createdAt },
+    serialize: (x) => ({ id: String(x.id), name: x.name, updated_time: v2Time(x.updatedAt), created_time: v2Time(x.createdAt), user_ids: x.userIds.map(String) }),
+  }, c.query)));
   return routes;
 }
 
