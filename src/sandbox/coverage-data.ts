@@ -11,7 +11,7 @@ import { customValue } from './generate.js';
 
 const DAY = 86_400_000;
 /** stream ids of these kinds (generate.ts's KIND stops well below) */
-const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, custom: 120 } as const;
+const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, discount: 117, custom: 120 } as const;
 const when = (r: Rng, from = DATA_START, to = DATA_END): number => from + Math.floor(r.next() * Math.max(1, (to - from) / 1000)) * 1000;
 
 export interface NamedRecord { id: number; name: string; createdAt: number }
@@ -35,6 +35,14 @@ export interface CompanyTag { tagId: number; appliedAt: number }
 export interface NoteTemplate { id: number; title: string; description: string; actionType: string; userId: number | null; notify: number[] }
 export interface Webform { id: number; name: string; type: 'LEGACY' | 'STANDALONE' | 'FUNNEL' | 'LANDING_PAGE' | 'SURVEY'; slug: string; duplicateCheck: 'EMAIL' | 'EMAIL_AND_NAME' | 'NO_CHECK'; exitOption: 'REDIRECT' | 'MESSAGE' | 'HOSTED'; createdAt: number; updatedAt: number }
 export interface SavedReport { id: number; name: string; userIds: number[]; createdAt: number; updatedAt: number }
+export type DiscountKind = 'freeTrials' | 'orderTotals' | 'productCategories' | 'products' | 'shipping';
+/** A discount of one kind; the fields a kind lacks are unset. Ids run across kinds (kind k: k*100 + i). */
+export interface Discount {
+  id: number; kind: DiscountKind; name: string; description: string; promoCode: string | null; startAt: number; endAt: number;
+  type: 'AMOUNT' | 'PERCENT'; value: number; applyToCommissions: boolean; strategy: 'GROSS' | 'NET';
+  productId: number | null; categoryIds: number[]; planId: number | null; trialDays: number; hidePrice: boolean;
+}
+export const DISCOUNT_KINDS: DiscountKind[] = ['freeTrials', 'orderTotals', 'productCategories', 'products', 'shipping'];
 export interface Country { alpha2: string; alpha3: string; name: string; provinces: [code: string, name: string][] }
 
 export const AUTOMATION_CATEGORIES = ['Lead nurture', 'Onboarding', 'Sales follow-up', 'Events', 'Win-back'];
@@ -228,6 +236,28 @@ export class CoverageData {
     const out: Record<number, CustomValue> = {};
     for (const f of this.s.customFields(type)) out[f.id] = customValue(r, f, this.s.sizes.users);
     return out;
+  }
+
+  /** The discounts of one kind: two to four each. */
+  discounts(kind: DiscountKind): Discount[] {
+    const k = DISCOUNT_KINDS.indexOf(kind) + 1;
+    const n = 2 + (hash32(this.s.seed, K.discount, k) % 3);
+    const plans = [...this.s.products.scan()].flatMap((p) => p.plans.map((x) => x.id));
+    return Array.from({ length: n }, (_, i) => {
+      const id = k * 100 + i + 1;
+      const r = new Rng(this.s.seed, K.discount, id);
+      const type = kind === 'productCategories' ? 'PERCENT' : r.pick(['AMOUNT', 'PERCENT'] as const);
+      const startAt = when(r, DATA_START, DATA_END - 60 * DAY);
+      return {
+        id, kind, name: `${r.pick(['Spring', 'Summer', 'Loyalty', 'Welcome', 'Holiday'])} ${kind === 'freeTrials' ? 'trial' : 'discount'} ${i + 1}`,
+        description: r.pick(['For returning customers', 'Launch promotion', 'Partner offer']), promoCode: r.chance(0.6) ? `SAVE${r.range(5, 30)}` : null,
+        startAt, endAt: startAt + r.range(7, 60) * DAY, type, value: type === 'PERCENT' ? r.range(5, 30) : r.range(5, 50),
+        applyToCommissions: r.chance(0.5), strategy: r.pick(['GROSS', 'NET'] as const),
+        productId: kind === 'products' ? r.range(1, this.s.sizes.products) : null,
+        categoryIds: kind === 'productCategories' ? [r.range(1, 6)] : [], planId: kind === 'freeTrials' && plans.length > 0 ? r.pick(plans) : null,
+        trialDays: kind === 'freeTrials' ? r.pick([7, 14, 30]) : 0, hidePrice: r.chance(0.3),
+      };
+    });
   }
 
   /** Tags applied to a company: up to three, drawn from the tags (ascending tag id). */

@@ -4,7 +4,8 @@ import { ApiError } from './http-errors.js';
 import { listV1, listV2, v1Since, v1Until, type Source, type V2List } from './listing.js';
 import { money, currencyValue, parseTime, v1Time, v2Time } from './formats.js';
 import { json, type Route, type RouteEnv, type RequestContext } from './routes.js';
-import { coverageData, COUNTRIES, AUTOMATION_CATEGORIES, type Commission } from './coverage-data.js';
+import { coverageData, COUNTRIES, AUTOMATION_CATEGORIES, type Commission, type Discount, type DiscountKind } from './coverage-data.js';
+import type { FilterSpec } from './filters.js';
 
 const REST = '/crm/rest';
 const idOf = (c: RequestContext, name: string, kind: string): number => {
@@ -217,6 +218,45 @@ export function coverageRoutes(env: RouteEnv): Route[] {
       serialize: (cm) => commissionV1(cm, true),
     }, c.query, c.selfUrl + '/'));
   });
+  // ---------------- discounts (five kinds, one list each) ----------------
+  const criteria = (x: Discount): unknown[] => [
+    { type: 'DATE_RANGE', criteria_id: `${x.id}1`, range_start_time: v2Time(x.startAt), range_end_time: v2Time(x.endAt) },
+    ...(x.promoCode ? [{ type: 'PROMO_CODE', criteria_id: `${x.id}2`, code: x.promoCode }] : []),
+  ];
+  const discountSpecs: Record<DiscountKind, { filters: FilterSpec<Discount>; orderBy: Record<string, (x: Discount) => unknown>; fields: (x: Discount) => Record<string, unknown> }> = {
+    freeTrials: {
+      filters: { free_trial_days: { type: 'number', get: (x) => x.trialDays }, hide_price: { type: 'bool', get: (x) => x.hidePrice }, subscription_plan_id: { type: 'set', get: (x) => x.planId } },
+      orderBy: { free_trial_days: (x) => x.trialDays, hide_price: (x) => x.hidePrice, name: (x) => x.name, subscription_plan_id: (x) => x.planId },
+      fields: (x) => ({ hide_price: x.hidePrice, subscription_plan_id: x.planId === null ? undefined : String(x.planId), free_trial_days: x.trialDays }),
+    },
+    orderTotals: {
+      filters: { apply_to_commissions: { type: 'bool', get: (x) => x.applyToCommissions }, discount_strategy: { type: 'string', get: (x) => x.strategy }, discount_type: { type: 'string', get: (x) => x.type }, discount_value: { type: 'number', get: (x) => x.value } },
+      orderBy: { apply_to_commissions: (x) => x.applyToCommissions, discount_strategy: (x) => x.strategy, discount_type: (x) => x.type, discount_value: (x) => x.value, name: (x) => x.name },
+      fields: (x) => ({ apply_to_commissions: x.applyToCommissions, discount_type: x.type, discount_value: x.value, discount_strategy: x.strategy }),
+    },
+    productCategories: {
+      filters: { id: { type: 'id', isId: true, ops: ['!=', '>', '>=', '<', '<='], get: (x) => x.id }, ids: { type: 'set', isId: true, get: (x) => x.id }, name: { type: 'string', prefix: true, get: (x) => x.name }, description: { type: 'string', prefix: true, get: (x) => x.description }, product_category_id: { type: 'set', get: (x) => x.categoryIds as never } },
+      orderBy: { name: (x) => x.name },
+      fields: (x) => ({ discount_percent: x.value, apply_to_commissions: x.applyToCommissions, product_categories: x.categoryIds.map(String) }),
+    },
+    products: {
+      filters: { apply_to_commissions: { type: 'bool', get: (x) => x.applyToCommissions }, discount_type: { type: 'string', get: (x) => x.type }, discount_value: { type: 'number', get: (x) => x.value }, product_id: { type: 'set', get: (x) => x.productId } },
+      orderBy: { apply_to_commissions: (x) => x.applyToCommissions, discount_type: (x) => x.type, discount_value: (x) => x.value, name: (x) => x.name, product_id: (x) => x.productId },
+      fields: (x) => ({ apply_to_commissions: x.applyToCommissions, product_id: String(x.productId), discount_type: x.type, discount_value: x.value }),
+    },
+    shipping: {
+      filters: { discount_type: { type: 'string', get: (x) => x.type }, discount_value: { type: 'number', get: (x) => x.value } },
+      orderBy: { discount_type: (x) => x.type, discount_value: (x) => x.value, name: (x) => x.name },
+      fields: (x) => ({ discount_type: x.type, discount_value: x.value }),
+    },
+  };
+  for (const [kind, spec] of Object.entries(discountSpecs) as [DiscountKind, (typeof discountSpecs)[DiscountKind]][]) {
+    v2(`/discounts/${kind}`, (c) => json(200, listV2(listSource(d().discounts(kind)), {
+      envelope: 'discounts', maxPageSize: 1000, filters: spec.filters, orderBy: { id: (x) => x.id, ...spec.orderBy } as V2List<Discount>['orderBy'],
+      serialize: (x) => ({ id: String(x.id), name: x.name, description: x.description, criteria: criteria(x), ...spec.fields(x) }),
+    }, c.query)));
+  }
+
   // ---------------- company tags, note templates, webforms, reports ----------------
   v2('/tags/{tag_id}/companies', (c) => {
     const tagId = idOf(c, 'tag_id', 'Tag');
