@@ -65,6 +65,11 @@ public class JdbcChecks {
       report("getPrimaryKeys", () -> rows(md.getPrimaryKeys(null, "public", "contact_tags"), "COLUMN_NAME", "KEY_SEQ", "PK_NAME"));
       report("getImportedKeys", () -> rows(md.getImportedKeys(null, "public", "contact_tags"), "PKTABLE_NAME", "PKCOLUMN_NAME", "FKTABLE_NAME", "FKCOLUMN_NAME", "FK_NAME"));
       report("getExportedKeys", () -> rows(md.getExportedKeys(null, "public", "tags"), "PKTABLE_NAME", "PKCOLUMN_NAME", "FKTABLE_NAME", "FKCOLUMN_NAME"));
+      // tables and views added for issue 13, as DBeaver's navigator reads them
+      report("getColumns affiliate_commissions", () -> rows(md.getColumns(null, "public", "affiliate_commissions", "%"), "COLUMN_NAME", "TYPE_NAME", "DATA_TYPE", "NULLABLE", "REMARKS", "ORDINAL_POSITION"));
+      report("getImportedKeys contact_links", () -> rows(md.getImportedKeys(null, "public", "contact_links"), "PKTABLE_NAME", "PKCOLUMN_NAME", "FKTABLE_NAME", "FKCOLUMN_NAME", "FK_NAME"));
+      report("getViews", () -> rows(md.getTables(null, "public", "%", new String[] { "VIEW" }), "TABLE_NAME", "REMARKS"));
+      report("getColumns contacts_model", () -> rows(md.getColumns(null, "public", "contacts_model", "%"), "COLUMN_NAME", "TYPE_NAME", "DATA_TYPE", "NULLABLE", "REMARKS", "ORDINAL_POSITION"));
       report("preparedTenTimes", () -> preparedTenTimes(c));
       report("fetchSizeCursor", () -> fetchSizeCursor(c));
       report("resultSetMetaData", () -> metaData(c, "SELECT id, given_name, custom_visits, create_time FROM contacts ORDER BY id LIMIT 1"));
