@@ -5,7 +5,7 @@ import { json, type Route, type RouteEnv, type RequestContext, type Reply } from
 import { listParam, fieldSet } from './listing.js';
 import * as V2 from './serialize-v2.js';
 import * as V1 from './serialize-v1.js';
-import type { Contact, CustomFieldDef, CustomValue, EmailAddress, EmailStatus, PhoneNumber, PostalAddress, Task, Note, Order, OrderItem } from './model.js';
+import type { Company, Contact, CustomFieldDef, CustomValue, EmailAddress, EmailStatus, PhoneNumber, PostalAddress, Task, Note, Order, OrderItem, Tag, Opportunity, Product } from './model.js';
 import type { SandboxStore } from './store.js';
 
 const REST = '/crm/rest';
@@ -310,6 +310,7 @@ export function writeRoutes(env: RouteEnv): Route[] {
     if ('type' in b) { const t = str(b.type, 'type') ?? 'Other'; const norm = TYPES.find((y) => y.toUpperCase() === t.toUpperCase()); if (!norm) throw new ApiError(400, `Invalid note type: ${t}`); x.type = norm as Note['type']; }
     if (version === 'v1' && 'user_id' in b) x.userId = intId(b.user_id, 'user_id') ?? x.userId;
     if (version === 'v2' && 'assigned_to_user_id' in b) x.userId = intId(b.assigned_to_user_id, 'assigned_to_user_id') ?? x.userId;
+    if (version === 'v2' && 'user_id' in b) x.userId = intId(b.user_id, 'user_id') ?? x.userId;
     return x;
   };
   const createNote = (c: RequestContext, contactId: number | null, version: 'v1' | 'v2'): Note => {
@@ -379,6 +380,181 @@ export function writeRoutes(env: RouteEnv): Route[] {
   });
   add('DELETE', 'v1', '/orders/{orderId}', (c) => { if (!s.orders.delete(idOf(c, 'orderId'))) throw new ApiError(404, 'Unable to find this Order'); return noContent; });
   add('DELETE', 'v2', '/orders/{order_id}', (c) => { if (!s.orders.delete(idOf(c, 'order_id'))) throw new ApiError(404, 'Order not found'); return noContent; });
+
+  // ---- companies, tags, opportunities, products (v2; reference §6 and the v2 spec's request bodies) ----
+  // PATCH takes update_mask: only the named properties change; without it, every property sent.
+  const masked = (c: RequestContext, b: Body): ((k: string) => boolean) => {
+    const mask = listParam(c.query, 'update_mask');
+    return (k) => (mask ? mask.includes(k) : k in b);
+  };
+  const boolOf = (v: unknown, name: string): boolean => {
+    if (typeof v !== 'boolean') throw new ApiError(400, `${name} must be a boolean`);
+    return v;
+  };
+  const numOf = (v: unknown, name: string): number => {
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw new ApiError(400, `${name} must be a number`);
+    return n;
+  };
+  const emailOk = (e: string, name: string): string => {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw new ApiError(400, `Invalid email address: ${e}`);
+    if (e.length > 75) throw new ApiError(400, `${name} must be at most 75 characters`);
+    return e;
+  };
+
+  const applyCompany = (co: Company, b: Body, has: (k: string) => boolean): Company => {
+    const n: Company = { ...co };
+    if (has('company_name')) {
+      const name = str(b.company_name, 'company_name');
+      if (!name || !name.trim()) throw new ApiError(400, 'company_name is required');
+      n.name = name;
+    }
+    if (has('website')) n.website = str(b.website, 'website');
+    if (has('notes')) n.notes = str(b.notes, 'notes');
+    if (has('email_address')) {
+      const e = b.email_address === null ? null : obj(b.email_address);
+      n.email = e ? emailOk(str(e.email, 'email_address.email') ?? '', 'email_address.email') : null;
+    }
+    if (has('phone_number')) {
+      const ph = b.phone_number === null ? null : obj(b.phone_number);
+      n.phone = ph ? str(ph.number, 'phone_number.number') : null;
+      n.phoneExt = ph ? str(ph.extension, 'phone_number.extension') : null;
+    }
+    if (has('fax_number')) { const f = b.fax_number === null ? null : obj(b.fax_number); n.fax = f ? str(f.number, 'fax_number.number') : null; }
+    if (has('address')) {
+      const a = b.address === null ? null : obj(b.address);
+      if (a) {
+        const region = str(a.region, 'region');
+        const countryCode = str(a.country_code, 'country_code');
+        if (region && !countryCode) throw new ApiError(400, 'country_code is required when region is given');
+        n.address = {
+          field: 'BILLING', line1: str(a.line1, 'line1') ?? '', line2: str(a.line2, 'line2'), locality: str(a.locality, 'locality') ?? '',
+          region: region ?? '', regionCode: str(a.region_code, 'region_code') ?? '', countryCode: countryCode ?? '', country: '',
+          postalCode: str(a.postal_code, 'postal_code') ?? str(a.zip_code, 'zip_code') ?? '', zipFour: str(a.zip_four, 'zip_four'),
+        };
+      } else n.address = null;
+    }
+    if (has('custom_fields')) n.customFields = customValues(s, s.customFields('COMPANY'), arr(b.custom_fields ?? [], 'custom_fields'), co.customFields);
+    return n;
+  };
+  const companyFields = new Set(V2.COMPANY_FIELDS);
+  add('POST', 'v2', '/companies', (c) => {
+    const b = obj(c.body);
+    if (!str(b.company_name, 'company_name')?.trim()) throw new ApiError(400, 'company_name is required');
+    const base: Company = { id: 0, name: '', email: null, emailStatus: 'UNENGAGED_MARKETABLE', phone: null, phoneExt: null, fax: null, address: null, website: null, notes: null, ownerId: null, customFields: {}, createdAt: c.now, updatedAt: c.now };
+    const n = applyCompany(base, b, (k) => k in b);
+    // Keap refuses a second company of the same name
+    for (const x of s.companies.scan()) if (x.name.toLowerCase() === n.name.toLowerCase()) throw new ApiError(400, `A company named '${n.name}' already exists (duplicate)`);
+    return json(201, V2.companyV2(s, s.companies.insert((id) => ({ ...n, id })), companyFields));
+  });
+  add('PATCH', 'v2', '/companies/{company_id}', (c) => {
+    const cur = s.companies.get(idOf(c, 'company_id')); if (!cur) throw new ApiError(404, 'Company not found');
+    const b = obj(c.body);
+    const next = { ...applyCompany(cur, b, masked(c, b)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.companies.put(next);
+    return json(200, V2.companyV2(s, next, companyFields));
+  });
+  add('DELETE', 'v2', '/companies/{company_id}', (c) => { if (!s.companies.delete(idOf(c, 'company_id'))) throw new ApiError(404, 'Company not found'); return noContent; });
+
+  const applyTagDef = (t: Tag, b: Body, has: (k: string) => boolean): Tag => {
+    const n: Tag = { ...t };
+    if (has('name')) { const name = str(b.name, 'name'); if (!name || !name.trim()) throw new ApiError(400, 'name is required'); n.name = name; }
+    if (has('description')) n.description = str(b.description, 'description') ?? '';
+    if (has('category')) {
+      const cat = b.category === null ? null : obj(b.category);
+      const id = cat ? intId(cat.id, 'category.id') : null;
+      if (id === null || !s.tagCategories.has(id)) throw new ApiError(400, `Tag category ${String(cat?.id ?? null)} does not exist`);
+      n.categoryId = id;
+    }
+    // tag names are unique within their category
+    for (const x of s.tags.scan()) if (x.id !== t.id && x.categoryId === n.categoryId && x.name.toLowerCase() === n.name.toLowerCase()) throw new ApiError(400, `A tag named '${n.name}' already exists in this category (duplicate)`);
+    return n;
+  };
+  add('POST', 'v2', '/tags', (c) => {
+    const b = obj(c.body);
+    if (!str(b.name, 'name')?.trim()) throw new ApiError(400, 'name is required');
+    const n = applyTagDef({ id: 0, name: '', description: '', categoryId: 1, createdAt: c.now, updatedAt: c.now }, b, (k) => k in b);
+    return json(201, V2.tagV2(s.tags.insert((id) => ({ ...n, id }))));
+  });
+  add('PATCH', 'v2', '/tags/{tag_id}', (c) => {
+    const cur = s.tags.get(idOf(c, 'tag_id')); if (!cur) throw new ApiError(404, 'Tag not found');
+    const b = obj(c.body);
+    const next = { ...applyTagDef(cur, b, masked(c, b)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.tags.put(next);
+    return json(200, V2.tagV2(next));
+  });
+  add('DELETE', 'v2', '/tags/{tag_id}', (c) => { if (!s.tags.delete(idOf(c, 'tag_id'))) throw new ApiError(404, 'Tag not found'); return noContent; });
+
+  const applyOpp = (o: Opportunity, b: Body, has: (k: string) => boolean): Opportunity => {
+    const n: Opportunity = { ...o };
+    if (has('opportunity_title')) { const t = str(b.opportunity_title, 'opportunity_title'); if (!t || !t.trim()) throw new ApiError(400, 'opportunity_title is required'); n.title = t; }
+    if (has('contact_id')) { const id = intId(b.contact_id, 'contact_id'); if (id === null || !s.contacts.has(id)) throw new ApiError(400, `Contact ${String(b.contact_id)} does not exist`); n.contactId = id; }
+    if (has('stage_id')) { const id = intId(b.stage_id, 'stage_id'); if (id === null || !s.stages.has(id)) throw new ApiError(400, `Stage ${String(b.stage_id)} does not exist`); n.stageId = id; }
+    if (has('user_id')) { const id = intId(b.user_id, 'user_id'); if (id === null || !s.users.has(id)) throw new ApiError(400, `User ${String(b.user_id)} does not exist`); n.userId = id; }
+    if (has('next_action_time')) n.nextActionAt = time(b.next_action_time, 'next_action_time');
+    if (has('next_action_notes')) n.nextActionNotes = str(b.next_action_notes, 'next_action_notes');
+    if (has('opportunity_notes')) n.notes = str(b.opportunity_notes, 'opportunity_notes');
+    if (has('estimated_close_time')) n.estimatedCloseAt = time(b.estimated_close_time, 'estimated_close_time') ?? n.estimatedCloseAt;
+    if (has('include_in_forecast')) n.includeInForecast = boolOf(b.include_in_forecast, 'include_in_forecast');
+    if (has('projected_revenue_low')) n.revenueLow = numOf(b.projected_revenue_low, 'projected_revenue_low');
+    if (has('projected_revenue_high')) n.revenueHigh = numOf(b.projected_revenue_high, 'projected_revenue_high');
+    if (has('affiliate_id')) n.affiliateId = intId(b.affiliate_id, 'affiliate_id');
+    if (has('custom_fields')) n.customFields = customValues(s, s.customFields('OPPORTUNITY'), arr(b.custom_fields ?? [], 'custom_fields'), o.customFields);
+    if (n.revenueLow > n.revenueHigh) throw new ApiError(400, 'projected_revenue_low must not be greater than projected_revenue_high');
+    return n;
+  };
+  add('POST', 'v2', '/opportunities', (c) => {
+    const b = obj(c.body);
+    if (!str(b.opportunity_title, 'opportunity_title')?.trim()) throw new ApiError(400, 'opportunity_title is required');
+    const base: Opportunity = { id: 0, title: '', contactId: 0, stageId: 1, userId: 1, notes: null, nextActionNotes: null, nextActionAt: null, estimatedCloseAt: c.now, includeInForecast: true, revenueLow: 0, revenueHigh: 0, affiliateId: null, customFields: {}, createdAt: c.now, updatedAt: c.now };
+    const n = applyOpp(base, b, (k) => k in b);
+    if (!s.contacts.has(n.contactId)) throw new ApiError(400, 'contact_id is required');
+    return json(201, V2.opportunityV2(s, s.opportunities.insert((id) => ({ ...n, id })), true));
+  });
+  add('PATCH', 'v2', '/opportunities/{opportunity_id}', (c) => {
+    const cur = s.opportunities.get(idOf(c, 'opportunity_id')); if (!cur) throw new ApiError(404, 'Opportunity not found');
+    const b = obj(c.body);
+    const next = { ...applyOpp(cur, b, masked(c, b)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.opportunities.put(next);
+    return json(200, V2.opportunityV2(s, next, true));
+  });
+  add('DELETE', 'v2', '/opportunities/{opportunity_id}', (c) => { if (!s.opportunities.delete(idOf(c, 'opportunity_id'))) throw new ApiError(404, 'Opportunity not found'); return noContent; });
+
+  const applyProduct = (p: Product, b: Body, has: (k: string) => boolean): Product => {
+    const n: Product = { ...p };
+    if (has('name')) { const v = str(b.name, 'name'); if (!v || !v.trim()) throw new ApiError(400, 'name is required'); n.name = v; }
+    if (has('short_description')) { const v = str(b.short_description, 'short_description'); if (v === null) throw new ApiError(400, 'short_description is required'); n.shortDescription = v; }
+    if (has('description')) n.description = str(b.description, 'description') ?? '';
+    if (has('sku')) n.sku = str(b.sku, 'sku') ?? '';
+    if (has('price')) {
+      const v = b.price;
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new ApiError(400, 'price must be an integer amount in the currency\u2019s smallest unit');
+      if (v < 0) throw new ApiError(400, 'price must be greater than or equal to 0');
+      n.priceCents = v;
+    }
+    if (has('active')) n.active = boolOf(b.active, 'active');
+    if (has('shippable')) n.shippable = boolOf(b.shippable, 'shippable');
+    if (has('taxable')) n.taxable = boolOf(b.taxable, 'taxable');
+    if (has('subscription_only')) n.subscriptionOnly = boolOf(b.subscription_only, 'subscription_only');
+    if (has('weight')) n.weight = numOf(b.weight, 'weight');
+    return n;
+  };
+  add('POST', 'v2', '/products', (c) => {
+    const b = obj(c.body);
+    for (const k of ['name', 'price', 'short_description']) if (b[k] === undefined || b[k] === null) throw new ApiError(400, `${k} is required`);
+    const base: Product = { id: 0, name: '', description: '', shortDescription: '', sku: '', priceCents: 0, active: true, shippable: false, taxable: false, weight: 0, subscriptionOnly: false, plans: [], createdAt: c.now, updatedAt: c.now };
+    const n = applyProduct(base, b, (k) => k in b);
+    if (n.sku) for (const x of s.products.scan()) if (x.sku === n.sku) throw new ApiError(400, `A product with sku '${n.sku}' already exists (duplicate)`);
+    return json(201, V2.productV2(s.products.insert((id) => ({ ...n, id }))));
+  });
+  add('PATCH', 'v2', '/products/{product_id}', (c) => {
+    const cur = s.products.get(idOf(c, 'product_id')); if (!cur) throw new ApiError(404, 'Product not found');
+    const b = obj(c.body);
+    const next = { ...applyProduct(cur, b, masked(c, b)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.products.put(next);
+    return json(200, V2.productV2(next));
+  });
+  add('DELETE', 'v2', '/products/{product_id}', (c) => { if (!s.products.delete(idOf(c, 'product_id'))) throw new ApiError(404, 'Product not found'); return noContent; });
 
   return routes;
 }
