@@ -6,6 +6,11 @@ import type { Logger } from 'pino';
 import { SqlError } from '../errors.js';
 import type { EngineInstance } from '../engine/instance.js';
 import { planSql, mergeBatchPlans, type FetchPlan, type PlannerContext } from '../planner/index.js';
+import type { WriteTarget } from '../planner/types.js';
+import { executeWrite } from '../writes/keap-writer.js';
+import { armed, disarm } from '../writes/engine-rows.js';
+import { checkWriteAllowed } from '../writes/write-guards.js';
+import { splitSimple } from '../session/protocol-state.js';
 import { applySessionDefinitions, sessionDefinitions, type SessionDefinitionState } from '../planner/session-definitions.js';
 import { copyStatement } from '../schema/rows.js';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../schema/ddl.js';
@@ -39,6 +44,8 @@ export interface KeapSource {
   freshMs: number;
   /** whether engines handed on may keep whole cached tables (the pool keeps loaded engines); default true */
   keepsLoaded?: boolean;
+  /** ReadOnly=true: every write to a Keap table is refused (25006) */
+  readOnly?: boolean;
   /** re-reads the account's custom fields: the new catalog and the DDL that turns `from` into it */
   refreshSchema?: (from: Catalog) => Promise<{ catalog: Catalog; ddl: string }>;
 }
@@ -47,6 +54,9 @@ export interface KeapSource {
 const TOP_UP_WITHIN_MS = 10 * 60_000;
 /** At most this much of them per engine: each kept engine holds its own copy. */
 const TOP_UP_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Keap calls of one write in flight at once (the pacer keeps them within Keap's rate limit). */
+const WRITE_CONCURRENCY = 8;
 
 /** Rows per COPY call: big enough to amortise the round trip to the engine, small enough to stream. */
 const COPY_CHUNK_BYTES = 2 * 1024 * 1024;
@@ -86,6 +96,7 @@ export class KeapSessionLoader implements BatchPreparer {
    * the session did not write to; every other Keap table is emptied. False: do not reuse the engine.
    */
   async handOver(engine: EngineInstance, o: { topUp: boolean } = { topUp: false }): Promise<'kept' | 'empty' | false> {
+    await this.finishWrite(engine, heldTables(engine));
     forgetChildren(engine); // the pool's DISCARD ALL drops them
     const held = heldTables(engine);
     const keeps = this.shared && this.source.keepsLoaded !== false && this.catalog === this.source.catalog;
@@ -145,6 +156,7 @@ export class KeapSessionLoader implements BatchPreparer {
 
   async prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<PrepareOutcome> {
     const held = heldTables(engine);
+    if (work.txStatus !== 'E') await this.finishWrite(engine, held);
     if (work.txStatus === 'I') {
       // rows loaded inside a transaction that has ended may have been rolled back with it
       for (const h of held.values()) if (h.inTransaction) h.dirty = true;
@@ -198,6 +210,7 @@ export class KeapSessionLoader implements BatchPreparer {
       });
       return { notices, explain: explain.text ? explainLines(reports, false) : undefined };
     }
+    if (plan.writes?.length && work.txStatus !== 'E') return this.prepareWrite(work, engine, plan.fetches, plan.writes, held, notices, signal);
     const count = await this.apiCount(work, plan.fetches, held, signal);
     if (count) return { notices, answer: count };
     if (plan.fetches.length === 0) return { notices };
@@ -265,6 +278,83 @@ export class KeapSessionLoader implements BatchPreparer {
     if (wrote && !mode.inTransaction) await this.recordCounters(engine, held);
     if (explain?.analyze && explain.text) return { notices, explain: explainLines([...byTable.values()].map((w) => w.report), true) };
     return { notices };
+  }
+
+  /**
+   * A statement that writes to a Keap table (src/writes): refused where Keap writes may not run, else the rows it
+   * reads are loaded, the engine decides which rows it touches, Keap is called, and the cache and the engine take
+   * Keap's rows — through the client's statement itself (armed), or directly when the write failed part-way.
+   */
+  private async prepareWrite(work: BatchWork, engine: EngineInstance, fetches: FetchPlan[], writes: WriteTarget[], held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal): Promise<PrepareOutcome> {
+    const target = writes[0]!;
+    const table = this.catalog.tables.get(target.table)!;
+    if (writes.length > 1 || work.statements.length > 1 || splitSimple(work.statements[0]!.sql).length > 1) {
+      throw new SqlError('0A000', `a write to Keap table "${table.name}" must be sent as a statement of its own`, {
+        detail: 'Each write to Keap is made, counted and reported by itself.',
+        hint: 'Send the write alone (one statement per Query, or one Bind/Execute per Sync).',
+      });
+    }
+    const inTransaction = work.txStatus === 'T';
+    await checkWriteAllowed(engine, table.name, work.txStatus, this.source.readOnly === true);
+    const byTable = new Map<string, TableWork>();
+    for (const f of fetches) {
+      const t = this.catalog.tables.get(f.table);
+      if (!t) continue;
+      let w = byTable.get(t.name);
+      if (!w) byTable.set(t.name, (w = { table: t, plans: [], synced: [], report: this.describe(f, held) }));
+      w.plans.push(f);
+    }
+    for (const w of byTable.values()) {
+      const whole = held.get(w.table.name);
+      const wholePart = whole && !whole.dirty && whole.parts.length === 1 && whole.parts[0]!.entry.full && !whole.parts[0]!.keys ? whole.parts[0]! : undefined;
+      const wanted = wholePart && this.cache.fullEntry(w.table) === wholePart.entry ? [{ table: w.table.name, conditions: [] }] : w.plans;
+      w.synced = await Promise.all(wanted.map((f) => this.cache.sync(w.table, f, signal)));
+      if (wanted !== w.plans) w.plans = wanted;
+      if ((await this.loadTable(engine, w, held, signal, undefined, inTransaction)).truncated) notices.push(this.truncationNotice(w.table.name));
+    }
+    const result = await executeWrite({
+      engine, connector: this.source.connector, table, target, statement: work.statements[0]!, inTransaction, signal, concurrency: WRITE_CONCURRENCY,
+    });
+    const { lines, deleted } = result.changes;
+    const changed = lines.length > 0 || deleted.length > 0;
+    const full = changed ? this.cache.applyWrite(table, lines, deleted) : undefined;
+    const h = held.get(table.name);
+    const part = h && !h.dirty && h.parts.length === 1 ? h.parts[0]! : undefined;
+    // The engine's table takes the very change the cache's full entry took: it stays at that entry's version.
+    const follows = full && part && part.entry === full.entry && !part.keys && part.version === full.before;
+    if (result.error) {
+      if (changed && !inTransaction) {
+        await applyChanges(engine, table, copyStatement(table), [{ bytes: Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8') }].filter((b) => b.bytes.length > 0), deleted);
+        await this.recordCounters(engine, held);
+      }
+      if (changed) this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction);
+      throw result.error;
+    }
+    await result.arm();
+    this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction);
+    this.logger.debug({ table: table.name, op: target.op, calls: result.calls, rows: lines.length + deleted.length }, 'wrote to Keap');
+    return { notices: notices.concat(result.notices) };
+  }
+
+  /** What the engine's table holds after a write: the full entry's new version, or rows to reload before use. */
+  private afterWrite(table: TableSchema, held: Map<string, HeldTable>, version: number | undefined, inTransaction: boolean): void {
+    const h = held.get(table.name);
+    if (h && version !== undefined) {
+      h.parts[0]!.version = version;
+      h.inTransaction ||= inTransaction;
+      h.vacuumed = false;
+    } else if (h) h.dirty = true;
+    else held.set(table.name, { parts: [], inTransaction, dirty: true });
+  }
+
+  /** Before the next batch: the apply trigger of the last write goes; a statement that failed in the engine leaves its table to reload. */
+  private async finishWrite(engine: EngineInstance, held: Map<string, HeldTable>): Promise<void> {
+    if (!armed(engine)) return;
+    const done = await disarm(engine, this.catalog.tables);
+    if (!done) return;
+    const h = held.get(done.table);
+    if (h && !done.complete) h.dirty = true;
+    await this.recordCounters(engine, held);
   }
 
   /** The parts a table's work needs once synchronised (a full entry serves pinned keys alone when not held whole). */
