@@ -1,5 +1,5 @@
 // Writes (issue 12): INSERT, UPDATE and DELETE on Keap tables become Keap calls. Every write is checked in the
-// sandbox's own store, then by a SELECT from another session (which must see it without refetching the table).
+// sandbox's own store, then by a SELECT from another session, which must see it without refetching the table.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
@@ -7,33 +7,285 @@ import { startTestServer, type TestServer } from './support/keapgres.js';
 
 let server: TestServer;
 before(async () => {
-  server = await startTestServer({ contacts: 300 });
+  server = await startTestServer({
+    contacts: 600,
+    config: { databases: { keap: 'sandbox', ro: 'sandbox;ReadOnly=true', slow: 'sandbox;Timeout=1' } },
+  });
 });
 after(async () => server?.stop());
 
-const store = () => server.sandbox!.store;
-const calls = (): Record<string, number> => server.sandbox!.stats().byEndpoint;
-const sum = (o: Record<string, number>, re: RegExp): number => Object.entries(o).filter(([k]) => re.test(k)).reduce((a, [, n]) => a + n, 0);
+const sb = () => server.sandbox!;
+const store = () => sb().store;
+const calls = (): Record<string, number> => sb().stats().byEndpoint;
+const sum = (re: RegExp): number => Object.entries(calls()).filter(([k]) => re.test(k)).reduce((a, [, n]) => a + n, 0);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function one<T extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<T>> {
-  return server.withClient((c) => c.query<T>(sql, params));
+async function one<T extends pg.QueryResultRow>(sql: string, params?: unknown[], database = 'keap'): Promise<pg.QueryResult<T>> {
+  return server.withClient((c) => c.query<T>(sql, params), { database });
+}
+async function refused(sql: string, params?: unknown[], database = 'keap'): Promise<pg.DatabaseError> {
+  const err = await one(sql, params, database).then(() => undefined, (e: pg.DatabaseError) => e);
+  assert.ok(err, `expected ${sql} to fail`);
+  return err;
 }
 
 test('DBeaver-style edit by primary key: UPDATE … WHERE id = $1 is one PATCH, RETURNING shows Keap\'s row, another session sees it', async () => {
   await one('SELECT id, given_name FROM contacts WHERE id = 5');
   const before = store().contacts.get(5)!;
-  server.sandbox!.resetStats();
+  sb().resetStats();
   const r = await one<{ id: string; given_name: string; update_time: Date }>('UPDATE contacts SET given_name = $1 WHERE id = $2 RETURNING id, given_name, update_time', ['Zoë', 5]);
   assert.equal(r.command, 'UPDATE');
   assert.equal(r.rowCount, 1);
   assert.equal(r.rows[0]!.given_name, 'Zoë');
-  assert.equal(calls()['PATCH /v2/contacts/{contact_id}'], 1);
+  assert.deepEqual(calls(), { 'PATCH /v2/contacts/{contact_id}': 1 });
   const after = store().contacts.get(5)!;
   assert.equal(after.givenName, 'Zoë');
-  assert.ok(after.updatedAt > before.updatedAt);
-  assert.equal(r.rows[0]!.update_time.getTime(), new Date(after.updatedAt).getTime());
-  server.sandbox!.resetStats();
+  assert.equal(after.familyName, before.familyName, 'only the column written changes');
+  assert.ok(after.updatedAt > before.updatedAt, 'Keap sets the update time');
+  assert.equal(r.rows[0]!.update_time.getTime(), new Date(after.updatedAt).getTime(), 'RETURNING shows the update time Keap set');
+  sb().resetStats();
   const seen = await one<{ given_name: string }>('SELECT given_name FROM contacts WHERE id = 5');
   assert.equal(seen.rows[0]!.given_name, 'Zoë');
-  assert.equal(sum(calls(), /^GET/), 0, JSON.stringify(calls()));
+  assert.equal(sum(/^GET/), 0, JSON.stringify(calls()));
+});
+
+test('a bulk UPDATE with an expression: the engine computes each new value, each row is one PATCH, every session sees them', async () => {
+  await one('SELECT id, job_title FROM contacts'); // the grid is open: the table is loaded and cached whole
+  const ids = Array.from({ length: 20 }, (_, i) => 20 + i);
+  const expected = new Map(ids.map((id) => [id, `${store().contacts.get(id)!.jobTitle ?? 'none'} (reviewed ${id % 7})`]));
+  sb().resetStats();
+  const r = await one("UPDATE contacts SET job_title = coalesce(job_title, 'none') || ' (reviewed ' || (id % 7) || ')' WHERE id BETWEEN 20 AND 39");
+  assert.equal(r.rowCount, 20);
+  assert.equal(calls()['PATCH /v2/contacts/{contact_id}'], 20);
+  assert.equal(sum(/^GET/), 0, 'the rows came from the cache');
+  for (const id of ids) assert.equal(store().contacts.get(id)!.jobTitle, expected.get(id));
+  sb().resetStats();
+  const seen = await one<{ id: string; job_title: string }>("SELECT id, job_title FROM contacts WHERE job_title LIKE '%(reviewed%' ORDER BY id");
+  assert.deepEqual(seen.rows.map((x) => [Number(x.id), x.job_title]), ids.map((id) => [id, expected.get(id)]));
+  assert.equal(sum(/^GET/), 0, JSON.stringify(calls()));
+});
+
+test('INSERT … RETURNING gives each new row as Keap made it: its id and create_time; DELETE removes it', async () => {
+  sb().resetStats();
+  const r = await one<{ id: string; email: string; given_name: string; create_time: Date }>(
+    "INSERT INTO contacts (given_name, family_name, email) VALUES ('Ann', 'Lee', 'ann.lee@example.com'), ($1, 'Ng', 'bo.ng@example.com') RETURNING id, email, given_name, create_time",
+    ['Bo'],
+  );
+  assert.equal(r.command, 'INSERT');
+  assert.equal(r.rowCount, 2);
+  assert.equal(calls()['POST /v2/contacts'], 2);
+  const ids = r.rows.map((x) => Number(x.id));
+  assert.ok(ids.every((id) => id > 600), `new ids ${ids}`);
+  for (const row of r.rows) {
+    const c = store().contacts.get(Number(row.id))!;
+    assert.equal(c.emails[0]!.email, row.email);
+    assert.equal(c.givenName, row.given_name);
+    assert.equal(row.create_time.getTime(), new Date(c.createdAt).getTime());
+  }
+  const seen = await one<{ id: string; email: string }>(`SELECT id, email FROM contacts WHERE id IN (${ids.join(',')}) ORDER BY id`);
+  assert.deepEqual(seen.rows.map((x) => x.email), ['ann.lee@example.com', 'bo.ng@example.com']);
+
+  sb().resetStats();
+  const d = await one<{ id: string }>(`DELETE FROM contacts WHERE id = ${ids[0]} RETURNING id`);
+  assert.equal(d.rowCount, 1);
+  assert.equal(calls()['DELETE /v2/contacts/{contact_id}'], 1);
+  assert.equal(store().contacts.get(ids[0]!), undefined);
+  const gone = await one(`SELECT id FROM contacts WHERE id IN (${ids.join(',')})`);
+  assert.deepEqual(gone.rows.map((x) => Number(x.id)), [ids[1]]);
+});
+
+test('tags, tasks, notes, opportunities, products and companies: insert, update and delete by key', async () => {
+  const tag = await one<{ id: string; name: string; category_id: string }>("INSERT INTO tags (name, description, category_id) VALUES ('VIP 2026', 'big ones', 2) RETURNING id, name, category_id");
+  const tagId = Number(tag.rows[0]!.id);
+  assert.equal(store().tags.get(tagId)!.name, 'VIP 2026');
+  assert.equal(store().tags.get(tagId)!.categoryId, 2);
+  await one('UPDATE tags SET description = $1 WHERE id = $2', ['the biggest', tagId]);
+  assert.equal(store().tags.get(tagId)!.description, 'the biggest');
+
+  const task = await one<{ id: string; completed: boolean }>("INSERT INTO tasks (title, contact_id, assigned_to_user_id, due_time) VALUES ('Call back', 7, 2, '2026-12-24 10:00+00') RETURNING id, completed");
+  const taskId = Number(task.rows[0]!.id);
+  assert.equal(store().tasks.get(taskId)!.title, 'Call back');
+  assert.equal(store().tasks.get(taskId)!.dueAt, Date.parse('2026-12-24T10:00:00Z'));
+  const done = await one<{ completed: boolean }>('UPDATE tasks SET completed = true WHERE id = $1 RETURNING completed', [taskId]);
+  assert.equal(done.rows[0]!.completed, true);
+  assert.equal(store().tasks.get(taskId)!.completed, true);
+
+  const note = await one<{ id: string }>("INSERT INTO notes (contact_id, title, text, type) VALUES (9, 'Met', 'Coffee at 10', 'Call') RETURNING id");
+  const noteId = Number(note.rows[0]!.id);
+  assert.equal(store().notes.get(noteId)!.body, 'Coffee at 10');
+  await one("UPDATE notes SET text = 'Coffee at 11' WHERE id = $1", [noteId]);
+  assert.equal(store().notes.get(noteId)!.body, 'Coffee at 11');
+  assert.equal((await one('DELETE FROM notes WHERE id = $1', [noteId])).rowCount, 1);
+  assert.equal(store().notes.get(noteId), undefined);
+
+  const opp = store().opportunities.get(4)!;
+  const stage = opp.stageId === 2 ? 3 : 2;
+  const moved = await one<{ stage_id: string; stage_name: string }>('UPDATE opportunities SET stage_id = $1 WHERE id = 4 RETURNING stage_id, stage_name', [stage]);
+  assert.equal(Number(moved.rows[0]!.stage_id), stage);
+  assert.equal(moved.rows[0]!.stage_name, store().stages.get(stage)!.name, 'Keap\'s row carries the new stage\'s name');
+  assert.equal(store().opportunities.get(4)!.stageId, stage);
+
+  const product = await one<{ id: string; price: string }>("INSERT INTO products (name, price, short_description, sku) VALUES ('Widget', 12.5, 'A widget', 'W-1') RETURNING id, price");
+  assert.equal(product.rows[0]!.price, '12.50');
+  assert.equal(store().products.get(Number(product.rows[0]!.id))!.priceCents, 1250);
+
+  const co = await one<{ id: string; city: string }>("UPDATE companies SET city = 'Tucson' WHERE id = 3 RETURNING id, city");
+  assert.equal(co.rows[0]!.city, 'Tucson');
+  const stored = store().companies.get(3)!;
+  assert.equal(stored.address?.locality, 'Tucson');
+
+  const seen = await one<{ n: string }>(`SELECT (SELECT description FROM tags WHERE id = ${tagId}) || '|' || (SELECT completed FROM tasks WHERE id = ${taskId})::text AS n`);
+  assert.equal(seen.rows[0]!.n, 'the biggest|true');
+  assert.equal((await one(`DELETE FROM tags WHERE id = ${tagId}`)).rowCount, 1);
+  assert.equal(store().tags.get(tagId), undefined);
+});
+
+test('INSERT … SELECT into contact_tags applies a tag with one bulk call; DELETE removes it with one', async () => {
+  const tagId = 3;
+  const targets = Array.from({ length: 50 }, (_, i) => 100 + i);
+  const already = targets.filter((c) => store().contactTags(c).some((t) => t.tagId === tagId));
+  sb().resetStats();
+  const r = await one(`INSERT INTO contact_tags (contact_id, tag_id) SELECT id, ${tagId} FROM contacts WHERE id BETWEEN 100 AND 149 ON CONFLICT DO NOTHING`);
+  assert.equal(calls()['POST /v2/tags/{tag_id}/contacts:applyTags'], 1);
+  assert.equal(r.rowCount, 50 - already.length, 'contacts that had the tag are not counted');
+  for (const c of targets) assert.ok(store().contactTags(c).some((t) => t.tagId === tagId), `contact ${c} has tag ${tagId}`);
+  const seen = await one<{ n: number }>(`SELECT count(*)::int AS n FROM contact_tags WHERE tag_id = ${tagId} AND contact_id BETWEEN 100 AND 149`);
+  assert.equal(seen.rows[0]!.n, 50);
+
+  sb().resetStats();
+  const d = await one(`DELETE FROM contact_tags WHERE tag_id = ${tagId} AND contact_id BETWEEN 100 AND 124`);
+  assert.equal(d.rowCount, 25);
+  assert.equal(calls()['POST /v2/tags/{tag_id}/contacts:removeTags'], 1);
+  for (const c of targets) assert.equal(store().contactTags(c).some((t) => t.tagId === tagId), c >= 125, `contact ${c}`);
+  const left = await one<{ n: number }>(`SELECT count(*)::int AS n FROM contact_tags WHERE tag_id = ${tagId} AND contact_id BETWEEN 100 AND 149`);
+  assert.equal(left.rows[0]!.n, 25);
+});
+
+test('a partial failure: the DETAIL says how many rows were written, which failed and Keap\'s message; written rows stay written', async () => {
+  await one('SELECT id, website FROM contacts');
+  sb().setFaults({ writeFaults: [{ match: '^PATCH /v2/contacts/(53)$', status: 400, message: 'website must be a valid URL' }] });
+  try {
+    const err = await refused("UPDATE contacts SET website = 'https://example.com/' || id WHERE id BETWEEN 50 AND 59");
+    assert.equal(err.code, '22P02');
+    assert.match(err.message, /website must be a valid URL/);
+    const m = /^(\d+) of 10 rows were written to Keap/.exec(err.detail ?? '');
+    assert.ok(m, err.detail);
+    assert.match(err.detail!, /\(id=53\): website must be a valid URL/);
+    const written = Array.from({ length: 10 }, (_, i) => 50 + i).filter((id) => store().contacts.get(id)!.website === `https://example.com/${id}`);
+    assert.equal(written.length, Number(m[1]), 'the count reported is the count Keap has');
+    assert.ok(!written.includes(53));
+    const seen = await one<{ id: string }>("SELECT id FROM contacts WHERE website LIKE 'https://example.com/%' ORDER BY id");
+    assert.deepEqual(seen.rows.map((x) => Number(x.id)), written);
+  } finally {
+    sb().setFaults({ writeFaults: [] });
+  }
+});
+
+test('a POST that timed out is never sent again: the row is reported uncertain (08007) and Keap holds one contact', async () => {
+  sb().setFaults({ writeFaults: [{ match: '^POST /v2/contacts$', hangMs: 2500, count: 1 }] });
+  sb().resetStats();
+  const err = await refused("INSERT INTO contacts (given_name, email) VALUES ('Slow', 'slow.poke@example.com')", undefined, 'slow');
+  assert.equal(err.code, '08007');
+  assert.match(err.detail ?? '', /^0 of 1 row was written/);
+  assert.match(err.detail ?? '', /not sent again/);
+  await sleep(1800);
+  assert.equal(calls()['POST /v2/contacts'], 1, 'one POST, answered after keapgres gave up on it');
+  const made = [...store().contacts.scan(600)].filter((c) => c.emails.some((e) => e.email === 'slow.poke@example.com'));
+  assert.equal(made.length, 1, 'exactly one contact');
+  sb().setFaults({ writeFaults: [] });
+});
+
+test('hostile values reach Keap exactly, as literals and as parameters; a value Keap refuses is 22P02 with its message', async () => {
+  const nasty = "O'Brien\\\t\"; DROP TABLE contacts; --\nß🙂";
+  await one(`UPDATE contacts SET family_name = E'${nasty.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\t/g, '\\t').replace(/\n/g, '\\n')}' WHERE id = 61`);
+  assert.equal(store().contacts.get(61)!.familyName, nasty);
+  await one('UPDATE contacts SET given_name = $1 WHERE id = $2', [nasty, 62]);
+  assert.equal(store().contacts.get(62)!.givenName, nasty);
+  const seen = await one<{ f: string; g: string }>('SELECT (SELECT family_name FROM contacts WHERE id = 61) AS f, (SELECT given_name FROM contacts WHERE id = 62) AS g');
+  assert.deepEqual(seen.rows[0], { f: nasty, g: nasty });
+  sb().resetStats();
+  const bad = await refused("INSERT INTO contacts (given_name, email) VALUES ('X', 'not an email')");
+  assert.equal(bad.code, '22P02');
+  assert.match(bad.message, /Invalid email address: not an email/);
+  const missing = await refused("INSERT INTO companies (website) VALUES ('https://nameless.example')");
+  assert.equal(missing.code, '23502');
+  assert.match(missing.message, /company_name/);
+  assert.equal(calls()['POST /v2/companies'] ?? 0, 0, 'refused before any call');
+  const dup = await refused("INSERT INTO tags (name, category_id) VALUES ('Hot Lead', 3)");
+  assert.equal(dup.code, '23505');
+  await server.withClient(async (c) => {
+    await assert.rejects(c.query("UPDATE contacts SET email = 'x@y.z' WHERE id = 1"), (e: pg.DatabaseError) => e.code === '0A000');
+    assert.equal((await c.query('SELECT 1 AS one')).rows[0].one, 1, 'the session stays usable');
+  });
+});
+
+test('read-only columns and tables are refused before any call, naming the column', async () => {
+  sb().resetStats();
+  const col = await refused('UPDATE contacts SET create_time = now() WHERE id = 1');
+  assert.equal(col.code, '0A000');
+  assert.match(col.message, /column "create_time" of Keap table "contacts" cannot be written/);
+  const id = await refused("INSERT INTO contacts (id, given_name, email) VALUES (99999, 'A', 'a@b.cd')");
+  assert.match(id.message, /column "id"/);
+  const table = await refused("UPDATE campaigns SET name = 'x'");
+  assert.equal(table.code, '0A000');
+  assert.match(table.message, /Keap table "campaigns" is read-only/);
+  assert.equal(sum(/^(POST|PATCH|PUT|DELETE)/), 0);
+});
+
+test('inside a transaction block a Keap write is refused (25000) unless keapgres.keap_writes = immediate; read-only modes refuse (25006)', async () => {
+  sb().resetStats();
+  await server.withClient(async (c) => {
+    await c.query('BEGIN');
+    await assert.rejects(c.query("UPDATE contacts SET suffix = 'Jr' WHERE id = 70"), (e: pg.DatabaseError) => e.code === '25000' && /keapgres\.keap_writes = 'immediate'/.test(e.hint ?? ''));
+    await c.query('ROLLBACK');
+    await c.query("SET keapgres.keap_writes = 'immediate'");
+    await c.query('BEGIN');
+    const r = await c.query("UPDATE contacts SET suffix = 'Jr' WHERE id = 70");
+    assert.equal(r.rowCount, 1);
+    await c.query('ROLLBACK');
+    assert.equal(store().contacts.get(70)!.suffix, 'Jr', 'applied at once: ROLLBACK does not undo it');
+    assert.equal((await c.query('SELECT suffix FROM contacts WHERE id = 70')).rows[0].suffix, 'Jr', 'and the session reads what Keap holds');
+    await c.query('BEGIN READ ONLY');
+    await assert.rejects(c.query("UPDATE contacts SET suffix = 'Sr' WHERE id = 70"), (e: pg.DatabaseError) => e.code === '25006');
+    await c.query('ROLLBACK');
+    await c.query('SET default_transaction_read_only = on');
+    await assert.rejects(c.query("UPDATE contacts SET suffix = 'Sr' WHERE id = 70"), (e: pg.DatabaseError) => e.code === '25006');
+  });
+  const ro = await refused("UPDATE contacts SET suffix = 'Sr' WHERE id = 70", undefined, 'ro');
+  assert.equal(ro.code, '25006');
+  assert.match(ro.detail ?? '', /ReadOnly=true/);
+  assert.equal(store().contacts.get(70)!.suffix, 'Jr');
+  assert.equal(calls()['PATCH /v2/contacts/{contact_id}'], 1);
+});
+
+test('cancel in the middle of a 500-row UPDATE: the calls stop and the error says how many rows were written', async () => {
+  await one('SELECT id, spouse_name FROM contacts');
+  sb().resetStats();
+  const c = new pg.Client(server.clientConfig());
+  await c.connect();
+  try {
+    const running = c.query("UPDATE contacts SET spouse_name = 'Pat ' || id WHERE id <= 500").then(() => undefined, (e: pg.DatabaseError) => e);
+    await sleep(2000);
+    const canceller = new pg.Client(server.clientConfig());
+    await canceller.connect();
+    await canceller.query('SELECT pg_cancel_backend($1)', [(c as unknown as { processID: number }).processID]);
+    await canceller.end();
+    const err = await running;
+    assert.ok(err, 'the UPDATE was cancelled');
+    assert.equal(err.code, '57014');
+    const m = /^(\d+) of 500 rows were written to Keap and stay written; (\d+) were not sent/.exec(err.detail ?? '');
+    assert.ok(m, err.detail);
+    const written = Number(m[1]);
+    assert.ok(written > 0 && written < 500, `${written} written`);
+    assert.equal(written + Number(m[2]), 500);
+    await sleep(500);
+    const changed = [...store().contacts.scan()].filter((x) => x.id <= 500 && x.spouseName === `Pat ${x.id}`).length;
+    assert.equal(changed, written, 'Keap holds exactly the rows reported');
+    assert.equal(calls()['PATCH /v2/contacts/{contact_id}'], written, 'no call after the cancel');
+    const seen = await one<{ n: number }>("SELECT count(*)::int AS n FROM contacts WHERE spouse_name LIKE 'Pat %'");
+    assert.equal(seen.rows[0]!.n, written);
+    assert.equal((await c.query('SELECT 1 AS one')).rows[0].one, 1, 'the session stays usable');
+  } finally {
+    await c.end();
+  }
 });

@@ -66,6 +66,8 @@ export interface ConnectionSettings {
   readonly cacheMaxSizeMb?: number;
   /** Offline: answer from the cache only, never call Keap */
   readonly offline: boolean;
+  /** ReadOnly: refuse every write to a Keap table (CData's property) */
+  readonly readOnly: boolean;
   /** the Other=… properties, canonical names */
   readonly other: Readonly<Record<string, string>>;
   /** properties given but without effect for this AuthScheme (the credential source logs them) */
@@ -120,6 +122,7 @@ const PROPERTIES: readonly PropertySpec[] = [
   { name: 'CacheLocation', apply: (v, d, c) => (d.cacheLocation = parseCacheLocation(v, c.env)) },
   { name: 'CacheMaxSize', apply: (v, d) => (d.cacheMaxSizeMb = parseInteger('CacheMaxSize', v, 1, 1024 * 1024, 'megabytes, an integer of 1 or more')) },
   { name: 'Offline', apply: (v, d) => (d.offline = parseBoolean('Offline', v)) },
+  { name: 'ReadOnly', apply: (v, d) => (d.readOnly = parseBoolean('ReadOnly', v)) },
   { name: 'Other', apply: (v, d) => applyOther(v, d) },
 ];
 
@@ -140,9 +143,11 @@ export function isSecretProperty(name: string): boolean {
 }
 
 /** The cache properties of a connection (AutoCache, CacheTolerance, CacheLocation, CacheMaxSize, Offline). */
-export type CacheSettings = Pick<ConnectionSettings, 'autoCache' | 'cacheToleranceSeconds' | 'cacheLocation' | 'cacheMaxSizeMb' | 'offline'>;
+export type CacheSettings = Pick<ConnectionSettings, 'autoCache' | 'cacheToleranceSeconds' | 'cacheLocation' | 'cacheMaxSizeMb' | 'offline'>
+  & { readonly readOnly?: boolean; readonly timeoutSeconds?: number };
 
-export const CACHE_PROPERTIES = ['AutoCache', 'CacheTolerance', 'CacheLocation', 'CacheMaxSize', 'Offline'] as const;
+/** The properties the built-in sandbox takes: the cache's, ReadOnly and Timeout. */
+export const CACHE_PROPERTIES = ['AutoCache', 'CacheTolerance', 'CacheLocation', 'CacheMaxSize', 'Offline', 'ReadOnly', 'Timeout'] as const;
 
 /** Only the cache properties, as the built-in sandbox takes them ("CacheTolerance=5;Offline=false"). */
 export function parseCacheSettings(s: string, env: NodeJS.ProcessEnv = process.env): CacheSettings {
@@ -157,7 +162,10 @@ export function parseCacheSettings(s: string, env: NodeJS.ProcessEnv = process.e
     }
     if (pair.value !== '') spec.apply(pair.value, draft, { env });
   }
-  return { autoCache: draft.autoCache ?? true, cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600, cacheLocation: draft.cacheLocation, cacheMaxSizeMb: draft.cacheMaxSizeMb, offline: draft.offline ?? false };
+  return {
+    autoCache: draft.autoCache ?? true, cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600, cacheLocation: draft.cacheLocation, cacheMaxSizeMb: draft.cacheMaxSizeMb,
+    offline: draft.offline ?? false, readOnly: draft.readOnly ?? false, timeoutSeconds: draft.timeoutSeconds,
+  };
 }
 
 export function parseConnectionString(s: string, options: ParseOptions = {}): ConnectionSettings {
@@ -253,6 +261,7 @@ function finish(draft: Draft, seen: Map<string, string>, s: string, options: Par
     autoCache: draft.autoCache ?? true,
     cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600,
     offline: draft.offline ?? false,
+    readOnly: draft.readOnly ?? false,
     other: draft.other ?? {},
     ignoredProperties: ignored,
     masked: maskConnectionString(s),

@@ -116,7 +116,7 @@ export function sandboxAccess(sb: Sandbox, config?: SandboxConfig): KeapAccess {
       },
     },
     pageSize: config?.pageSize ?? 1000,
-    timeoutSeconds: 60,
+    timeoutSeconds: config?.cache?.timeoutSeconds ?? 60,
     maxRows: -1,
     spikePerSecond: 25,
     cache: config?.cache,
@@ -187,6 +187,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       keapTables: [...catalog.tables.keys()],
       createPreparer: (logger) => new KeapSessionLoader({
         catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000, cache, keepsLoaded: (o.idleLoaded ?? DEFAULT_IDLE_LOADED) > 0,
+        readOnly: o.access.cache?.readOnly === true,
         refreshSchema: (from) => db.refreshSchema(from),
       }, logger),
     },

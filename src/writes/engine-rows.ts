@@ -32,14 +32,15 @@ BEGIN
   INSERT INTO ${CAPTURE} (old_row, new_row) VALUES (CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END);
   RETURN NULL;
 END $keapgres$`);
-  const begin = inTransaction ? 'SAVEPOINT keapgres_w' : 'BEGIN';
-  const end = inTransaction ? 'RELEASE SAVEPOINT keapgres_w' : 'COMMIT';
+  // Inside the client's transaction (keap_writes = immediate) a failure aborts it anyway, as the statement would.
+  const begin = inTransaction ? 'SELECT 1' : 'BEGIN';
+  const end = inTransaction ? 'SELECT 1' : 'COMMIT';
   await engine.query(`${begin}; CREATE TRIGGER keapgres_capture BEFORE INSERT OR UPDATE OR DELETE ON ${qualifiedName(table)} FOR EACH ROW EXECUTE FUNCTION pg_temp.keapgres_w_capture()`);
   try {
     await runStatement(engine, stmt);
     await engine.query(`DROP TRIGGER keapgres_capture ON ${qualifiedName(table)}; ${end}`);
   } catch (err) {
-    await engine.query(inTransaction ? 'ROLLBACK TO SAVEPOINT keapgres_w; RELEASE SAVEPOINT keapgres_w' : 'ROLLBACK').catch(() => undefined);
+    if (!inTransaction) await engine.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
   const { rows } = await engine.query(`SELECT old_row::text AS o, new_row::text AS n FROM ${CAPTURE} ORDER BY n`);

@@ -31,7 +31,7 @@ export function sqlstateOf(status: number, message: string): string {
   if (status === 409 || isDuplicateMessage(message)) return '23505';
   if (status === 400 || status === 422) {
     if (/\brequired\b|must contain|must not be (empty|null)|missing/i.test(message)) return '23502';
-    if (/invalid|must be an? (number|integer|id|boolean|string|date|date-time)|not valid|malformed|cannot parse|not a valid/i.test(message)) return '22P02';
+    if (/invalid|must be an? (valid|number|integer|id|boolean|string|date|date-time)|not valid|malformed|cannot parse|not a valid/i.test(message)) return '22P02';
     return '23514';
   }
   if (status === 401) return '28000';

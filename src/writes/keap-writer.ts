@@ -113,7 +113,8 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   if (skippedDuplicates > 0) notices.push({ severity: 'NOTICE', sqlstate: '00000', message: `${skippedDuplicates} row${skippedDuplicates === 1 ? ' was' : 's were'} already at Keap (ON CONFLICT DO NOTHING)` });
   const changes = { lines, deleted: [...deleted, ...gone] };
   const action = target.op.toUpperCase();
-  const summary = `${written} of ${touched.length} row${touched.length === 1 ? '' : 's'} ${written === 1 ? 'was' : 'were'} written to Keap and stay${written === 1 ? 's' : ''} written`;
+  const one = touched.length === 1;
+  const summary = `${written} of ${touched.length} row${one ? ' was' : 's were'} written to Keap and stay${one ? 's' : ''} written`;
   let error: SqlError | undefined;
   if (first) {
     const state = first.sqlstate;
