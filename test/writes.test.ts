@@ -2,9 +2,13 @@
 // sandbox's own store, then by a SELECT from another session, which must see it without refetching the table.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { JDBC_JAR, javaSkip } from './support/java.js';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 let server: TestServer;
 before(async () => {
   server = await startTestServer({
@@ -288,4 +292,41 @@ test('cancel in the middle of a 500-row UPDATE: the calls stop and the error say
   } finally {
     await c.end();
   }
+});
+
+test('pgjdbc: prepared UPDATEs (named, binary), RETURNING, generated keys; refusals with autocommit off and read-only', { skip: javaSkip() }, async () => {
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcWrites.java', String(server.port)], { cwd: repoRoot, timeout: 120_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout)));
+  });
+  const seen = new Map(out.trim().split('\n').map((l) => { const o = JSON.parse(l) as { check: string; value?: unknown; error?: string }; return [o.check, o]; }));
+  const value = (check: string): unknown => {
+    const o = seen.get(check);
+    assert.ok(o && o.error === undefined, `${check}: ${o?.error ?? 'nothing printed'}`);
+    return o.value;
+  };
+  assert.deepEqual(value('prepared update run 7 times (a named, then binary, server statement)'), [1, 1, 1, 1, 1, 1, 1]);
+  for (let i = 0; i < 7; i++) assert.equal(store().contacts.get(200 + i)!.jobTitle, `JDBC title ${200 + i}`);
+  const [id, description, time] = value('update returning') as [number, string, number];
+  assert.deepEqual([id, description], [5, 'from pgjdbc']);
+  assert.equal(time, store().tags.get(5)!.updatedAt);
+  const [n, taskId] = value('insert with generated keys') as [number, number];
+  assert.equal(n, 1);
+  assert.equal(store().tasks.get(taskId)!.title, 'Follow up (pgjdbc)');
+  assert.equal(value('autocommit off refuses'), '25000');
+  assert.equal(value('read-only connection refuses'), '25006');
+  assert.equal(store().contacts.get(210)!.suffix === 'III' || store().contacts.get(211)!.suffix === 'IV', false);
+  const again = await one<{ job_title: string }>('SELECT job_title FROM contacts WHERE id BETWEEN 200 AND 206 ORDER BY id');
+  assert.deepEqual(again.rows.map((r) => r.job_title), Array.from({ length: 7 }, (_, i) => `JDBC title ${200 + i}`));
+});
+
+test('psql: an UPDATE … RETURNING and a DELETE print what Keap wrote, with the command tags', async () => {
+  const sql = "UPDATE products SET name = 'Renamed by psql' WHERE id = 2 RETURNING id, name;\nDELETE FROM tasks WHERE id = 3;\n";
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('psql', [server.dsn(), '-X', '-v', 'ON_ERROR_STOP=1', '-A', '-c', sql.split('\n')[0]!, '-c', sql.split('\n')[1]!], { timeout: 60_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(stdout)));
+  });
+  assert.equal(out, 'id|name\n2|Renamed by psql\n(1 row)\nUPDATE 1\nDELETE 1\n');
+  assert.equal(store().products.get(2)!.name, 'Renamed by psql');
+  assert.equal(store().tasks.get(3), undefined);
 });

@@ -288,14 +288,19 @@ export class KeapSessionLoader implements BatchPreparer {
   private async prepareWrite(work: BatchWork, engine: EngineInstance, fetches: FetchPlan[], writes: WriteTarget[], held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal): Promise<PrepareOutcome> {
     const target = writes[0]!;
     const table = this.catalog.tables.get(target.table)!;
-    if (writes.length > 1 || work.statements.length > 1 || splitSimple(work.statements[0]!.sql).length > 1) {
+    // pgjdbc with autocommit off sends BEGIN in the same batch, just before the statement
+    const begins = work.statements.slice(0, -1);
+    const pipelinedBegin = begins.length > 0 && begins.every((s) => /^\s*(begin|start\s+transaction)\b/i.test(s.sql))
+      ? { readOnly: begins.some((s) => /\bread\s+only\b/i.test(s.sql)) } : undefined;
+    const statement = work.statements[work.statements.length - 1]!;
+    if (writes.length > 1 || (work.statements.length > 1 && !pipelinedBegin) || splitSimple(statement.sql).length > 1) {
       throw new SqlError('0A000', `a write to Keap table "${table.name}" must be sent as a statement of its own`, {
         detail: 'Each write to Keap is made, counted and reported by itself.',
         hint: 'Send the write alone (one statement per Query, or one Bind/Execute per Sync).',
       });
     }
     const inTransaction = work.txStatus === 'T';
-    await checkWriteAllowed(engine, table.name, work.txStatus, this.source.readOnly === true);
+    await checkWriteAllowed(engine, table.name, pipelinedBegin ? 'T' : work.txStatus, this.source.readOnly === true, pipelinedBegin?.readOnly === true);
     const byTable = new Map<string, TableWork>();
     for (const f of fetches) {
       const t = this.catalog.tables.get(f.table);
@@ -313,7 +318,7 @@ export class KeapSessionLoader implements BatchPreparer {
       if ((await this.loadTable(engine, w, held, signal, undefined, inTransaction)).truncated) notices.push(this.truncationNotice(w.table.name));
     }
     const result = await executeWrite({
-      engine, connector: this.source.connector, table, target, statement: work.statements[0]!, inTransaction, signal, concurrency: WRITE_CONCURRENCY,
+      engine, connector: this.source.connector, table, target, statement, inTransaction, signal, concurrency: WRITE_CONCURRENCY,
     });
     const { lines, deleted } = result.changes;
     const changed = lines.length > 0 || deleted.length > 0;
@@ -331,7 +336,7 @@ export class KeapSessionLoader implements BatchPreparer {
       throw result.error;
     }
     await result.arm();
-    this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction);
+    this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction || pipelinedBegin !== undefined);
     this.logger.debug({ table: table.name, op: target.op, calls: result.calls, rows: lines.length + deleted.length }, 'wrote to Keap');
     return { notices: notices.concat(result.notices) };
   }

@@ -6,13 +6,15 @@ import type { EngineInstance } from '../engine/instance.js';
 
 export const KEAP_WRITES_SETTING = 'keapgres.keap_writes';
 
-export async function checkWriteAllowed(engine: EngineInstance, table: string, txStatus: string, readOnlyConnection: boolean): Promise<void> {
+/** `beginsReadOnly`: the batch begins a read-only transaction just before the write (pgjdbc's pipelined BEGIN READ ONLY). */
+export async function checkWriteAllowed(engine: EngineInstance, table: string, txStatus: string, readOnlyConnection: boolean, beginsReadOnly = false): Promise<void> {
   if (readOnlyConnection) {
     throw new SqlError('25006', `cannot write to Keap table "${table}": the connection is read-only`, {
       detail: 'The connection string sets ReadOnly=true.',
       hint: 'Remove ReadOnly=true from the connection string to write to Keap.',
     });
   }
+  if (beginsReadOnly) throw new SqlError('25006', `cannot execute a write to Keap table "${table}" in a read-only transaction`);
   const { rows } = await engine.query(`SELECT pg_catalog.current_setting('${KEAP_WRITES_SETTING}', true) AS mode`);
   const mode = String(rows[0]?.mode ?? '').trim().toLowerCase();
   if (mode !== '' && mode !== 'refuse' && mode !== 'immediate') {
