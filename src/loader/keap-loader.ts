@@ -335,9 +335,11 @@ export class KeapSessionLoader implements BatchPreparer {
       if (changed) this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction);
       throw result.error;
     }
+    const armStart = performance.now();
     await result.arm();
+    const armMs = Math.round(performance.now() - armStart);
     this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction || pipelinedBegin !== undefined);
-    this.logger.debug({ table: table.name, op: target.op, calls: result.calls, rows: lines.length + deleted.length }, 'wrote to Keap');
+    this.logger.debug({ table: table.name, op: target.op, calls: result.calls, rows: lines.length + deleted.length, ms: { ...result.ms, arm: armMs } }, 'wrote to Keap');
     return { notices: notices.concat(result.notices) };
   }
 

@@ -40,13 +40,18 @@ export interface WriteResult {
   /** arms the engine so the client's statement applies Keap's rows (when there is no error) */
   arm: () => Promise<void>;
   calls: number;
+  /** where the time went: running the statement to find its rows, the Keap calls */
+  ms: { capture: number; calls: number };
 }
 
 export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   const { table, target } = w;
+  const t0 = performance.now();
   const touched = await captureTouchedRows(w.engine, table, w.statement, w.inTransaction);
+  const t1 = performance.now();
   const plan = planCalls(table, target.op, touched);
   const run = await runCalls(w.connector, plan.calls, touched.length, w.signal, w.concurrency);
+  const t2 = performance.now();
   for (const i of plan.unchanged) run.outcomes[i] = { kind: 'unchanged' };
 
   const encoder = new CopyRowEncoder(table);
@@ -130,7 +135,7 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
     });
   }
   return {
-    changes, notices, error, calls: run.calls,
+    changes, notices, error, calls: run.calls, ms: { capture: Math.round(t1 - t0), calls: Math.round(t2 - t1) },
     arm: () => stageAndArm(w.engine, table, target.op, {
       lines, keysOfLines, ordinals, unchangedKeys, deletedKeys: deleted,
     }),
