@@ -199,6 +199,27 @@ test('a POST that timed out is never sent again: the row is reported uncertain (
   sb().setFaults({ writeFaults: [] });
 });
 
+test('throttling is paced and retried; a 503 is retried for a PATCH, never for a POST', async () => {
+  sb().resetStats();
+  sb().setFaults({ writeFaults: [{ match: '^PATCH /v2/tags/7$', status: 429, message: 'Quota Exceeded', count: 2 }, { match: '^PATCH /v2/tags/8$', status: 503, message: 'Service Unavailable', count: 1 }] });
+  try {
+    const r = await one("UPDATE tags SET description = 'retried ' || id WHERE id IN (7, 8)");
+    assert.equal(r.rowCount, 2);
+    assert.equal(store().tags.get(7)!.description, 'retried 7');
+    assert.equal(store().tags.get(8)!.description, 'retried 8');
+    assert.equal(calls()['PATCH /v2/tags/{tag_id}'], 5, 'two 429s and a 503 were retried');
+    sb().setFaults({ writeFaults: [{ match: '^POST /v2/tags$', status: 503, message: 'Service Unavailable', count: 1 }] });
+    const before = store().tags.size;
+    const err = await refused("INSERT INTO tags (name, category_id) VALUES ('Maybe', 1)");
+    assert.equal(err.code, '08007');
+    assert.match(err.detail ?? '', /HTTP 503.*not sent again/);
+    assert.equal(calls()['POST /v2/tags'], 1, 'the POST was sent once');
+    assert.equal(store().tags.size, before);
+  } finally {
+    sb().setFaults({ writeFaults: [] });
+  }
+});
+
 test('hostile values reach Keap exactly, as literals and as parameters; a value Keap refuses is 22P02 with its message', async () => {
   const nasty = "O'Brien\\\t\"; DROP TABLE contacts; --\nß🙂";
   await one(`UPDATE contacts SET family_name = E'${nasty.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\t/g, '\\t').replace(/\n/g, '\\n')}' WHERE id = 61`);
