@@ -144,6 +144,20 @@ test('tags, tasks, notes, opportunities, products and companies: insert, update 
   assert.equal(store().tags.get(tagId), undefined);
 });
 
+test('custom fields are written as their custom_* columns; the others keep their values', async () => {
+  const before = { ...store().contactCustomFields(store().contacts.get(15)!) };
+  sb().resetStats();
+  const r = await one<{ custom_nickname: string; custom_visits: string }>("UPDATE contacts SET custom_nickname = 'Ace', custom_visits = 12 WHERE id = 15 RETURNING custom_nickname, custom_visits");
+  assert.deepEqual(r.rows[0], { custom_nickname: 'Ace', custom_visits: '12' });
+  assert.equal(calls()['PATCH /v2/contacts/{contact_id}'], 1);
+  const after = store().contactCustomFields(store().contacts.get(15)!);
+  assert.equal(after[22], 'Ace');
+  assert.equal(after[8], 12);
+  for (const id of [2, 6, 14, 18, 20]) assert.deepEqual(after[id], before[id], `custom field ${id} kept`);
+  const seen = await one<{ custom_nickname: string }>('SELECT custom_nickname FROM contacts WHERE id = 15');
+  assert.equal(seen.rows[0]!.custom_nickname, 'Ace');
+});
+
 test('INSERT … SELECT into contact_tags applies a tag with one bulk call; DELETE removes it with one', async () => {
   const tagId = 3;
   const targets = Array.from({ length: 50 }, (_, i) => 100 + i);

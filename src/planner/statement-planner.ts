@@ -728,7 +728,8 @@ class StatementWalker {
     }
     for (const c of columns) {
       if (!table.columns.some((x) => x.name === c)) continue; // the engine reports an unknown column
-      const writable = spec.columns.includes(c) && !(op === 'update' && spec.insertOnly.includes(c));
+      const custom = spec.customFields === true && table.columns.some((x) => x.name === c && x.customFieldId !== undefined);
+      const writable = (spec.columns.includes(c) || custom) && !(op === 'update' && spec.insertOnly.includes(c));
       if (!writable) {
         const allowed = spec.columns.filter((x) => op !== 'update' || !spec.insertOnly.includes(x));
         this.batch.reject(writeRejection(table.name, `column "${c}" of Keap table "${table.name}" cannot be written by ${action}`,

@@ -187,6 +187,8 @@ export interface TableWrite {
   required: string[];
   /** body paths where the write body names a column differently than the record read (dot paths) */
   paths: Record<string, string>;
+  /** the account's custom fields (custom_* columns) can be written, as the body's custom_fields list */
+  customFields?: boolean;
 }
 
 /** A set of tables, as loaded from one Profile directory (plus the account's custom fields). */

@@ -2,7 +2,7 @@
 // call, and which columns a write may set. Writability is data, like the rest of a table's definition.
 import type { ColumnSchema, TableWrite, WriteCall } from './types.js';
 
-const WRITE_KEYS = ['insert', 'update', 'delete', 'columns', 'insertOnly', 'required', 'paths'];
+const WRITE_KEYS = ['insert', 'update', 'delete', 'columns', 'insertOnly', 'required', 'paths', 'customFields'];
 const CALL_KEYS = ['method', 'path', 'bulk', 'updateMask'];
 const METHODS = ['POST', 'PATCH', 'PUT', 'DELETE'] as const;
 
@@ -33,6 +33,10 @@ export function parseWrite(fail: Fail, value: unknown, columns: ReadonlyMap<stri
       if (typeof v !== 'string' || !/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$/.test(v)) fail(`paths.${k} must be a dot path`);
       write.paths[k] = v;
     }
+  }
+  if (o.customFields !== undefined) {
+    if (typeof o.customFields !== 'boolean') fail('customFields must be true or false');
+    write.customFields = o.customFields;
   }
   for (const op of ['insert', 'update', 'delete'] as const) {
     if (o[op] !== undefined) write[op] = parseCall(fail, o[op], op, columns, version);

@@ -3,7 +3,7 @@
 // tag for up to 1,000 contacts). Checks made before any call: columns Keap cannot take, values an INSERT requires.
 import { SqlError, SQLSTATE } from '../errors.js';
 import type { TableSchema, WriteCall } from '../schema/types.js';
-import { bodyOf, topLevelName, writePath, type Json } from './row-body.js';
+import { bodyOf, topLevelName, writableColumn, writePath, type Json } from './row-body.js';
 
 export type WriteOp = 'insert' | 'update' | 'delete';
 
@@ -45,7 +45,7 @@ export function planCalls(table: TableSchema, op: WriteOp, rows: readonly Touche
     if (op === 'insert') {
       for (const c of table.columns) {
         if (values[c.name] === null || values[c.name] === undefined) continue;
-        if (!spec.columns.includes(c.name)) throw readOnlyColumn(table, c.name, 'INSERT', spec.columns);
+        if (!writableColumn(table, c.name)) throw readOnlyColumn(table, c.name, 'INSERT', spec.columns);
         columns.push(c.name);
       }
       for (const r of spec.required) {
@@ -58,7 +58,7 @@ export function planCalls(table: TableSchema, op: WriteOp, rows: readonly Touche
     } else if (op === 'update') {
       const changed = table.columns.filter((c) => JSON.stringify(row.old![c.name] ?? null) !== JSON.stringify(values[c.name] ?? null)).map((c) => c.name);
       for (const c of changed) {
-        if (!spec.columns.includes(c) || spec.insertOnly.includes(c)) {
+        if (!writableColumn(table, c) || spec.insertOnly.includes(c)) {
           throw readOnlyColumn(table, c, 'UPDATE', spec.columns.filter((x) => !spec.insertOnly.includes(x)));
         }
       }
@@ -66,9 +66,11 @@ export function planCalls(table: TableSchema, op: WriteOp, rows: readonly Touche
         unchanged.push(i);
         return;
       }
-      // A nested object (an address) is replaced whole by Keap: its other columns go along with their values.
-      const objects = new Set(changed.map((c) => writePath(table, c)).filter((p) => p.includes('.')).map(topLevelName));
-      columns = [...new Set([...changed, ...spec.columns.filter((c) => !spec.insertOnly.includes(c) && objects.has(topLevelName(writePath(table, c))))])];
+      // A nested object (an address) and the custom_fields list are replaced whole by Keap: their other columns go
+      // along with their values.
+      const objects = new Set(changed.map((c) => writePath(table, c)).filter((p) => p.includes('.') || p === 'custom_fields').map(topLevelName));
+      const candidates = table.columns.map((c) => c.name).filter((c) => writableColumn(table, c) && !spec.insertOnly.includes(c));
+      columns = [...new Set([...changed, ...candidates.filter((c) => objects.has(topLevelName(writePath(table, c))))])];
     }
     const path = call.path.replace(/\{(\w+)\}/g, (_m, name: string) => encodeURIComponent(String(((op === 'insert' ? values : row.old!)[name]) ?? '')));
     if (call.bulk) {

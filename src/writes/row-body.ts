@@ -15,14 +15,36 @@ export function topLevelName(path: string): string {
   return path.split('.')[0]!.replace(/\[.*$/, '');
 }
 
-/** Sets `columns` of `row` into a new body. */
+/** Sets `columns` of `row` into a new body; custom_* columns go into the `custom_fields` list as {id, content}. */
 export function bodyOf(table: TableSchema, row: Json, columns: readonly string[]): Json {
   const body: Json = {};
   for (const name of columns) {
     const column = table.columns.find((c) => c.name === name)!;
+    if (column.customFieldId !== undefined) {
+      const list = (body.custom_fields ??= []) as Json[];
+      const id = table.source.version === 2 ? String(column.customFieldId) : Number(column.customFieldId);
+      list.push({ id, content: customContent(column, row[name]) });
+      continue;
+    }
     setPath(body, writePath(table, name), wireValue(column, row[name], table.source.version));
   }
   return body;
+}
+
+/** Whether a column may be written by a table's writes (listed, or a custom field where the table takes them). */
+export function writableColumn(table: TableSchema, column: string): boolean {
+  const spec = table.write;
+  if (!spec) return false;
+  if (spec.columns.includes(column)) return true;
+  return spec.customFields === true && table.columns.some((c) => c.name === column && c.customFieldId !== undefined);
+}
+
+/** A custom field's content: numbers as numbers, dates and times as ISO text, lists comma-joined, the rest as text. */
+function customContent(column: ColumnSchema, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) return value.join(',');
+  if (column.type === 'numeric' || column.type === 'double precision' || column.type === 'integer' || column.type === 'bigint') return Number(value);
+  return value;
 }
 
 /** A column's value as Keap takes it: v2 ids as strings, money in the minor unit, the rest as JSON gives it. */
