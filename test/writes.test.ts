@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { JDBC_JAR, javaSkip } from './support/java.js';
+import { sequenceMembers } from '../src/sandbox/write-routes.js';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -367,4 +368,65 @@ test('psql: an UPDATE … RETURNING and a DELETE print what Keap wrote, with the
   assert.equal(out, 'id|name\n2|Renamed by psql\n(1 row)\nUPDATE 1\nDELETE 1\n');
   assert.equal(store().products.get(2)!.name, 'Renamed by psql');
   assert.equal(store().tasks.get(3), undefined);
+});
+
+test('keap.* functions: campaign sequences in one bulk call, opt-in, sending an email, completing a task', async () => {
+  sb().resetStats();
+  const add = await one<{ id: string; r: string }>('SELECT id, keap.add_to_campaign_sequence(id, 2, 9) AS r FROM contacts WHERE id BETWEEN 300 AND 309 ORDER BY id');
+  assert.deepEqual(add.rows.map((x) => x.r), Array(10).fill('SUCCESS'));
+  assert.equal(calls()['POST /v2/campaigns/{campaign_id}/sequences/{sequence_id}:addContacts'], 1);
+  assert.deepEqual(sequenceMembers(store(), 2, 9), Array.from({ length: 10 }, (_, i) => 300 + i));
+  const removed = await one<{ r: string }>('SELECT keap.remove_from_campaign_sequence(305, 2, 9) AS r');
+  assert.equal(removed.rows[0]!.r, 'SUCCESS');
+  assert.ok(!sequenceMembers(store(), 2, 9).includes(305));
+
+  const opted = await one<{ ok: boolean }>("SELECT keap.opt_in_email(311, 'Asked at the booth') AS ok");
+  assert.equal(opted.rows[0]!.ok, true);
+  assert.equal(store().contacts.get(311)!.emails[0]!.status, 'SINGLE_OPT_IN');
+  assert.equal(store().contacts.get(311)!.emails[0]!.optInReason, 'Asked at the booth');
+  const out = await refused("SELECT keap.opt_out_email(311, 'asked')");
+  assert.equal(out.code, '0A000');
+
+  const emailsBefore = store().emails.size;
+  const sent = await one<{ ok: boolean }>("SELECT keap.send_email(id, 1, 'Hello', '<p>Hi</p>') AS ok FROM contacts WHERE id IN (312, 313)");
+  assert.deepEqual(sent.rows.map((x) => x.ok), [true, true]);
+  assert.equal(calls()['POST /v2/emails:send'], 1, 'one call for both contacts of the same message');
+  assert.equal(store().emails.size, emailsBefore + 2);
+
+  await one('SELECT id, completed FROM tasks');
+  const task = [...store().tasks.scan()].find((t) => !t.completed)!;
+  const done = await one<{ ok: boolean }>('SELECT keap.complete_task($1) AS ok', [task.id]);
+  assert.equal(done.rows[0]!.ok, true);
+  assert.equal(store().tasks.get(task.id)!.completed, true);
+  sb().resetStats();
+  const seen = await one<{ completed: boolean }>('SELECT completed FROM tasks WHERE id = $1', [task.id]);
+  assert.equal(seen.rows[0]!.completed, true, 'tasks shows it at once, without a fetch');
+  assert.equal(sum(/^GET/), 0);
+
+  const described = await one<{ d: string }>("SELECT obj_description('keap.complete_task(bigint)'::regprocedure, 'pg_proc') AS d");
+  assert.match(described.rows[0]!.d, /PATCH \/v2\/tasks/);
+  await server.withClient(async (c) => {
+    await c.query('BEGIN');
+    await assert.rejects(c.query('SELECT keap.complete_task(1)'), (e: pg.DatabaseError) => e.code === '25000');
+    await c.query('ROLLBACK');
+  });
+});
+
+test("CData's OAuth procedures: the authorization URL, a code exchanged for tokens, a refresh", async () => {
+  const url = await one<{ url: string }>("SELECT url FROM keap.getoauthauthorizationurl('http://localhost:33333/cb', NULL, 'xyz')");
+  const u = new URL(url.rows[0]!.url);
+  assert.equal(u.origin + u.pathname, sb().authorizeUrl);
+  assert.equal(u.searchParams.get('client_id'), sb().clientId);
+  assert.equal(u.searchParams.get('state'), 'xyz');
+  // the owner approves (the sandbox answers at once with a code)
+  const approve = await fetch(url.rows[0]!.url, { redirect: 'manual' });
+  const code = new URL(approve.headers.get('location')!).searchParams.get('code')!;
+  const tokens = await one<{ oauthaccesstoken: string; oauthrefreshtoken: string; expiresin: number }>('SELECT * FROM keap.getoauthaccesstoken($1, $2)', [code, 'http://localhost:33333/cb']);
+  assert.ok(tokens.rows[0]!.oauthaccesstoken.length > 10);
+  assert.ok(tokens.rows[0]!.expiresin > 0);
+  const refreshed = await one<{ oauthaccesstoken: string; oauthrefreshtoken: string }>('SELECT * FROM keap.refreshoauthaccesstoken($1)', [tokens.rows[0]!.oauthrefreshtoken]);
+  assert.notEqual(refreshed.rows[0]!.oauthaccesstoken, tokens.rows[0]!.oauthaccesstoken);
+  const bad = await refused("SELECT * FROM keap.refreshoauthaccesstoken('not-a-token')");
+  assert.equal(bad.code, '28000');
+  assert.ok(!(bad.message + (bad.detail ?? '')).includes(sb().clientSecret), 'the client secret never shows');
 });

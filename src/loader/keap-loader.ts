@@ -10,6 +10,8 @@ import type { WriteTarget } from '../planner/types.js';
 import { executeWrite } from '../writes/keap-writer.js';
 import { armed, disarm } from '../writes/engine-rows.js';
 import { checkWriteAllowed } from '../writes/write-guards.js';
+import { callsKeapActions, runKeapActions, type OAuthApp } from '../writes/keap-actions.js';
+import { CopyRowEncoder } from '../schema/rows.js';
 import { splitSimple } from '../session/protocol-state.js';
 import { applySessionDefinitions, sessionDefinitions, type SessionDefinitionState } from '../planner/session-definitions.js';
 import { copyStatement } from '../schema/rows.js';
@@ -46,6 +48,8 @@ export interface KeapSource {
   keepsLoaded?: boolean;
   /** ReadOnly=true: every write to a Keap table is refused (25006) */
   readOnly?: boolean;
+  /** the connection's OAuth app, for keap.getoauthauthorizationurl() and the other OAuth procedures */
+  oauthApp?: OAuthApp;
   /** re-reads the account's custom fields: the new catalog and the DDL that turns `from` into it */
   refreshSchema?: (from: Catalog) => Promise<{ catalog: Catalog; ddl: string }>;
 }
@@ -211,6 +215,7 @@ export class KeapSessionLoader implements BatchPreparer {
       return { notices, explain: explain.text ? explainLines(reports, false) : undefined };
     }
     if (plan.writes?.length && work.txStatus !== 'E') return this.prepareWrite(work, engine, plan.fetches, plan.writes, held, notices, signal);
+    if (work.txStatus !== 'E' && work.statements.some((s) => callsKeapActions(s.sql))) return this.prepareActions(work, engine, plan.fetches, held, notices, signal);
     const count = await this.apiCount(work, plan.fetches, held, signal);
     if (count) return { notices, answer: count };
     if (plan.fetches.length === 0) return { notices };
@@ -301,22 +306,7 @@ export class KeapSessionLoader implements BatchPreparer {
     }
     const inTransaction = work.txStatus === 'T';
     await checkWriteAllowed(engine, table.name, pipelinedBegin ? 'T' : work.txStatus, this.source.readOnly === true, pipelinedBegin?.readOnly === true);
-    const byTable = new Map<string, TableWork>();
-    for (const f of fetches) {
-      const t = this.catalog.tables.get(f.table);
-      if (!t) continue;
-      let w = byTable.get(t.name);
-      if (!w) byTable.set(t.name, (w = { table: t, plans: [], synced: [], report: this.describe(f, held) }));
-      w.plans.push(f);
-    }
-    for (const w of byTable.values()) {
-      const whole = held.get(w.table.name);
-      const wholePart = whole && !whole.dirty && whole.parts.length === 1 && whole.parts[0]!.entry.full && !whole.parts[0]!.keys ? whole.parts[0]! : undefined;
-      const wanted = wholePart && this.cache.fullEntry(w.table) === wholePart.entry ? [{ table: w.table.name, conditions: [] }] : w.plans;
-      w.synced = await Promise.all(wanted.map((f) => this.cache.sync(w.table, f, signal)));
-      if (wanted !== w.plans) w.plans = wanted;
-      if ((await this.loadTable(engine, w, held, signal, undefined, inTransaction)).truncated) notices.push(this.truncationNotice(w.table.name));
-    }
+    await this.loadForStatement(engine, fetches, held, notices, signal, inTransaction);
     const result = await executeWrite({
       engine, connector: this.source.connector, table, target, statement, inTransaction, signal, concurrency: WRITE_CONCURRENCY,
     });
@@ -341,6 +331,57 @@ export class KeapSessionLoader implements BatchPreparer {
     this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction || pipelinedBegin !== undefined);
     this.logger.debug({ table: table.name, op: target.op, calls: result.calls, rows: lines.length + deleted.length, ms: { ...result.ms, arm: armMs } }, 'wrote to Keap');
     return { notices: notices.concat(result.notices) };
+  }
+
+  /** Loads a write's or an action's rows (no streaming, no API count): the engine then runs the statement over them. */
+  private async loadForStatement(engine: EngineInstance, fetches: FetchPlan[], held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal, inTransaction: boolean): Promise<void> {
+    const byTable = new Map<string, TableWork>();
+    for (const f of fetches) {
+      const t = this.catalog.tables.get(f.table);
+      if (!t) continue;
+      let w = byTable.get(t.name);
+      if (!w) byTable.set(t.name, (w = { table: t, plans: [], synced: [], report: this.describe(f, held) }));
+      w.plans.push(f);
+    }
+    for (const w of byTable.values()) {
+      const whole = held.get(w.table.name);
+      const wholePart = whole && !whole.dirty && whole.parts.length === 1 && whole.parts[0]!.entry.full && !whole.parts[0]!.keys ? whole.parts[0]! : undefined;
+      const wanted = wholePart && this.cache.fullEntry(w.table) === wholePart.entry ? [{ table: w.table.name, conditions: [] }] : w.plans;
+      w.synced = await Promise.all(wanted.map((f) => this.cache.sync(w.table, f, signal)));
+      if (wanted !== w.plans) w.plans = wanted;
+      if ((await this.loadTable(engine, w, held, signal, undefined, inTransaction)).truncated) notices.push(this.truncationNotice(w.table.name));
+    }
+  }
+
+  /**
+   * A statement calling keap.* functions (src/writes/keap-actions.ts): refused where Keap writes may not run, else its
+   * rows are loaded, the calls found and made, and their answers staged for the statement's real run.
+   */
+  private async prepareActions(work: BatchWork, engine: EngineInstance, fetches: FetchPlan[], held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal): Promise<PrepareOutcome> {
+    const statement = work.statements[work.statements.length - 1]!;
+    if (work.statements.length > 1 || splitSimple(statement.sql).length > 1) {
+      throw new SqlError('0A000', 'a call of a keap.* function must be sent as a statement of its own', { hint: 'Send it alone (one statement per Query, or one Bind/Execute per Sync).' });
+    }
+    const inTransaction = work.txStatus === 'T';
+    await checkWriteAllowed(engine, 'keap', work.txStatus, this.source.readOnly === true);
+    await this.loadForStatement(engine, fetches, held, notices, signal, inTransaction);
+    const outcome = await runKeapActions(engine, this.source.connector, statement, inTransaction, signal, this.source.oauthApp);
+    const tasks = this.catalog.tables.get('tasks');
+    if (tasks && outcome.taskRecords.length) {
+      const encoder = new CopyRowEncoder(tasks);
+      const lines = outcome.taskRecords.map((r) => encoder.encodeRecord(r).replace(/\n$/, '')).filter((l) => l !== '');
+      const full = this.cache.applyWrite(tasks, lines, []);
+      const h = held.get(tasks.name);
+      const part = h && !h.dirty && h.parts.length === 1 ? h.parts[0]! : undefined;
+      const follows = full && part && part.entry === full.entry && !part.keys && part.version === full.before;
+      if (!inTransaction && h) {
+        await applyChanges(engine, tasks, copyStatement(tasks), [{ bytes: Buffer.from(lines.join('\n') + '\n', 'utf8') }], []);
+        await this.recordCounters(engine, held);
+        this.afterWrite(tasks, held, follows ? full!.entry.version : undefined, false);
+      } else if (h) h.dirty = true;
+    }
+    this.logger.debug({ calls: outcome.calls }, 'keap actions');
+    return { notices };
   }
 
   /** What the engine's table holds after a write: the full entry's new version, or rows to reload before use. */

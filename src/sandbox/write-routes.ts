@@ -94,8 +94,9 @@ function applyContact(store: SandboxStore, c: Contact, b: Body, version: 'v1' | 
       const status = version === 'v2' ? ((str(e.email_opt_status, 'email_opt_status') as EmailStatus | null) ?? 'UNENGAGED_MARKETABLE') : 'UNENGAGED_MARKETABLE';
       return { email, field, status, optInReason: str(e.opt_in_reason, 'opt_in_reason') };
     });
-    if (version === 'v1' && typeof b.opt_in_reason === 'string' && next.emails[0]) next.emails[0] = { ...next.emails[0], status: 'SINGLE_OPT_IN', optInReason: b.opt_in_reason };
   }
+  // v1 opt_in_reason opts the primary address in, with or without email_addresses in the same body
+  if (version === 'v1' && typeof b.opt_in_reason === 'string' && next.emails[0]) next.emails[0] = { ...next.emails[0], status: 'SINGLE_OPT_IN', optInReason: b.opt_in_reason };
   if (version === 'v1' && typeof b.email_status === 'string' && next.emails[0]) next.emails[0] = { ...next.emails[0], status: V1_STATUS_TO_V2[b.email_status] ?? next.emails[0].status };
   if (has('phone_numbers')) {
     next.phones = arr(b.phone_numbers ?? [], 'phone_numbers').map((p, k): PhoneNumber => {
@@ -556,5 +557,64 @@ export function writeRoutes(env: RouteEnv): Route[] {
   });
   add('DELETE', 'v2', '/products/{product_id}', (c) => { if (!s.products.delete(idOf(c, 'product_id'))) throw new ApiError(404, 'Product not found'); return noContent; });
 
+  // ---- campaign sequences and email (v2 spec: :addContacts/:removeContacts answer per contact; emails:send 202) ----
+  const sequence = (c: RequestContext): Set<number> => {
+    const campaignId = idOf(c, 'campaign_id');
+    if (!s.campaigns.has(campaignId)) throw new ApiError(404, 'Campaign not found');
+    return sequenceSet(s, campaignId, idOf(c, 'sequence_id'));
+  };
+  add('POST', 'v2', '/campaigns/{campaign_id}/sequences/{sequence_id}:addContacts', (c) => {
+    const set = sequence(c);
+    const results: Record<string, string> = {};
+    for (const id of idList(obj(c.body).contact_ids, 'contact_ids')) {
+      if (!s.contacts.has(id)) { results[String(id)] = 'CONTACT_NOT_FOUND'; continue; }
+      set.add(id);
+      touch(id, c.now);
+      results[String(id)] = 'SUCCESS';
+    }
+    return json(200, { add_to_sequence_results: results });
+  });
+  add('POST', 'v2', '/campaigns/{campaign_id}/sequences/{sequence_id}:removeContacts', (c) => {
+    const set = sequence(c);
+    const results: Record<string, string> = {};
+    for (const id of idList(obj(c.body).contact_ids, 'contact_ids')) {
+      results[String(id)] = set.delete(id) ? 'SUCCESS' : 'CONTACT_NOT_IN_SEQUENCE';
+      if (results[String(id)] === 'SUCCESS') touch(id, c.now);
+    }
+    return json(200, { remove_from_sequence_results: results });
+  });
+  add('POST', 'v2', '/emails:send', (c) => {
+    const b = obj(c.body);
+    for (const k of ['contacts', 'subject', 'user_id']) if (b[k] === undefined || b[k] === null || b[k] === '') throw new ApiError(400, `${k} is required`);
+    const user = s.users.get(intId(b.user_id, 'user_id') ?? 0);
+    if (!user) throw new ApiError(400, `User ${String(b.user_id)} does not exist`);
+    for (const k of ['html_content', 'plain_content']) {
+      const v = b[k];
+      if (v !== undefined && v !== null && (typeof v !== 'string' || Buffer.from(v, 'base64').toString('base64') !== v.replace(/\s/g, ''))) throw new ApiError(400, `${k} must be Base64`);
+    }
+    const ids = idList(b.contacts, 'contacts');
+    for (const id of ids) if (!s.contacts.has(id)) throw new ApiError(400, `Contact ${id} does not exist`);
+    for (const id of ids) {
+      const to = s.contacts.get(id)!.emails[0]?.email ?? '';
+      s.emails.insert((eid) => ({ id: eid, contactId: id, subject: String(b.subject), fromAddress: user.email, toAddress: to, sentAt: c.now, receivedAt: c.now, openedAt: null, clickedAt: null, provider: 'INFUSIONSOFT' }));
+    }
+    return { status: 202 };
+  });
+
   return routes;
+}
+
+const sequences = new WeakMap<SandboxStore, Map<string, Set<number>>>();
+function sequenceSet(store: SandboxStore, campaignId: number, sequenceId: number): Set<number> {
+  let m = sequences.get(store);
+  if (!m) sequences.set(store, (m = new Map()));
+  const key = `${campaignId}/${sequenceId}`;
+  let set = m.get(key);
+  if (!set) m.set(key, (set = new Set()));
+  return set;
+}
+
+/** The contacts a campaign sequence holds (added through the API), ascending. */
+export function sequenceMembers(store: SandboxStore, campaignId: number, sequenceId: number): number[] {
+  return [...sequenceSet(store, campaignId, sequenceId)].sort((a, b) => a - b);
 }
