@@ -159,6 +159,35 @@ test('custom fields are written as their custom_* columns; the others keep their
   assert.equal(seen.rows[0]!.custom_nickname, 'Ace');
 });
 
+test('orders (v2) and appointments (v1, the only version that has them): insert, update, delete', async () => {
+  const o = await one<{ id: string; status: string; title: string; contact_id: string }>("INSERT INTO orders (contact_id, title, order_type, notes) VALUES (21, 'Spring order', 'ONLINE', 'rush') RETURNING id, status, title, contact_id");
+  const orderId = Number(o.rows[0]!.id);
+  assert.deepEqual([o.rows[0]!.status, o.rows[0]!.title, o.rows[0]!.contact_id], ['DRAFT', 'Spring order', '21']);
+  assert.equal(store().orders.get(orderId)!.notes, 'rush');
+  await one('UPDATE orders SET terms = $1 WHERE id = $2', ['Net 30', orderId]);
+  assert.equal(store().orders.get(orderId)!.terms, 'Net 30');
+  const ro = await refused('UPDATE orders SET contact_id = 22 WHERE id = $1', [orderId]);
+  assert.equal(ro.code, '0A000');
+  assert.equal((await one('DELETE FROM orders WHERE id = $1', [orderId])).rowCount, 1);
+  assert.equal(store().orders.get(orderId), undefined);
+
+  sb().resetStats();
+  const a = await one<{ id: string; start_date: Date }>("INSERT INTO appointments (title, start_date, end_date, contact_id, user_id) VALUES ('Demo', '2026-12-10 15:00+00', '2026-12-10 15:30+00', 21, 2) RETURNING id, start_date");
+  assert.equal(calls()['POST /v1/appointments'], 1);
+  const apptId = Number(a.rows[0]!.id);
+  assert.equal(store().appointments.get(apptId)!.startAt, Date.parse('2026-12-10T15:00:00Z'));
+  assert.equal(store().appointments.get(apptId)!.userId, 2);
+  await one("UPDATE appointments SET location = 'Room 4' WHERE id = $1", [apptId]);
+  assert.equal(store().appointments.get(apptId)!.location, 'Room 4');
+  const bad = await refused("UPDATE appointments SET end_date = '2026-12-09 00:00+00' WHERE id = $1", [apptId]);
+  assert.equal(bad.code, '23514');
+  assert.match(bad.message, /end_date must not be before start_date/);
+  const seen = await one<{ location: string }>('SELECT location FROM appointments WHERE id = $1', [apptId]);
+  assert.equal(seen.rows[0]!.location, 'Room 4');
+  assert.equal((await one('DELETE FROM appointments WHERE id = $1', [apptId])).rowCount, 1);
+  assert.equal(store().appointments.get(apptId), undefined);
+});
+
 test('INSERT … SELECT into contact_tags applies a tag with one bulk call; DELETE removes it with one', async () => {
   const tagId = 3;
   const targets = Array.from({ length: 50 }, (_, i) => 100 + i);

@@ -5,7 +5,7 @@ import { json, type Route, type RouteEnv, type RequestContext, type Reply } from
 import { listParam, fieldSet } from './listing.js';
 import * as V2 from './serialize-v2.js';
 import * as V1 from './serialize-v1.js';
-import type { Company, Contact, CustomFieldDef, CustomValue, EmailAddress, EmailStatus, PhoneNumber, PostalAddress, Task, Note, Order, OrderItem, Tag, Opportunity, Product } from './model.js';
+import type { Company, Contact, CustomFieldDef, CustomValue, EmailAddress, EmailStatus, PhoneNumber, PostalAddress, Task, Note, Order, OrderItem, Tag, Opportunity, Product, Appointment } from './model.js';
 import type { SandboxStore } from './store.js';
 
 const REST = '/crm/rest';
@@ -556,6 +556,34 @@ export function writeRoutes(env: RouteEnv): Route[] {
     return json(200, V2.productV2(next));
   });
   add('DELETE', 'v2', '/products/{product_id}', (c) => { if (!s.products.delete(idOf(c, 'product_id'))) throw new ApiError(404, 'Product not found'); return noContent; });
+
+  // ---- appointments (v1 only: POST /v1/appointments, PATCH/DELETE /v1/appointments/{appointmentId}) ----
+  const applyAppointment = (a: Appointment, b: Body): Appointment => {
+    const n: Appointment = { ...a };
+    if ('title' in b) { const t = str(b.title, 'title'); if (!t || !t.trim()) throw new ApiError(400, 'title is required'); n.title = t; }
+    if ('description' in b) n.description = str(b.description, 'description');
+    if ('location' in b) n.location = str(b.location, 'location');
+    if ('start_date' in b) n.startAt = time(b.start_date, 'start_date') ?? n.startAt;
+    if ('end_date' in b) n.endAt = time(b.end_date, 'end_date') ?? n.endAt;
+    if ('contact_id' in b) { const id = intId(b.contact_id, 'contact_id'); if (id !== null && !s.contacts.has(id)) throw new ApiError(400, `Contact ${id} does not exist`); n.contactId = id ?? 0; }
+    if ('user' in b) { const id = intId(b.user, 'user'); if (id === null || !s.users.has(id)) throw new ApiError(400, `User ${String(b.user)} does not exist`); n.userId = id; }
+    if ('remind_time' in b) n.remindMins = intId(b.remind_time, 'remind_time');
+    if (n.endAt < n.startAt) throw new ApiError(400, 'end_date must not be before start_date');
+    return n;
+  };
+  add('POST', 'v1', '/appointments', (c) => {
+    const b = obj(c.body);
+    for (const k of ['title', 'start_date', 'end_date']) if (b[k] === undefined || b[k] === null || b[k] === '') throw new ApiError(400, `${k} is required`);
+    const n = applyAppointment({ id: 0, title: '', description: null, location: null, contactId: 0, userId: 1, startAt: c.now, endAt: c.now, remindMins: null, updatedAt: c.now }, b);
+    return json(201, V1.appointmentV1(s.appointments.insert((id) => ({ ...n, id }))));
+  });
+  add('PATCH', 'v1', '/appointments/{appointmentId}', (c) => {
+    const cur = s.appointments.get(idOf(c, 'appointmentId')); if (!cur) throw new ApiError(404, 'Unable to find this Appointment');
+    const next = { ...applyAppointment(cur, obj(c.body)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.appointments.put(next);
+    return json(200, V1.appointmentV1(next));
+  });
+  add('DELETE', 'v1', '/appointments/{appointmentId}', (c) => { if (!s.appointments.delete(idOf(c, 'appointmentId'))) throw new ApiError(404, 'Unable to find this Appointment'); return noContent; });
 
   // ---- campaign sequences and email (v2 spec: :addContacts/:removeContacts answer per contact; emails:send 202) ----
   const sequence = (c: RequestContext): Set<number> => {
