@@ -432,7 +432,7 @@ describe('planner: writes to Keap tables are refused', () => {
     ["INSERT INTO users (email) VALUES ('x')", 'INSERT'],
     ['UPDATE users SET email = NULL', 'UPDATE'],
     ['DELETE FROM public.users WHERE id = 1', 'DELETE'],
-    ['DELETE FROM orders', 'DELETE'],
+    ['DELETE FROM payments', 'DELETE'],
     ['INSERT INTO contact_tags (contact_id, tag_id) VALUES (1, 2) ON CONFLICT (contact_id, tag_id) DO UPDATE SET tag_id = 2', 'INSERT'],
     ['TRUNCATE contacts', 'TRUNCATE'],
     ['MERGE INTO contacts c USING mine m ON m.id = c.id WHEN MATCHED THEN DELETE', 'MERGE'],
