@@ -188,6 +188,36 @@ test('orders (v2) and appointments (v1, the only version that has them): insert,
   assert.equal(store().appointments.get(apptId), undefined);
 });
 
+test('email, phone and address slots write through the contact: its list is read, changed and written back', async () => {
+  const before = store().contacts.get(10)!;
+  assert.equal(before.emails.length, 2);
+  sb().resetStats();
+  const u = await one<{ email: string }>("UPDATE contact_email_addresses SET email = 'emily.new@example.com' WHERE contact_id = 10 AND field = 'EMAIL2' RETURNING email");
+  assert.equal(u.rowCount, 1);
+  assert.equal(u.rows[0]!.email, 'emily.new@example.com');
+  assert.deepEqual(calls(), { 'GET /v2/contacts/{contact_id}': 1, 'PATCH /v2/contacts/{contact_id}': 1, ...(calls()['GET /v2/contacts'] ? { 'GET /v2/contacts': calls()['GET /v2/contacts']! } : {}) });
+  let after = store().contacts.get(10)!;
+  assert.deepEqual(after.emails.map((e) => [e.field, e.email]), [['EMAIL1', before.emails[0]!.email], ['EMAIL2', 'emily.new@example.com']]);
+  assert.equal(after.emails[0]!.status, before.emails[0]!.status, 'the other slot keeps its opt-in status');
+
+  const p = await one("INSERT INTO contact_phone_numbers (contact_id, field, number, type) VALUES (10, 'PHONE3', '555-0100', 'Mobile')");
+  assert.equal(p.rowCount, 1);
+  assert.ok(store().contacts.get(10)!.phones.some((x) => x.field === 'PHONE3' && x.number === '555-0100'));
+  const dup = await refused("INSERT INTO contact_phone_numbers (contact_id, field, number) VALUES (10, 'PHONE3', '555-0199')");
+  assert.equal(dup.code, '23505');
+
+  const d = await one("DELETE FROM contact_email_addresses WHERE contact_id = 10 AND field = 'EMAIL2'");
+  assert.equal(d.rowCount, 1);
+  after = store().contacts.get(10)!;
+  assert.deepEqual(after.emails.map((e) => e.field), ['EMAIL1']);
+  const seen = await one<{ field: string }>('SELECT field FROM contact_email_addresses WHERE contact_id = 10 ORDER BY field');
+  assert.deepEqual(seen.rows.map((x) => x.field), ['EMAIL1']);
+  const phones = await one<{ field: string; number: string }>('SELECT field, number FROM contact_phone_numbers WHERE contact_id = 10 ORDER BY field');
+  assert.deepEqual(phones.rows.map((x) => x.field), store().contacts.get(10)!.phones.map((x) => x.field));
+  const c = await one<{ email: string }>('SELECT email FROM contacts WHERE id = 10');
+  assert.equal(c.rows[0]!.email, before.emails[0]!.email);
+});
+
 test('INSERT … SELECT into contact_tags applies a tag with one bulk call; DELETE removes it with one', async () => {
   const tagId = 3;
   const targets = Array.from({ length: 50 }, (_, i) => 100 + i);

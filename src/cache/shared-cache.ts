@@ -377,6 +377,13 @@ export class SharedCache {
     return full;
   }
 
+  /** Makes every entry of a table stale: the next use synchronises it (by changes where the table can). */
+  expire(table: TableSchema): void {
+    // earlier than the tolerance allows, never later than it was: changes are then asked since no later than before
+    const stale = this.now() - this.o.toleranceMs - 1;
+    for (const e of this.entries.values()) if (e.table === table.name) e.syncedAt = Math.min(e.syncedAt, stale);
+  }
+
   /** The entries, for the keapgres_cache view. */
   list(): CacheEntryInfo[] {
     return [...this.entries.values()].map((e) => ({

@@ -316,7 +316,10 @@ export class KeapSessionLoader implements BatchPreparer {
     const h = held.get(table.name);
     const part = h && !h.dirty && h.parts.length === 1 ? h.parts[0]! : undefined;
     // The engine's table takes the very change the cache's full entry took: it stays at that entry's version.
-    const follows = full && part && part.entry === full.entry && !part.keys && part.version === full.before;
+    const follows = result.engineFollows && full && part && part.entry === full.entry && !part.keys && part.version === full.before;
+    // a write through the contact changed it too (its email, its update time): the next read of contacts catches up
+    const parentTable = table.source.unnest && table.write?.[target.op]?.through ? this.catalog.tables.get(table.source.path.split('/')[2] ?? '') : undefined;
+    if (changed && parentTable) this.cache.expire(parentTable);
     if (result.error) {
       if (changed && !inTransaction) {
         await applyChanges(engine, table, copyStatement(table), [{ bytes: Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8') }].filter((b) => b.bytes.length > 0), deleted);

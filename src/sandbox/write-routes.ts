@@ -91,8 +91,10 @@ function applyContact(store: SandboxStore, c: Contact, b: Body, version: 'v1' | 
       if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new ApiError(400, `Invalid email address: ${email ?? '(none)'}`);
       const field = (str(e.field, 'field') ?? `EMAIL${k + 1}`) as EmailAddress['field'];
       if (!['EMAIL1', 'EMAIL2', 'EMAIL3'].includes(field)) throw new ApiError(400, `Invalid email field: ${field}`);
-      const status = version === 'v2' ? ((str(e.email_opt_status, 'email_opt_status') as EmailStatus | null) ?? 'UNENGAGED_MARKETABLE') : 'UNENGAGED_MARKETABLE';
-      return { email, field, status, optInReason: str(e.opt_in_reason, 'opt_in_reason') };
+      // Keap keeps an address's opt-in status with the address: sending the same address again does not reset it
+      const known = c.emails.find((x) => x.email.toLowerCase() === email.toLowerCase());
+      const status = (version === 'v2' ? (str(e.email_opt_status, 'email_opt_status') as EmailStatus | null) : null) ?? known?.status ?? 'UNENGAGED_MARKETABLE';
+      return { email, field, status, optInReason: str(e.opt_in_reason, 'opt_in_reason') ?? known?.optInReason ?? null };
     });
   }
   // v1 opt_in_reason opts the primary address in, with or without email_addresses in the same body

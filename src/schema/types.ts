@@ -172,6 +172,11 @@ export interface WriteCall {
   bulk?: { by: string; column: string; list: string; max: number };
   /** a v2 PATCH: the written columns' top-level body names as repeated `update_mask` parameters */
   updateMask?: boolean;
+  /**
+   * The rows are elements of this list of the parent record (a contact's email_addresses): Keap replaces the whole
+   * list, so the parent's list is read (GET `path`), changed and written back (PATCH `path`), one pair per parent.
+   */
+  through?: string;
 }
 
 /** Writability of a table (schemas/*.yaml `write:`). */

@@ -3,7 +3,7 @@
 import type { ColumnSchema, TableWrite, WriteCall } from './types.js';
 
 const WRITE_KEYS = ['insert', 'update', 'delete', 'columns', 'insertOnly', 'required', 'paths', 'customFields'];
-const CALL_KEYS = ['method', 'path', 'bulk', 'updateMask'];
+const CALL_KEYS = ['method', 'path', 'bulk', 'updateMask', 'through'];
 const METHODS = ['POST', 'PATCH', 'PUT', 'DELETE'] as const;
 
 type Fail = (what: string) => never;
@@ -62,6 +62,10 @@ function parseCall(fail: Fail, value: unknown, op: string, columns: ReadonlyMap<
   if (o.updateMask !== undefined) {
     if (typeof o.updateMask !== 'boolean') fail(`${op}.updateMask must be true or false`);
     call.updateMask = o.updateMask;
+  }
+  if (o.through !== undefined) {
+    if (typeof o.through !== 'string') fail(`${op}.through must be the parent record's list name`);
+    call.through = o.through;
   }
   void version;
   return call;

@@ -11,6 +11,7 @@ import type { ErrorFields } from '../wire/backend-messages.js';
 import { runCalls } from './call-runner.js';
 import { planCalls, type TouchedRow } from './keap-calls.js';
 import type { RowOutcome } from './keap-errors.js';
+import { runThroughParent } from './through-parent.js';
 import { captureTouchedRows, jsonToCopyField, stageAndArm, type ClientStatement } from './engine-rows.js';
 import { topLevelName, type Json } from './row-body.js';
 
@@ -40,6 +41,8 @@ export interface WriteResult {
   /** arms the engine so the client's statement applies Keap's rows (when there is no error) */
   arm: () => Promise<void>;
   calls: number;
+  /** the engine's table ends up as the cache has it (false: Keap's answer changed rows the statement did not touch) */
+  engineFollows: boolean;
   /** where the time went: running the statement to find its rows, the Keap calls */
   ms: { capture: number; calls: number };
 }
@@ -49,10 +52,15 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   const t0 = performance.now();
   const touched = await captureTouchedRows(w.engine, table, w.statement, w.inTransaction);
   const t1 = performance.now();
-  const plan = planCalls(table, target.op, touched);
-  const run = await runCalls(w.connector, plan.calls, touched.length, w.signal, w.concurrency);
+  const through = table.write![target.op]!.through !== undefined;
+  const plan = through ? { calls: [], unchanged: [] } : planCalls(table, target.op, touched);
+  const run = through
+    ? await runThroughParent(w.connector, table, target.op, touched, w.signal)
+    : await runCalls(w.connector, plan.calls, touched.length, w.signal, w.concurrency);
   const t2 = performance.now();
   for (const i of plan.unchanged) run.outcomes[i] = { kind: 'unchanged' };
+  // rows of a list in a parent: Keap's answer is the parent, whose every element is a row (siblings included)
+  const parentLines: string[] = [];
 
   const encoder = new CopyRowEncoder(table);
   const lines: string[] = [];
@@ -76,6 +84,18 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
           return;
         }
         encoder.forgetKeys();
+        if (through) {
+          const all = encoder.encodeRecord(o.record).split('\n').filter((l) => l !== '');
+          encoder.forgetKeys();
+          parentLines.push(...all);
+          const key = keyOf(table, row.new!);
+          const mine = all.find((l) => keyOfLine(table, l) === key);
+          if (!mine) return;
+          lines.push(mine);
+          keysOfLines.push(key);
+          ordinals.push(i + 1);
+          return;
+        }
         const line = lineOf(table, encoder, row, o.record, o.date);
         lines.push(line);
         keysOfLines.push(keyOfLine(table, line));
@@ -116,7 +136,7 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
     notices.push({ severity: 'NOTICE', sqlstate: '02000', message: `${missing} row${missing === 1 ? ' was' : 's were'} no longer at Keap (404) and ${missing === 1 ? 'was' : 'were'} not written` });
   }
   if (skippedDuplicates > 0) notices.push({ severity: 'NOTICE', sqlstate: '00000', message: `${skippedDuplicates} row${skippedDuplicates === 1 ? ' was' : 's were'} already at Keap (ON CONFLICT DO NOTHING)` });
-  const changes = { lines, deleted: [...deleted, ...gone] };
+  const changes = { lines: through ? [...new Set(parentLines)] : lines, deleted: [...deleted, ...gone] };
   const action = target.op.toUpperCase();
   const one = touched.length === 1;
   const summary = `${written} of ${touched.length} row${one ? ' was' : 's were'} written to Keap and stay${one ? 's' : ''} written`;
@@ -135,7 +155,7 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
     });
   }
   return {
-    changes, notices, error, calls: run.calls, ms: { capture: Math.round(t1 - t0), calls: Math.round(t2 - t1) },
+    changes, notices, error, calls: run.calls, engineFollows: !through, ms: { capture: Math.round(t1 - t0), calls: Math.round(t2 - t1) },
     arm: () => stageAndArm(w.engine, table, target.op, {
       lines, keysOfLines, ordinals, unchangedKeys, deletedKeys: deleted,
     }),
