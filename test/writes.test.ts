@@ -99,6 +99,26 @@ test('INSERT … RETURNING gives each new row as Keap made it: its id and create
   assert.deepEqual(gone.rows.map((x) => Number(x.id)), [ids[1]]);
 });
 
+test("INSERT … ON CONFLICT DO UPDATE into contacts is Keap's upsert by email: the contact with that address is updated, a new one created", async () => {
+  await one('SELECT id, family_name FROM contacts');
+  const email = store().contacts.get(6)!.emails[0]!.email;
+  const size = store().contacts.size;
+  sb().resetStats();
+  const r = await one<{ id: string; family_name: string }>(
+    "INSERT INTO contacts (given_name, family_name, email) VALUES ($1, 'Upserted', $2), ('Neu', 'Person', 'neu.person@example.com') ON CONFLICT (id) DO UPDATE SET family_name = EXCLUDED.family_name RETURNING id, family_name",
+    [store().contacts.get(6)!.givenName, email],
+  );
+  assert.equal(r.rowCount, 2);
+  assert.equal(Number(r.rows[0]!.id), 6, 'the contact with that email was updated');
+  assert.equal(r.rows[0]!.family_name, 'Upserted');
+  assert.ok(Number(r.rows[1]!.id) > 600);
+  assert.equal(store().contacts.get(6)!.familyName, 'Upserted');
+  assert.equal(store().contacts.size, size + 1, 'one contact created, none duplicated');
+  assert.equal(calls()['POST /v2/contacts'], 2);
+  const seen = await one<{ n: number }>(`SELECT count(*)::int AS n FROM contacts WHERE family_name = 'Upserted'`);
+  assert.equal(seen.rows[0]!.n, 1);
+});
+
 test('tags, tasks, notes, opportunities, products and companies: insert, update and delete by key', async () => {
   const tag = await one<{ id: string; name: string; category_id: string }>("INSERT INTO tags (name, description, category_id) VALUES ('VIP 2026', 'big ones', 2) RETURNING id, name, category_id");
   const tagId = Number(tag.rows[0]!.id);

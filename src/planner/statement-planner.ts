@@ -722,8 +722,8 @@ class StatementWalker {
     const spec = table?.write;
     if (!table || !spec || !spec[op]) return false;
     const action = op.toUpperCase();
-    if (upsert) {
-      this.batch.reject(writeRejection(table.name, `INSERT … ON CONFLICT DO UPDATE on Keap table "${table.name}" is not supported`, 'Keap has no upsert that keapgres maps yet; UPDATE the existing rows and INSERT the new ones.'));
+    if (upsert && !spec.insert?.upsert) {
+      this.batch.reject(writeRejection(table.name, `INSERT … ON CONFLICT DO UPDATE on Keap table "${table.name}" is not supported`, 'Keap has no upsert for this table; UPDATE the existing rows and INSERT the new ones.'));
       return true;
     }
     for (const c of columns) {
@@ -737,7 +737,7 @@ class StatementWalker {
         return true;
       }
     }
-    this.batch.write(onConflictNothing ? { table: table.name, op, onConflictNothing } : { table: table.name, op });
+    this.batch.write(upsert ? { table: table.name, op, upsert } : onConflictNothing ? { table: table.name, op, onConflictNothing } : { table: table.name, op });
     return true;
   }
 

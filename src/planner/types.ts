@@ -32,6 +32,8 @@ export interface WriteTarget {
   op: 'insert' | 'update' | 'delete';
   /** INSERT … ON CONFLICT DO NOTHING: a row Keap reports as a duplicate is skipped, not an error */
   onConflictNothing?: boolean;
+  /** INSERT … ON CONFLICT DO UPDATE on a table whose insert Keap can make an upsert */
+  upsert?: boolean;
 }
 
 /** What a batch needs before the engine may run it. */

@@ -177,6 +177,8 @@ export interface WriteCall {
    * list, so the parent's list is read (GET `path`), changed and written back (PATCH `path`), one pair per parent.
    */
   through?: string;
+  /** INSERT … ON CONFLICT DO UPDATE: query parameters that make the insert Keap's own upsert (contacts: duplicate_option=Email) */
+  upsert?: Record<string, string>;
 }
 
 /** Writability of a table (schemas/*.yaml `write:`). */

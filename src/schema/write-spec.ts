@@ -3,7 +3,7 @@
 import type { ColumnSchema, TableWrite, WriteCall } from './types.js';
 
 const WRITE_KEYS = ['insert', 'update', 'delete', 'columns', 'insertOnly', 'required', 'paths', 'customFields'];
-const CALL_KEYS = ['method', 'path', 'bulk', 'updateMask', 'through'];
+const CALL_KEYS = ['method', 'path', 'bulk', 'updateMask', 'through', 'upsert'];
 const METHODS = ['POST', 'PATCH', 'PUT', 'DELETE'] as const;
 
 type Fail = (what: string) => never;
@@ -66,6 +66,10 @@ function parseCall(fail: Fail, value: unknown, op: string, columns: ReadonlyMap<
   if (o.through !== undefined) {
     if (typeof o.through !== 'string') fail(`${op}.through must be the parent record's list name`);
     call.through = o.through;
+  }
+  if (o.upsert !== undefined) {
+    const u = mapping(fail, o.upsert, `${op}.upsert`, Object.keys(o.upsert as object));
+    call.upsert = Object.fromEntries(Object.entries(u).map(([k, v]) => [k, String(v)]));
   }
   void version;
   return call;

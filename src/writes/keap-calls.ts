@@ -32,7 +32,7 @@ export interface CallPlan {
   unchanged: number[];
 }
 
-export function planCalls(table: TableSchema, op: WriteOp, rows: readonly TouchedRow[]): CallPlan {
+export function planCalls(table: TableSchema, op: WriteOp, rows: readonly TouchedRow[], upsert = false): CallPlan {
   const spec = table.write!;
   const call = spec[op]!;
   const calls: KeapCall[] = [];
@@ -90,6 +90,7 @@ export function planCalls(table: TableSchema, op: WriteOp, rows: readonly Touche
     }
     const query: Array<[string, string]> = [];
     if (op === 'update' && call.updateMask) for (const name of new Set(columns.map((c) => topLevelName(writePath(table, c))))) query.push(['update_mask', name]);
+    if (op === 'insert' && upsert) query.push(...Object.entries(call.upsert ?? {}));
     calls.push({ method: call.method, path, query, body: op === 'delete' ? undefined : bodyOf(table, values, columns), rows: [i], idempotent });
   });
   return { calls, unchanged };

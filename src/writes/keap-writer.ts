@@ -53,7 +53,7 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   const touched = await captureTouchedRows(w.engine, table, w.statement, w.inTransaction);
   const t1 = performance.now();
   const through = table.write![target.op]!.through !== undefined;
-  const plan = through ? { calls: [], unchanged: [] } : planCalls(table, target.op, touched);
+  const plan = through ? { calls: [], unchanged: [] } : planCalls(table, target.op, touched, target.upsert === true);
   const run = through
     ? await runThroughParent(w.connector, table, target.op, touched, w.signal)
     : await runCalls(w.connector, plan.calls, touched.length, w.signal, w.concurrency);
