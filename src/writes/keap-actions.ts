@@ -7,6 +7,7 @@ import { SqlError, SQLSTATE } from '../errors.js';
 import type { EngineInstance } from '../engine/instance.js';
 import type { KeapConnector } from '../keap/connector.js';
 import { quoteLiteral } from '../schema/ddl.js';
+import { registerSecret } from '../log/logger.js';
 import type { ClientStatement } from './engine-rows.js';
 import { keapMessageOf, sqlstateOf } from './keap-errors.js';
 
@@ -253,6 +254,9 @@ async function oauthProcedure(c: Captured, app: OAuthApp | undefined, signal: Ab
   }
   // Keap's token endpoint (reference §2.1): the code grant takes the client credentials in the form, the refresh
   // grant as HTTP Basic
+  // the code and the tokens are secrets: log lines (the statement's text included) never show them
+  registerSecret(typeof c.args.verifier === 'string' ? c.args.verifier : undefined);
+  registerSecret(typeof c.args.oauthrefreshtoken === 'string' ? c.args.oauthrefreshtoken : undefined);
   const form = new URLSearchParams();
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (c.fn === 'getoauthaccesstoken') {
@@ -274,5 +278,7 @@ async function oauthProcedure(c: Captured, app: OAuthApp | undefined, signal: Ab
       detail: `HTTP ${res.status}: ${String(body.error_description ?? body.error ?? '')}`.trim(),
     });
   }
+  registerSecret(body.access_token);
+  registerSecret(typeof body.refresh_token === 'string' ? body.refresh_token : undefined);
   return { oauthaccesstoken: body.access_token, oauthrefreshtoken: body.refresh_token ?? null, expiresin: body.expires_in ?? null };
 }
