@@ -238,6 +238,26 @@ test('email, phone and address slots write through the contact: its list is read
   assert.equal(c.rows[0]!.email, before.emails[0]!.email);
 });
 
+test("order items: added, changed and removed through the order's item calls; the order's total follows", async () => {
+  const order = [...store().orders.scan()].find((o) => o.items.length >= 1)!;
+  const product = store().products.get(3)!;
+  const i = await one<{ id: string; price_per_unit: string; product_name: string; quantity: number }>(
+    'INSERT INTO order_items (order_id, product_id, quantity, price_per_unit) VALUES ($1, 3, 2, 9.99) RETURNING id, price_per_unit, product_name, quantity', [order.id]);
+  const itemId = Number(i.rows[0]!.id);
+  assert.deepEqual([i.rows[0]!.price_per_unit, i.rows[0]!.product_name, i.rows[0]!.quantity], ['9.99', product.name, 2]);
+  let stored = store().orders.get(order.id)!;
+  assert.ok(stored.items.some((x) => x.id === itemId && x.priceCents === 999 && x.quantity === 2));
+  await one('UPDATE order_items SET quantity = 5 WHERE id = $1', [itemId]);
+  stored = store().orders.get(order.id)!;
+  assert.equal(stored.items.find((x) => x.id === itemId)!.quantity, 5);
+  const total = await one<{ total: string }>('SELECT total FROM orders WHERE id = $1', [order.id]);
+  assert.equal(Math.round(Number(total.rows[0]!.total) * 100), stored.totalCents, "the order's total as Keap recomputed it");
+  assert.equal((await one('DELETE FROM order_items WHERE id = $1', [itemId])).rowCount, 1);
+  assert.ok(!store().orders.get(order.id)!.items.some((x) => x.id === itemId));
+  const left = await one<{ n: number }>('SELECT count(*)::int AS n FROM order_items WHERE order_id = $1', [order.id]);
+  assert.equal(left.rows[0]!.n, store().orders.get(order.id)!.items.length);
+});
+
 test('INSERT … SELECT into contact_tags applies a tag with one bulk call; DELETE removes it with one', async () => {
   const tagId = 3;
   const targets = Array.from({ length: 50 }, (_, i) => 100 + i);

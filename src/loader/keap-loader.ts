@@ -317,8 +317,9 @@ export class KeapSessionLoader implements BatchPreparer {
     const part = h && !h.dirty && h.parts.length === 1 ? h.parts[0]! : undefined;
     // The engine's table takes the very change the cache's full entry took: it stays at that entry's version.
     const follows = result.engineFollows && full && part && part.entry === full.entry && !part.keys && part.version === full.before;
-    // a write through the contact changed it too (its email, its update time): the next read of contacts catches up
-    const parentTable = table.source.unnest && table.write?.[target.op]?.through ? this.catalog.tables.get(table.source.path.split('/')[2] ?? '') : undefined;
+    // a row of a list inside a parent (a contact's email, an order's item) changed the parent too (its update time, an
+    // order's totals): the next read of the parent's table catches up
+    const parentTable = table.source.unnest ? [...this.catalog.tables.values()].find((t) => t.source.path === table.source.path && !t.source.unnest) : undefined;
     if (changed && parentTable) this.cache.expire(parentTable);
     if (result.error) {
       if (changed && !inTransaction) {

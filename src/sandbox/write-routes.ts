@@ -587,6 +587,50 @@ export function writeRoutes(env: RouteEnv): Route[] {
   });
   add('DELETE', 'v1', '/appointments/{appointmentId}', (c) => { if (!s.appointments.delete(idOf(c, 'appointmentId'))) throw new ApiError(404, 'Unable to find this Appointment'); return noContent; });
 
+  // ---- order items (v2: POST /v2/orders/{order_id}/items, PATCH/DELETE …/items/{order_item_id}); totals follow ----
+  const itemJson = (o: Order, id: number): unknown => ((V2.orderV2(s, o, false).order_items as Array<{ id: string }>) ?? []).find((x) => x.id === String(id));
+  const withItems = (o: Order, items: OrderItem[], now: number): Order => ({ ...o, items, totalCents: items.reduce((a, i) => a + i.priceCents * i.quantity - i.discountCents, 0), updatedAt: Math.max(now, o.updatedAt + 1) });
+  const positive = (v: unknown, name: string): number => { const n = intId(v, name); if (n === null || n < 1) throw new ApiError(400, `${name} must be a positive integer`); return n; };
+  const cents = (v: unknown, name: string): number => { if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ApiError(400, `${name} must be a non-negative integer amount in the currency's smallest unit`); return v; };
+  add('POST', 'v2', '/orders/{order_id}/items', (c) => {
+    const o = s.orders.get(idOf(c, 'order_id')); if (!o) throw new ApiError(404, 'Order not found');
+    const b = obj(c.body);
+    for (const k of ['product_id', 'quantity']) if (b[k] === undefined || b[k] === null) throw new ApiError(400, `${k} is required`);
+    const p = s.products.get(intId(b.product_id, 'product_id') ?? 0); if (!p) throw new ApiError(400, `Product ${String(b.product_id)} does not exist`);
+    const id = Math.max(o.id * 10 - 1, ...o.items.map((i) => i.id)) + 1;
+    const item: OrderItem = {
+      id, productId: p.id, name: str(b.name, 'name') ?? p.name, description: str(b.description, 'description') ?? p.shortDescription, quantity: positive(b.quantity, 'quantity'),
+      priceCents: b.price_per_unit !== undefined && b.price_per_unit !== null ? cents(b.price_per_unit, 'price_per_unit') : p.priceCents,
+      costCents: b.cost_per_unit !== undefined && b.cost_per_unit !== null ? cents(b.cost_per_unit, 'cost_per_unit') : Math.round(p.priceCents * 0.4), discountCents: 0,
+      type: ((str(b.item_type, 'item_type') ?? 'PRODUCT').toUpperCase()) as OrderItem['type'],
+    };
+    const next = withItems(o, [...o.items, item], c.now);
+    s.orders.put(next);
+    return json(201, itemJson(next, id));
+  });
+  add('PATCH', 'v2', '/orders/{order_id}/items/{order_item_id}', (c) => {
+    const o = s.orders.get(idOf(c, 'order_id')); if (!o) throw new ApiError(404, 'Order not found');
+    const id = idOf(c, 'order_item_id');
+    const cur = o.items.find((i) => i.id === id); if (!cur) throw new ApiError(404, 'Order item not found');
+    const b = obj(c.body);
+    const n: OrderItem = { ...cur };
+    if ('quantity' in b) n.quantity = positive(b.quantity, 'quantity');
+    if ('price_per_unit' in b) n.priceCents = cents(b.price_per_unit, 'price_per_unit');
+    if ('cost_per_unit' in b) n.costCents = cents(b.cost_per_unit, 'cost_per_unit');
+    if ('name' in b) n.name = str(b.name, 'name') ?? n.name;
+    if ('description' in b) n.description = str(b.description, 'description') ?? '';
+    const next = withItems(o, o.items.map((i) => (i.id === id ? n : i)), c.now);
+    s.orders.put(next);
+    return json(200, itemJson(next, id));
+  });
+  add('DELETE', 'v2', '/orders/{order_id}/items/{order_item_id}', (c) => {
+    const o = s.orders.get(idOf(c, 'order_id')); if (!o) throw new ApiError(404, 'Order not found');
+    const id = idOf(c, 'order_item_id');
+    if (!o.items.some((i) => i.id === id)) throw new ApiError(404, 'Order item not found');
+    s.orders.put(withItems(o, o.items.filter((i) => i.id !== id), c.now));
+    return noContent;
+  });
+
   // ---- campaign sequences and email (v2 spec: :addContacts/:removeContacts answer per contact; emails:send 202) ----
   const sequence = (c: RequestContext): Set<number> => {
     const campaignId = idOf(c, 'campaign_id');

@@ -173,12 +173,16 @@ function lineOf(table: TableSchema, encoder: CopyRowEncoder, row: TouchedRow, re
       return jsonToCopyField(v, c.type);
     }).join('\t');
   }
+  // a row of a list inside a parent (an order's items), answered alone: read as the parent's only element
+  const parentColumn = table.source.unnest ? table.columns.find((c) => c.path === '$parent.id') : undefined;
+  if (parentColumn) record = { id: (row.new ?? row.old ?? {})[parentColumn.name], [table.source.unnest!]: [record] };
   const encoded = encoder.encodeRecord(record).replace(/\n$/, '');
   const fields = encoded === '' ? table.columns.map(() => '\\N') : encoded.split('\t');
   const fallback = row.old ?? values;
   table.columns.forEach((c, i) => {
     const top = topLevelName(c.path.split('|')[0]!);
-    if ((record as Json)[top] === undefined && !c.path.startsWith('$parent')) fields[i] = jsonToCopyField(fallback[c.name], c.type);
+    const element = parentColumn ? ((record as Json)[table.source.unnest!] as Json[])[0]! : (record as Json);
+    if (element[top] === undefined && !c.path.startsWith('$parent')) fields[i] = jsonToCopyField(fallback[c.name], c.type);
   });
   return fields.join('\t');
 }
