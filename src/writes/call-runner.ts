@@ -49,7 +49,8 @@ function record(call: KeapCall, res: WriteResponse, outcomes: RowOutcome[]): boo
     for (const r of call.rows) outcomes[r] = { kind: 'written', record: res.body, date: res.date };
     return true;
   }
-  if (res.status === 404 && !call.bulkValues) {
+  // a row that vanished is not written; a parent that is missing (POST /contacts/{id}/notes) is a foreign key violation
+  if (res.status === 404 && !call.bulkValues && call.method !== 'POST') {
     for (const r of call.rows) outcomes[r] = { kind: 'missing' };
     return true;
   }
