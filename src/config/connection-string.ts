@@ -68,6 +68,8 @@ export interface ConnectionSettings {
   readonly offline: boolean;
   /** CacheConnection: a PostgreSQL URL where instances share state (today: the OAuth tokens) */
   readonly cacheConnection?: string;
+  /** ReadOnly: refuse every write to a Keap table (CData's property) */
+  readonly readOnly: boolean;
   /** the Other=… properties, canonical names */
   readonly other: Readonly<Record<string, string>>;
   /** properties given but without effect for this AuthScheme (the credential source logs them) */
@@ -123,6 +125,7 @@ const PROPERTIES: readonly PropertySpec[] = [
   { name: 'CacheMaxSize', apply: (v, d) => (d.cacheMaxSizeMb = parseInteger('CacheMaxSize', v, 1, 1024 * 1024, 'megabytes, an integer of 1 or more')) },
   { name: 'Offline', apply: (v, d) => (d.offline = parseBoolean('Offline', v)) },
   { name: 'CacheConnection', secret: true, apply: (v, d) => (d.cacheConnection = parseCacheConnection(v)) },
+  { name: 'ReadOnly', apply: (v, d) => (d.readOnly = parseBoolean('ReadOnly', v)) },
   { name: 'Other', apply: (v, d) => applyOther(v, d) },
 ];
 
@@ -143,9 +146,11 @@ export function isSecretProperty(name: string): boolean {
 }
 
 /** The cache properties of a connection (AutoCache, CacheTolerance, CacheLocation, CacheMaxSize, Offline). */
-export type CacheSettings = Pick<ConnectionSettings, 'autoCache' | 'cacheToleranceSeconds' | 'cacheLocation' | 'cacheMaxSizeMb' | 'offline'>;
+export type CacheSettings = Pick<ConnectionSettings, 'autoCache' | 'cacheToleranceSeconds' | 'cacheLocation' | 'cacheMaxSizeMb' | 'offline'>
+  & { readonly readOnly?: boolean; readonly timeoutSeconds?: number };
 
-export const CACHE_PROPERTIES = ['AutoCache', 'CacheTolerance', 'CacheLocation', 'CacheMaxSize', 'Offline'] as const;
+/** The properties the built-in sandbox takes: the cache's, ReadOnly and Timeout. */
+export const CACHE_PROPERTIES = ['AutoCache', 'CacheTolerance', 'CacheLocation', 'CacheMaxSize', 'Offline', 'ReadOnly', 'Timeout'] as const;
 
 /** Only the cache properties, as the built-in sandbox takes them ("CacheTolerance=5;Offline=false"). */
 export function parseCacheSettings(s: string, env: NodeJS.ProcessEnv = process.env): CacheSettings {
@@ -160,7 +165,10 @@ export function parseCacheSettings(s: string, env: NodeJS.ProcessEnv = process.e
     }
     if (pair.value !== '') spec.apply(pair.value, draft, { env });
   }
-  return { autoCache: draft.autoCache ?? true, cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600, cacheLocation: draft.cacheLocation, cacheMaxSizeMb: draft.cacheMaxSizeMb, offline: draft.offline ?? false };
+  return {
+    autoCache: draft.autoCache ?? true, cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600, cacheLocation: draft.cacheLocation, cacheMaxSizeMb: draft.cacheMaxSizeMb,
+    offline: draft.offline ?? false, readOnly: draft.readOnly ?? false, timeoutSeconds: draft.timeoutSeconds,
+  };
 }
 
 export function parseConnectionString(s: string, options: ParseOptions = {}): ConnectionSettings {
@@ -256,6 +264,7 @@ function finish(draft: Draft, seen: Map<string, string>, s: string, options: Par
     autoCache: draft.autoCache ?? true,
     cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600,
     offline: draft.offline ?? false,
+    readOnly: draft.readOnly ?? false,
     other: draft.other ?? {},
     ignoredProperties: ignored,
     masked: maskConnectionString(s),

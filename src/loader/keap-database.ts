@@ -9,6 +9,7 @@ import type { CacheSettings, ConnectionSettings } from '../config/connection-str
 import { SharedCache } from '../cache/shared-cache.js';
 import { CacheFiles } from '../cache/cache-files.js';
 import { CACHE_OBJECTS_SQL } from './cache-functions.js';
+import { KEAP_ACTIONS_SQL, type OAuthApp } from '../writes/keap-actions.js';
 import { keapgresCacheDir } from '../engine/template.js';
 import { createCredentialSource } from '../oauth/index.js';
 import { PostgresTokenStore } from '../shared-state/postgres-token-store.js';
@@ -40,6 +41,8 @@ export interface KeapAccess {
   cache?: CacheSettings;
   /** which Keap account (or sandbox) this is, without secrets: cache files of another never match */
   identity: string;
+  /** the OAuth app (CData's OAuth procedures as keap.* functions) */
+  oauthApp?: OAuthApp;
   close?: () => Promise<void>;
 }
 
@@ -77,7 +80,8 @@ export const HELPER_FUNCTIONS_SQL = `
 CREATE FUNCTION public.keapgres_refresh_schema() RETURNS text LANGUAGE sql VOLATILE
   AS $$ SELECT 'custom fields re-read from Keap'::text $$;
 COMMENT ON FUNCTION public.keapgres_refresh_schema() IS 'Re-reads the Keap account''s custom fields and adds or drops the custom_* columns of this session''s tables (new sessions get them too).';
-${CACHE_OBJECTS_SQL}`;
+${CACHE_OBJECTS_SQL}
+${KEAP_ACTIONS_SQL}`;
 
 /** Access through a parsed connection string (OAuth or API key). */
 export async function accessFromSettings(settings: ConnectionSettings, logger: Logger): Promise<KeapAccess> {
@@ -98,6 +102,7 @@ export async function accessFromSettings(settings: ConnectionSettings, logger: L
     profile: settings.profile,
     spikePerSecond: settings.authScheme === 'APIKey' ? 10 : 25,
     cache: settings,
+    oauthApp: { clientId: settings.oauthClientId, clientSecret: settings.oauthClientSecret, authorizationUrl: settings.oauthAuthorizationUrl, tokenUrl: settings.oauthAccessTokenUrl, callbackUrl: settings.callbackUrl },
     identity: `${settings.url}|${settings.authScheme}|${settings.authScheme === 'APIKey' ? sha256(settings.apiKey ?? '') : (settings.oauthClientId ?? '')}`,
     close: () => credentials.close(),
   };
@@ -129,10 +134,11 @@ export function sandboxAccess(sb: Sandbox, config?: SandboxConfig): KeapAccess {
       },
     },
     pageSize: config?.pageSize ?? 1000,
-    timeoutSeconds: 60,
+    timeoutSeconds: config?.cache?.timeoutSeconds ?? 60,
     maxRows: -1,
     spikePerSecond: 25,
     cache: config?.cache,
+    oauthApp: { clientId: sb.clientId, clientSecret: sb.clientSecret, authorizationUrl: sb.authorizeUrl, tokenUrl: sb.tokenUrl, callbackUrl: 'http://localhost:33333' },
     identity: `sandbox|${config?.seed ?? 1}|${config?.contacts ?? 1000}`,
   };
 }
@@ -200,6 +206,8 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       keapTables: [...catalog.tables.keys()],
       createPreparer: (logger) => new KeapSessionLoader({
         catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000, cache, keepsLoaded: (o.idleLoaded ?? DEFAULT_IDLE_LOADED) > 0,
+        readOnly: o.access.cache?.readOnly === true,
+        oauthApp: o.access.oauthApp,
         refreshSchema: (from) => db.refreshSchema(from),
       }, logger),
     },

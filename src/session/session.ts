@@ -428,7 +428,9 @@ export class Session {
       return 'ran';
     } catch (err) {
       const reason = this.running?.cancelled;
-      const e = reason ? new SqlError(SQLSTATE.queryCanceled, CANCEL_MESSAGE[reason]) : toSqlError(err, this.o.logger);
+      // a cancelled write says what it wrote before it stopped (its own 57014 with DETAIL)
+      const ownCancel = err instanceof SqlError && err.sqlstate === SQLSTATE.queryCanceled;
+      const e = reason && !ownCancel ? new SqlError(SQLSTATE.queryCanceled, CANCEL_MESSAGE[reason]) : toSqlError(err, this.o.logger);
       this.write(msg.errorResponse({ severity: 'ERROR', sqlstate: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint }));
       if (this.txStatus === 'T') {
         // the client now believes its transaction failed: make the engine's fail too
