@@ -89,17 +89,6 @@ function dropRows(o: Outcome, drop: (row: Array<string | null>) => boolean): Out
   return o.map((item) => (item.kind === 'rows' ? { kind: 'rows', rows: item.rows.filter((r) => !drop(r)) } : item));
 }
 
-/** drops rows knowing their columns */
-function dropColumnRows(o: Outcome, drop: (row: Array<string | null>, columns: Column[]) => boolean): Outcome {
-  let columns: Column[] = [];
-  return o.map((item): OutcomeItem => {
-    if (item.kind === 'columns') columns = item.columns;
-    return item.kind === 'rows' ? { kind: 'rows', rows: item.rows.filter((r) => !drop(r, columns)) } : item;
-  });
-}
-
-const SCHEMA_NAME_COLUMN = /^(nspname|name|schema_name|table_schem)$/i;
-
 function both(a: Outcome, b: Outcome, f: (o: Outcome) => Outcome): [Outcome, Outcome] {
   return [f(a), f(b)];
 }
@@ -130,13 +119,6 @@ export function allowedDifferences(userObjectNames: Set<string>): AllowedDiffere
         'keapgres adds public.keapgres_refresh_schema() (re-reads custom fields), the view public.keapgres_cache (the shared cache\'s entries) and its functions keapgres_cache_entries() and keapgres_cache_clear() to every session; catalog listings show them',
       applies: (sql) => CATALOG.test(sql),
       normalise: (a, b) => withoutOwnObjects(a, b, (r) => r.some((v) => v !== null && /keapgres_(refresh_schema|cache)/.test(v))),
-    },
-    {
-      name: "keapgres's keap schema",
-      reason:
-        'keapgres adds a schema keap holding the functions for Keap actions that are not row writes (keap.add_to_campaign_sequence, keap.opt_in_email, keap.complete_task, CData's OAuth procedures, …); schema listings show it',
-      applies: (sql) => CATALOG.test(sql),
-      normalise: (a, b) => both(a, b, (o) => recount(dropColumnRows(o, (r, cols) => r.some((v, i) => v === 'keap' && SCHEMA_NAME_COLUMN.test(cols[i]?.name ?? ''))))),
     },
     {
       name: "a read-only transaction's temporary tables",
