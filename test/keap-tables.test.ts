@@ -61,6 +61,10 @@ async function referenceRecords(table: TableSchema): Promise<unknown[]> {
     const q = new URLSearchParams(src.query ?? {});
     if (src.fields?.length) q.set(src.version === 2 ? 'fields' : 'optional_properties', src.fields.join(','));
     if (src.baseFilter?.length) q.set('filter', src.baseFilter.join(';'));
+    if (src.single) {
+      const body = await get(`${sb.apiBase}${path}?${q}`);
+      return body === null || body === '' ? [] : [body]; // one record, not a list
+    }
     if (src.unpaged) {
       const body = (await get(`${sb.apiBase}${path}?${q}`)) as Record<string, unknown> | unknown[];
       return (Array.isArray(body) ? body : body[src.listKey!]) as unknown[];
@@ -92,9 +96,10 @@ async function referenceRecords(table: TableSchema): Promise<unknown[]> {
   if (src.perParent) {
     const parent = catalog.tables.get(src.perParent.table)!;
     const parents = await referenceRecords(parent);
+    const parentPath = parent.columns.find((c) => c.name === src.perParent!.column)!.path;
     const out: unknown[] = [];
     for (const p of parents) {
-      const id = (p as Record<string, unknown>)[src.perParent.column === 'id' ? 'id' : src.perParent.column];
+      const id = parentPath.split('.').reduce<unknown>((r, k) => (r as Record<string, unknown> | undefined)?.[k], p);
       out.push(...(await list(src.path.replace(`{${src.perParent.param}}`, String(id)), src)));
     }
     return out;

@@ -113,3 +113,32 @@ test('one session: rows read through contacts, then a statement that needs appli
     await c.end();
   }
 });
+
+// order_payments: no order listing carries payments, but the payments listing carries each payment's order_ids.
+test('a full scan of order_payments that reads only order_id, payment_id and pay_time costs what the payments scan costs, and no more than the orders scan', async () => {
+  const orders = await calls('SELECT id FROM orders');
+  const cheap = await calls('SELECT order_id, payment_id, pay_time FROM order_payments ORDER BY 1, 2');
+  assert.deepEqual(Object.keys(cheap.byEndpoint), ['GET /v2/sales/payments'], JSON.stringify(cheap.byEndpoint));
+  assert.ok(sum(cheap.byEndpoint) <= sum(orders.byEndpoint), `${JSON.stringify(cheap.byEndpoint)} against ${JSON.stringify(orders.byEndpoint)}`);
+  // exactly the sandbox's invoice payments
+  const expected = [...sandbox().store.scanPayments()].map((p) => [String(p.orderId), String(p.id), new Date(p.paidAt).toISOString()])
+    .sort((a, b) => Number(a[0]) - Number(b[0]) || Number(a[1]) - Number(b[1]));
+  assert.ok(expected.length > 0);
+  assert.deepEqual(cheap.rows.map((r) => [String(r[0]), String(r[1]), (r[2] as Date).toISOString()]), expected);
+});
+
+test('order_payments: a pinned order or a column only the per-order endpoint gives uses it, with the same rows', async () => {
+  const some = [...sandbox().store.scanPayments()].slice(0, 6).map((p) => p.orderId);
+  const list = [...new Set(some)].join(', ');
+  const pinned = await calls(`SELECT order_id, payment_id, pay_time FROM order_payments WHERE order_id IN (${list}) ORDER BY 1, 2`);
+  assert.deepEqual(Object.keys(pinned.byEndpoint), ['GET /v2/orders/{order_id}/payments'], JSON.stringify(pinned.byEndpoint));
+  assert.equal(pinned.byEndpoint['GET /v2/orders/{order_id}/payments'], new Set(some).size);
+  const cheap = await calls(`SELECT order_id, payment_id, pay_time FROM order_payments ORDER BY 1, 2`);
+  assert.deepEqual(pinned.rows, cheap.rows.filter((r) => some.includes(Number(r[0]))));
+  const amounts = await calls(`SELECT order_id, sum(amount) FROM order_payments WHERE order_id IN (${list}) GROUP BY 1 ORDER BY 1`);
+  assert.equal(amounts.byEndpoint['GET /v2/sales/payments'], undefined);
+  const plan = await calls('EXPLAIN SELECT order_id, count(*) FROM order_payments GROUP BY 1');
+  assert.match(plan.rows.map((r) => r[0]).join('\n'), /\/v2\/sales\/payments/);
+  const star = await calls('EXPLAIN SELECT * FROM order_payments');
+  assert.match(star.rows.map((r) => r[0]).join('\n'), /\/v2\/orders\/\{order_id\}\/payments/);
+});

@@ -94,6 +94,22 @@ test('DatabaseMetaData.getImportedKeys and getExportedKeys give the foreign keys
   assert.deepEqual(exported.sort(), expectedExported.sort());
 });
 
+test('pgjdbc lists the tables and views added for issue 13: columns, keys, foreign keys and descriptions', { skip }, () => {
+  const columns = value<Array<[string, string, string, string, string, string]>>('getColumns affiliate_commissions');
+  const t = catalog.tables.get('affiliate_commissions')!;
+  assert.deepEqual(columns.map((c) => [c[0], c[1], c[4]]), t.columns.map((c) => [c.name, TYPNAME[c.type], c.description]));
+  for (const k of t.primaryKey) assert.equal(columns.find((c) => c[0] === k)![3], '0', `${k} is not nullable`);
+  const imported = value<string[][]>('getImportedKeys contact_links');
+  const links = catalog.tables.get('contact_links')!;
+  assert.deepEqual(imported.sort(), links.foreignKeys.map((fk) => [fk.references.table, fk.references.columns[0], 'contact_links', fk.columns[0], `contact_links_${fk.columns.join('_')}_fkey`]).sort());
+  const views = value<Array<[string, string]>>('getViews');
+  const models = ['affiliates', 'appointments', 'companies', 'contacts', 'notes', 'opportunities', 'orders', 'subscriptions', 'tasks'].map((r) => `${r}_model`);
+  assert.deepEqual(views.map((v) => v[0]).filter((n) => n.endsWith('_model')), models);
+  assert.ok(views.filter((v) => v[0].endsWith('_model')).every((v) => /custom_fields/.test(v[1])));
+  const viewColumns = value<Array<[string, string, string, string, string, string]>>('getColumns contacts_model');
+  assert.deepEqual(viewColumns.map((c) => [c[0], c[4]]), catalog.tables.get('custom_fields')!.columns.map((c) => [c.name, c.description]));
+});
+
 test('a prepared statement executed 10 times becomes a named server statement and returns the right rows', { skip }, async () => {
   const v = value<{ rows: unknown[][]; serverPrepared: boolean; namedStatements: string[][] }>('preparedTenTimes');
   assert.equal(v.serverPrepared, true);

@@ -50,6 +50,7 @@ function queryFor(table: TableSchema): Record<string, string> {
 
 function listOf(table: TableSchema, body: unknown): unknown[] {
   if (body === undefined) return [];
+  if (table.source.single) return [typeof body === 'object' && body !== null ? body : { value: body }]; // one record, not a list
   const list = table.source.listKey === null ? body : (body as Record<string, unknown>)[table.source.listKey];
   assert.ok(Array.isArray(list), `${table.name}: no list under ${table.source.listKey}`);
   return list;
@@ -73,7 +74,7 @@ test('every table loads from the sandbox API into PGlite through its schema', as
       const parentTable = catalog.tables.get(pp.table)!;
       const parentPath = parentTable.columns.find((c) => c.name === pp.column)!.path;
       for (const parent of (records.get(pp.table) ?? []).slice(0, 4)) {
-        const key = String((parent as Record<string, unknown>)[parentPath]);
+        const key = String(parentPath.split('.').reduce<unknown>((r, k) => (r as Record<string, unknown> | undefined)?.[k], parent));
         const body = await get(table.source.path.replace(`{${pp.param}}`, encodeURIComponent(key)), queryFor(table));
         text += encoder.encode(listOf(table, body), parent);
       }
@@ -93,7 +94,13 @@ test('every table loads from the sandbox API into PGlite through its schema', as
     assert.equal(rows[0]!.n, encoder.rowCount, `${name}: loaded row count`);
   }
   // Tables the sandbox fills: each must have rows.
-  for (const name of ['contacts', 'contact_email_addresses', 'companies', 'tags', 'tag_categories', 'contact_tags', 'products', 'orders', 'order_items', 'order_payments', 'payments', 'transactions', 'subscriptions', 'opportunities', 'opportunity_stages', 'subscription_plans', 'tasks', 'notes', 'campaigns', 'emails', 'users', 'appointments', 'files', 'custom_fields']) {
+  for (const name of ['contacts', 'contact_email_addresses', 'companies', 'tags', 'tag_categories', 'contact_tags', 'products', 'orders', 'order_items', 'order_payments', 'payments', 'transactions', 'subscriptions', 'opportunities', 'opportunity_stages', 'subscription_plans', 'tasks', 'notes', 'campaigns', 'emails', 'users', 'appointments', 'files', 'custom_fields',
+    // added for issue 13 (per-parent ones read only four parents here, which may have no children)
+    'account_profile', 'application_configuration', 'automation_categories', 'contact_link_types', 'countries', 'merchant_accounts', 'shipping_methods',
+    'product_categories', 'lead_source_categories', 'lead_source_expenses', 'lead_source_recurring_expenses', 'email_templates', 'rest_hooks',
+    'opportunity_stage_details', 'user_signatures', 'campaign_goals', 'campaign_sequences', 'affiliate_commission_programs', 'affiliate_redirects',
+    'affiliate_summaries', 'affiliate_commissions', 'note_templates', 'webforms', 'reports',
+    'free_trial_discounts', 'order_total_discounts', 'product_category_discounts', 'product_discounts', 'shipping_discounts']) {
     assert.ok(counts.get(name)!.rowCount > 0, `${name} is empty`);
   }
 });

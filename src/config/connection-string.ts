@@ -66,6 +66,8 @@ export interface ConnectionSettings {
   readonly cacheMaxSizeMb?: number;
   /** Offline: answer from the cache only, never call Keap */
   readonly offline: boolean;
+  /** CacheConnection: a PostgreSQL URL where instances share state (today: the OAuth tokens) */
+  readonly cacheConnection?: string;
   /** ReadOnly: refuse every write to a Keap table (CData's property) */
   readonly readOnly: boolean;
   /** the Other=… properties, canonical names */
@@ -122,6 +124,7 @@ const PROPERTIES: readonly PropertySpec[] = [
   { name: 'CacheLocation', apply: (v, d, c) => (d.cacheLocation = parseCacheLocation(v, c.env)) },
   { name: 'CacheMaxSize', apply: (v, d) => (d.cacheMaxSizeMb = parseInteger('CacheMaxSize', v, 1, 1024 * 1024, 'megabytes, an integer of 1 or more')) },
   { name: 'Offline', apply: (v, d) => (d.offline = parseBoolean('Offline', v)) },
+  { name: 'CacheConnection', secret: true, apply: (v, d) => (d.cacheConnection = parseCacheConnection(v)) },
   { name: 'ReadOnly', apply: (v, d) => (d.readOnly = parseBoolean('ReadOnly', v)) },
   { name: 'Other', apply: (v, d) => applyOther(v, d) },
 ];
@@ -279,6 +282,19 @@ function freezeSettings(settings: ConnectionSettings): ConnectionSettings {
  * too: any text whose role is unclear (a part without "=", an unclosed quote, an unknown
  * property's value) is masked, since it may be a piece of a secret.
  */
+function parseCacheConnection(v: string): string {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    url = new URL('invalid:');
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+    throw invalid('CacheConnection', 'is not a PostgreSQL URL', 'Expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE (the server where keapgres instances share their state).');
+  }
+  return v;
+}
+
 export function maskConnectionString(s: string): string {
   const parts: string[] = [];
   let afterSecret = false;

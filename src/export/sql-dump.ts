@@ -3,6 +3,8 @@
 import { qualifiedName, quoteIdent, quoteLiteral, tableDdl } from '../schema/ddl.js';
 import { copyStatement } from '../schema/rows.js';
 import type { TableSchema } from '../schema/types.js';
+import { catalogOf } from '../schema/load.js';
+import { modelViewsDdl } from '../schema/model-views.js';
 
 export type ExportFormat = 'copy' | 'inserts';
 
@@ -45,6 +47,9 @@ export function createTablesSql(tables: readonly TableSchema[], clean: boolean, 
   const parts: string[] = [];
   if (clean) parts.push(tables.map((t) => `DROP TABLE IF EXISTS ${tableIn(schema, t)} CASCADE;`).join('\n'));
   for (const t of tables) parts.push(inSchema(tableDdl(t), schema));
+  // the *_model views over custom_fields, as the engine has them (when custom_fields is exported)
+  const views = modelViewsDdl(catalogOf(tables), (relation) => tableIn(schema, relation));
+  if (views) parts.push(views);
   return parts.join('\n\n') + '\n\n';
 }
 

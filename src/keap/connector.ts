@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { SqlError, SQLSTATE } from '../errors.js';
 import type { FetchPlan, PushedCondition } from '../planner/types.js';
 import type { Catalog, PushableFilter, TableSchema } from '../schema/types.js';
-import { cancelledError } from './api-errors.js';
+import { cancelledError, KeapApiError } from './api-errors.js';
 import { encodeFilter, encodeOrder, encodeValue, filterFor } from './filter-encoding.js';
 import { KeapHttpClient, SKIPPED, type HttpClientStats, type WriteResponse } from './http-client.js';
 export { UncertainWrite, type WriteResponse } from './http-client.js';
@@ -176,7 +176,7 @@ export class KeapConnector {
    */
   fetchCopy(table: TableSchema, plan: FetchPlan, signal: AbortSignal, options: FetchOptions = {}): KeapFetch<CopyChunk> {
     const pool = this.opts.pageDecoders === undefined ? sharedPageDecoders() : this.opts.pageDecoders;
-    if (pool && !table.source.perParent) {
+    if (pool && !table.source.perParent && !table.source.single) {
       const pk = table.primaryKey.length === 1 ? table.columns.find((c) => c.name === table.primaryKey[0])?.path : undefined;
       // opened with the first page, so a fetch never iterated holds nothing in a decoder thread
       let decoder: FetchDecoder | undefined;
@@ -344,7 +344,7 @@ export class KeapConnector {
     const paths = [source.path, ...(source.extraPaths ?? [])];
     for (const path of paths) {
       if (ctx.budget.exhausted) return;
-      const req: ListRequest = { path, listKey: source.listKey, query: baseQuery, pageSize };
+      const req: ListRequest = { path, listKey: source.listKey, query: baseQuery, pageSize, ...(source.single ? { single: true } : {}) };
       if (source.unpaged) await fetchUnpaged(ctx, req);
       else if (source.version === 1) await fetchV1Pages(ctx, req);
       else {
@@ -370,7 +370,7 @@ export class KeapConnector {
     const parentPath = parentTable?.columns.find((c) => c.name === perParent.column)?.path ?? perParent.column;
     let parents: Array<{ id: string; record: unknown }>;
     if (given) {
-      parents = [...new Set([...given].map(String))].map((id) => ({ id, record: { [parentPath]: id } }));
+      parents = [...new Set([...given].map(String))].map((id) => ({ id, record: recordWithPath(parentPath, id) }));
     } else {
       if (!parentTable) {
         throw new SqlError(SQLSTATE.internalError, `cannot fetch ${table.name}: its parent table ${perParent.table} is unknown`);
@@ -394,10 +394,15 @@ export class KeapConnector {
           return ctx.emit(records);
         },
       };
-      const req: ListRequest = { path, listKey: source.listKey, query: baseQuery, pageSize };
-      if (source.unpaged) await fetchUnpaged(childCtx, req);
-      else if (source.version === 1) await fetchV1Pages({ ...childCtx, concurrency: 1 }, req);
-      else await fetchV2Pages(childCtx, req);
+      const req: ListRequest = { path, listKey: source.listKey, query: baseQuery, pageSize, ...(source.single ? { single: true } : {}) };
+      try {
+        if (source.unpaged) await fetchUnpaged(childCtx, req);
+        else if (source.version === 1) await fetchV1Pages({ ...childCtx, concurrency: 1 }, req);
+        else await fetchV2Pages(childCtx, req);
+      } catch (e) {
+        // a parent named by a condition (WHERE tag_id = 999) that Keap does not know has no children
+        if (!(given && e instanceof KeapApiError && e.httpStatus === 404)) throw e;
+      }
       return !ctx.budget.exhausted;
     });
   }
@@ -405,6 +410,16 @@ export class KeapConnector {
   async close(): Promise<void> {
     await this.http.close();
   }
+}
+
+/** A stand-in parent record holding only the pinned value, at its (dot) path: {codes: {alpha3: 'CAN'}}. */
+function recordWithPath(path: string, value: string): Record<string, unknown> {
+  const keys = path.split('.');
+  const record: Record<string, unknown> = {};
+  let at = record;
+  for (const k of keys.slice(0, -1)) at = (at[k] = {}) as Record<string, unknown>;
+  at[keys[keys.length - 1]!] = value;
+  return record;
 }
 
 /** The text of the NOTICE a session sends when MaxRows cut a table short. */

@@ -49,6 +49,8 @@ export interface ListRequest {
   /** filter, order, fields and constant parameters, without paging parameters */
   query: Query;
   pageSize: number;
+  /** the body is one record (TableSource.single) */
+  single?: boolean;
 }
 
 export function recordsOf(body: unknown, listKey: string | null, path: string): unknown[] {
@@ -62,6 +64,12 @@ export function recordsOf(body: unknown, listKey: string | null, path: string): 
   return list;
 }
 
+/** A single-record body as a list of one: an object as it is, a bare value (a signature's HTML) as {value}. */
+function singleRecord(body: unknown): unknown[] {
+  if (body === null || body === undefined || body === '') return [];
+  return [typeof body === 'object' && !Array.isArray(body) ? body : { value: body }];
+}
+
 /** Keeps what the budget allows of a page and hands it on; false to stop. */
 async function keep(ctx: PagerContext, records: unknown[]): Promise<boolean> {
   const granted = ctx.budget.take(records.length);
@@ -73,7 +81,7 @@ async function keep(ctx: PagerContext, records: unknown[]): Promise<boolean> {
 /** One GET returns the whole list (no paging parameters). */
 export async function fetchUnpaged(ctx: PagerContext, req: ListRequest): Promise<void> {
   const body = await ctx.http.getJson(req.path, req.query, ctx.signal);
-  await keep(ctx, recordsOf(body, req.listKey, req.path));
+  await keep(ctx, req.single ? singleRecord(body) : recordsOf(body, req.listKey, req.path));
 }
 
 /** v1: first page, then every remaining offset below `count` (and the budget) concurrently. */

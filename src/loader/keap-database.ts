@@ -12,6 +12,7 @@ import { CACHE_OBJECTS_SQL } from './cache-functions.js';
 import { KEAP_ACTIONS_SQL, type OAuthApp } from '../writes/keap-actions.js';
 import { keapgresCacheDir } from '../engine/template.js';
 import { createCredentialSource } from '../oauth/index.js';
+import { PostgresTokenStore } from '../shared-state/postgres-token-store.js';
 import { KeapConnector } from '../keap/connector.js';
 import type { CredentialSource } from '../keap/types.js';
 import { loadCatalog } from '../schema/load.js';
@@ -84,7 +85,14 @@ ${KEAP_ACTIONS_SQL}`;
 
 /** Access through a parsed connection string (OAuth or API key). */
 export async function accessFromSettings(settings: ConnectionSettings, logger: Logger): Promise<KeapAccess> {
-  const credentials = await createCredentialSource(settings, logger);
+  // with CacheConnection, instances keep one token row in that PostgreSQL and refresh it under its lock
+  const store = settings.cacheConnection && settings.authScheme === 'OAuth'
+    ? await PostgresTokenStore.open(settings.cacheConnection, tokenKey(settings.oauthSettingsLocation), logger)
+    : undefined;
+  const credentials = await createCredentialSource(settings, logger, { store }).catch(async (err: unknown) => {
+    await store?.close();
+    throw err;
+  });
   return {
     apiBase: settings.url,
     credentials,
@@ -98,6 +106,11 @@ export async function accessFromSettings(settings: ConnectionSettings, logger: L
     identity: `${settings.url}|${settings.authScheme}|${settings.authScheme === 'APIKey' ? sha256(settings.apiKey ?? '') : (settings.oauthClientId ?? '')}`,
     close: () => credentials.close(),
   };
+}
+
+/** The name of a connection's token row: its default token file's name (database and app digest). */
+function tokenKey(location: string): string {
+  return path.basename(location).replace(/\.json$/, '').replace(/^memory:\/\//, '');
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { TableSchema } from '../schema/types.js';
 import type { AstNode } from './ast.js';
 import { KEAP_SCHEMA, type PlannerContext } from './context.js';
+import { modelViews } from '../schema/model-views.js';
 
 export interface ResolvedRelation {
   /** the Keap table this name may denote */
@@ -54,9 +55,13 @@ export class RelationResolver {
 
   /** Views that may be meant: a bare-named definition matches any schema, so nothing is missed. */
   private views(relname: string, schemaname: string | undefined): string[] {
-    const views = this.ctx.views;
-    if (views === undefined || views.size === 0) return [];
     const out: string[] = [];
+    // keapgres's own views (the *_model views over custom_fields): read like a user's view
+    if (schemaname === undefined || schemaname === KEAP_SCHEMA) {
+      for (const v of modelViews(this.ctx.catalog)) if (v.name === relname) out.push(v.sql);
+    }
+    const views = this.ctx.views;
+    if (views === undefined || views.size === 0) return out;
     for (const [key, sql] of views) {
       const dot = key.lastIndexOf('.');
       const keySchema = dot >= 0 ? key.slice(0, dot) : undefined;

@@ -444,11 +444,20 @@ function customFieldDefs(): CustomFieldDef[] {
   add('OPPORTUNITY', 'Win Probability', 'Percent');
   add('OPPORTUNITY', 'Decision Date', 'DateTime');
   add('OPPORTUNITY', 'Seats', 'WholeNumber');
+  // record types whose values the sandbox builds on demand (SandboxStore.customValues), not in the records
+  add('SUBSCRIPTION', 'Renewal Reason', 'Text');
+  add('SUBSCRIPTION', 'Licences', 'WholeNumber');
+  add('TASK_NOTE_APPOINTMENT', 'Outcome', 'Dropdown', ['Done', 'No answer', 'Rescheduled']);
+  add('TASK_NOTE_APPOINTMENT', 'Follow Up On', 'Date');
+  add('TASK_NOTE_APPOINTMENT', 'Billable', 'YesNo');
+  add('REFERRAL_PARTNER', 'Payout Method', 'Dropdown', ['Check', 'PayPal', 'Bank transfer']);
+  add('REFERRAL_PARTNER', 'Tax Id', 'Text');
+  add('REFERRAL_PARTNER', 'Commission Cap', 'Currency');
   return defs;
 }
 
 /** A custom-field value in the neutral form: dates as epoch ms, list boxes as comma-joined labels. */
-function customValue(r: Rng, f: CustomFieldDef, users: number): CustomValue {
+export function customValue(r: Rng, f: CustomFieldDef, users: number): CustomValue {
   if (r.chance(0.25)) return null;
   switch (f.type) {
     case 'Dropdown': case 'Radio': return r.pick(f.options).label;

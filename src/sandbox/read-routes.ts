@@ -7,6 +7,7 @@ import { json, type Route, type RouteEnv, type RequestContext } from './routes.j
 import * as V2 from './serialize-v2.js';
 import * as V1 from './serialize-v1.js';
 import { LEAD_SOURCES } from './words.js';
+import { coverageData } from './coverage-data.js';
 import type { Contact, Tag, Payment, CustomRecordType, Note, Task, Order, Opportunity, Company } from './model.js';
 
 const REST = '/crm/rest';
@@ -31,6 +32,11 @@ export function readRoutes(env: RouteEnv): Route[] {
   const get1 = <T>(pattern: string, param: string, coll: (c: RequestContext) => { get(id: number): T | undefined }, kind: string, ser: (r: T, c: RequestContext) => unknown): void =>
     v1(pattern, (c) => json(200, ser(coll(c).get(idParam(c, param)) ?? notFound(kind), c)));
   const t = (x: string): number | undefined => parseTime(x);
+  // custom-field values of records that do not carry their own (subscriptions, tasks, notes, affiliates)
+  const cov = coverageData(s);
+  const customOf = <T extends { id: number }>(type: CustomRecordType, kind: Parameters<typeof cov.customValues>[1]) =>
+    ({ defs: s.customFields(type), values: (r: T) => cov.customValues(type, kind, r.id) });
+  const withCustom = (o: unknown, type: CustomRecordType, values: Record<number, import('./model.js').CustomValue>): unknown => ({ ...(o as object), custom_fields: V2.customFieldsV2(s, type, values) });
 
   // ---------------- contacts ----------------
   const addr = (field: string, part: 'line1' | 'locality' | 'region' | 'postalCode' | 'countryCode') => (c: Contact) => c.addresses.find((a) => a.field === field)?.[part] ?? null;
@@ -286,8 +292,9 @@ export function readRoutes(env: RouteEnv): Route[] {
       contact_id: { type: 'set', get: (r) => r.contactId }, subscription_plan_id: { type: 'set', get: (r) => r.planId }, status: { type: 'string', get: (r) => (r.active ? 'ACTIVE' : 'INACTIVE') },
       id: { type: 'id', isId: true, ops: ['!=', '>', '>=', '<', '<='], get: (r) => r.id }, billing_amount: { type: 'number', ops: ['!=', '>', '>=', '<', '<='], get: (r) => r.billingAmountCents / 100 },
     },
+    custom: customOf('SUBSCRIPTION', 'subscription'),
     orderBy: { id: (r) => r.id, contact_id: (r) => r.contactId, subscription_plan_id: (r) => r.planId, modification_time: (r) => r.startDate },
-    serialize: (r) => V2.subscriptionV2(r),
+    serialize: (r) => withCustom(V2.subscriptionV2(r), 'SUBSCRIPTION', cov.customValues('SUBSCRIPTION', 'subscription', r.id)),
   });
   get2('/subscriptions/{subscription_id}', 'subscription_id', () => s.subscriptions, 'Subscription', (r) => V2.subscriptionV2(r));
   list1('/subscriptions', () => s.subscriptions, { envelope: 'subscriptions', params: { contact_id: v1Eq((r: { contactId: number }) => r.contactId) }, order: {}, serialize: (r) => V1.subscriptionV1(r) });
@@ -321,7 +328,12 @@ export function readRoutes(env: RouteEnv): Route[] {
     serialize: (o, q) => V1.opportunityV1(s, o, (listParam(q, 'optional_properties') ?? []).includes('custom_fields')),
   });
   get1('/opportunities/{opportunityId}', 'opportunityId', () => s.opportunities, 'Opportunity', (o) => V1.opportunityV1(s, o, true));
-  v1('/opportunity/stage_pipeline', () => json(200, [...s.stages.scan()].map((st) => V1.stagePipelineV1(st, 0))));
+  v1('/opportunity/stage_pipeline', () => {
+    // stage_count: the opportunities in each stage
+    const counts = new Map<number, number>();
+    for (const o of s.opportunities.scan()) counts.set(o.stageId, (counts.get(o.stageId) ?? 0) + 1);
+    return json(200, [...s.stages.scan()].map((st) => V1.stagePipelineV1(st, counts.get(st.id) ?? 0)));
+  });
 
   // ---------------- tasks ----------------
   list2('/tasks', () => s.tasks, {
@@ -334,7 +346,8 @@ export function readRoutes(env: RouteEnv): Route[] {
     },
     orderBy: { id: (r) => r.id, create_time: (r) => r.createdAt, due_time: (r) => r.dueAt, update_time: (r) => r.updatedAt },
     fields: { all: ['custom_fields'], defaults: [] },
-    serialize: (r) => V2.taskV2(r),
+    custom: customOf('TASK_NOTE_APPOINTMENT', 'task'),
+    serialize: (r, f) => (f.has('custom_fields') ? withCustom(V2.taskV2(r), 'TASK_NOTE_APPOINTMENT', cov.customValues('TASK_NOTE_APPOINTMENT', 'task', r.id)) : V2.taskV2(r)),
   });
   get2('/tasks/{task_id}', 'task_id', () => s.tasks, 'Task', (r) => V2.taskV2(r));
   const tasksV1: V1List<Task> = {
@@ -356,7 +369,8 @@ export function readRoutes(env: RouteEnv): Route[] {
   const notesV2: V2List<Note> = {
     envelope: 'notes', maxPageSize: 1000, filters: noteFilters,
     orderBy: { id: (n) => n.id, create_time: (n) => n.createdAt, update_time: (n) => n.updatedAt },
-    fields: { all: ['custom_fields'], defaults: [] }, serialize: (n) => V2.noteV2(s, n),
+    fields: { all: ['custom_fields'], defaults: [] }, custom: customOf('TASK_NOTE_APPOINTMENT', 'note'),
+    serialize: (n, f) => (f.has('custom_fields') ? withCustom(V2.noteV2(s, n), 'TASK_NOTE_APPOINTMENT', cov.customValues('TASK_NOTE_APPOINTMENT', 'note', n.id)) : V2.noteV2(s, n)),
   };
   list2('/notes', () => s.notes, notesV2);
   list2('/contacts/{contact_id}/notes', (c) => {
@@ -434,8 +448,9 @@ export function readRoutes(env: RouteEnv): Route[] {
   list2('/affiliates', () => s.affiliates, {
     envelope: 'affiliates', maxPageSize: 1000,
     filters: { id: { type: 'id', isId: true, ops: ['!=', '>', '>=', '<', '<='], get: (a) => a.id }, name: { type: 'string', prefix: true, get: (a) => a.name }, contact_id: { type: 'set', get: (a) => a.contactId }, status: { type: 'string', get: (a) => (a.active ? 'ACTIVE' : 'INACTIVE') }, code: { type: 'string', get: (a) => a.code } },
+    custom: customOf('REFERRAL_PARTNER', 'affiliate'),
     orderBy: { id: (a) => a.id, date_created: (a) => a.createdAt, name: (a) => a.name, status: (a) => a.active, code: (a) => a.code },
-    serialize: (a) => V2.affiliateV2(a),
+    serialize: (a) => withCustom(V2.affiliateV2(a), 'REFERRAL_PARTNER', cov.customValues('REFERRAL_PARTNER', 'affiliate', a.id)),
   });
   get2('/affiliates/{id}', 'id', () => s.affiliates, 'Affiliate', (a) => V2.affiliateV2(a));
   list1('/affiliates', () => s.affiliates, {
@@ -477,7 +492,8 @@ export function readRoutes(env: RouteEnv): Route[] {
     v1(`/${path}/model`, () => json(200, { custom_fields: s.customFields(type).map(V1.customFieldDefV1), optional_properties: optional }));
     v2(`/${path}/model`, () => json(200, { custom_fields: s.customFields(type).map(V2.customFieldDefV2), optional_properties: path === 'contacts' ? V2.CONTACT_FIELDS.filter((f) => !V2.CONTACT_DEFAULT_FIELDS.includes(f)) : optional }));
   }
-  v1('/appointments/model', () => json(200, { custom_fields: [], optional_properties: [] }));
+  // appointments share their custom fields with tasks and notes (record type TASK_NOTE_APPOINTMENT)
+  v1('/appointments/model', () => json(200, { custom_fields: s.customFields('TASK_NOTE_APPOINTMENT').map(V1.customFieldDefV1), optional_properties: [] }));
 
   // ---------------- who am I ----------------
   const admin = (): import('./model.js').User => s.users.get(1)!;

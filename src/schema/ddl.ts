@@ -1,6 +1,7 @@
 // The catalog as PostgreSQL DDL: tables, keys and descriptions exist before any row is fetched, so
 // psql \d, pgjdbc getImportedKeys, DBeaver, Metabase and SQLAlchemy see every Keap table at once.
 import type { Catalog, ColumnSchema, TableSchema } from './types.js';
+import { modelViewsDdl } from './model-views.js';
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -44,7 +45,7 @@ export function foreignKeyDdl(table: TableSchema): string {
     .join('\n');
 }
 
-/** The whole catalog: every table first, then every foreign key (targets must exist). */
+/** The whole catalog: every table first, then every foreign key (targets must exist), then the model views. */
 export function catalogDdl(catalog: Catalog): string {
   const tables = [...catalog.tables.values()];
   const parts = tables.map(tableDdl);
@@ -52,6 +53,8 @@ export function catalogDdl(catalog: Catalog): string {
     const fks = foreignKeyDdl(t);
     if (fks) parts.push(fks);
   }
+  const views = modelViewsDdl(catalog);
+  if (views) parts.push(views);
   return parts.join('\n\n') + '\n';
 }
 

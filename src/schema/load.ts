@@ -195,6 +195,7 @@ const SOURCE_KEYS = [
   'extraPaths',
   'baseFilter',
   'unpaged',
+  'single',
   'changedSince',
 ];
 const COLUMN_KEYS = ['name', 'type', 'path', 'description', 'transform', 'notNull', 'optionalProperty', 'customFieldId', 'customFieldName'];
@@ -383,6 +384,10 @@ function parseSource(r: Reader, value: unknown): TableSource {
   }
   const unpaged = r.bool(o.unpaged, 'unpaged');
   if (unpaged !== undefined) source.unpaged = unpaged;
+  const single = r.bool(o.single, 'single');
+  if (single !== undefined) source.single = single;
+  if (source.single && !source.unpaged) r.fail('a single-record endpoint must also be unpaged');
+  if (source.single && source.listKey !== null) r.fail('a single-record endpoint has no listKey (null)');
   if (o.changedSince !== undefined) source.changedSince = r.identifier(o.changedSince, 'changedSince');
   return source;
 }

@@ -85,6 +85,8 @@ function compilePathGetter(path: string): Getter {
   // a table read through another's listing (TableSource.viaListing): the array element itself, or nothing
   if (path === '$element') return (r) => r;
   if (path === '$none') return () => undefined;
+  // the key of a one-row table (TableSource.single: the business profile, the application's configuration)
+  if (path === '$one') return () => 1;
   const fromParent = path.startsWith('$parent.');
   const steps = parseSteps(fromParent ? path.slice('$parent.'.length) : path);
   if (steps.length === 1 && steps[0]!.matchKey === undefined) {

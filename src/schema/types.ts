@@ -144,6 +144,11 @@ export interface TableSource {
   baseFilter?: string[];
   /** Added: the endpoint is not paged (one GET returns everything; no page_size/limit parameters). */
   unpaged?: boolean;
+  /**
+   * Added: the body is one record, not a list (GET /v2/businessProfile; per parent, a user's signature). A
+   * bare JSON value (a signature is a string) becomes the record {"value": …}. Needs unpaged and listKey null.
+   */
+  single?: boolean;
 }
 
 export interface TableSchema {
