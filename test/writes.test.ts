@@ -341,6 +341,11 @@ test('hostile values reach Keap exactly, as literals and as parameters; a value 
   await one('UPDATE contacts SET given_name = $1 WHERE id = $2', [nasty, 62]);
   assert.equal(store().contacts.get(62)!.givenName, nasty);
   const seen = await one<{ f: string; g: string }>('SELECT (SELECT family_name FROM contacts WHERE id = 61) AS f, (SELECT given_name FROM contacts WHERE id = 62) AS g');
+  if (seen.rows[0]!.g !== nasty) {
+    const again = await one('SELECT id, given_name FROM contacts WHERE id IN (61, 62)');
+    const cache = await one('SELECT * FROM keapgres_cache');
+    assert.fail(`read ${JSON.stringify(seen.rows)}; again ${JSON.stringify(again.rows)}; cache ${JSON.stringify(cache.rows)}`);
+  }
   assert.deepEqual(seen.rows[0], { f: nasty, g: nasty });
   sb().resetStats();
   const bad = await refused("INSERT INTO contacts (given_name, email) VALUES ('X', 'not an email')");

@@ -79,6 +79,8 @@ export class SharedCache {
   private readonly flights = new Map<string, { flight: Flight; done: Promise<{ entry?: CacheEntry; truncated: boolean }>; calls: () => number; started: number }>();
   /** entry id → the synchronisation under way */
   private readonly syncing = new Map<number, Promise<SyncCost>>();
+  /** entry id → writes (src/writes) made while its synchronisation ran */
+  private readonly writesDuringSync = new Map<number, Array<{ lines: readonly string[]; deleted: readonly string[] }>>();
   private readonly now: () => number;
 
   constructor(o: SharedCacheOptions, tables: ReadonlyMap<string, TableSchema>) {
@@ -136,7 +138,13 @@ export class SharedCache {
     let running = this.syncing.get(entry.id);
     if (!running) {
       // Every session waiting for it may cancel; the synchronisation itself ends only on its own terms.
-      running = this.synchronise(table, entry).finally(() => this.syncing.delete(entry.id));
+      running = this.synchronise(table, entry).finally(() => {
+        this.syncing.delete(entry.id);
+        // writes made while Keap was read may be missing from (or older in) what was read: applied again on top
+        const writes = this.writesDuringSync.get(entry.id);
+        this.writesDuringSync.delete(entry.id);
+        for (const w of writes ?? []) this.applyToEntry(entry, w.lines, w.deleted);
+      });
       this.syncing.set(entry.id, running);
     }
     return abortable(running, signal);
@@ -352,11 +360,12 @@ export class SharedCache {
       if (e.table !== table.name) continue;
       if (e.full && key.startsWith(shape) && key === entryKey(table, [], false)) {
         const before = e.version;
-        const changed: string[] = [];
-        for (const line of lines) e.rows.upsertLine(line, changed);
-        const removed = deleted.filter((k) => e.rows.delete(k));
-        e.advance([...new Set(changed)], removed, e.syncedAt);
-        this.persist(e);
+        this.applyToEntry(e, lines, deleted);
+        if (this.syncing.has(e.id)) {
+          let w = this.writesDuringSync.get(e.id);
+          if (!w) this.writesDuringSync.set(e.id, (w = []));
+          w.push({ lines, deleted });
+        }
         full = { entry: e, before };
         continue;
       }
@@ -375,6 +384,14 @@ export class SharedCache {
       void this.o.files?.remove(key);
     }
     return full;
+  }
+
+  private applyToEntry(e: CacheEntry, lines: readonly string[], deleted: readonly string[]): void {
+    const changed: string[] = [];
+    for (const line of lines) e.rows.upsertLine(line, changed);
+    const removed = deleted.filter((k) => e.rows.delete(k));
+    e.advance([...new Set(changed)], removed, e.syncedAt);
+    this.persist(e);
   }
 
   /** Makes every entry of a table stale: the next use synchronises it (by changes where the table can). */

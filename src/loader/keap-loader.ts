@@ -321,6 +321,9 @@ export class KeapSessionLoader implements BatchPreparer {
     // order's totals): the next read of the parent's table catches up
     const parentTable = table.source.unnest ? [...this.catalog.tables.values()].find((t) => t.source.path === table.source.path && !t.source.unnest) : undefined;
     if (changed && parentTable) this.cache.expire(parentTable);
+    // a per-parent table another listing carries (contact_tags in contacts.tag_ids): that listing's rows changed too
+    const listing = table.source.viaListing ? this.catalog.tables.get(table.source.viaListing.table) : undefined;
+    if (changed && listing) this.cache.expire(listing);
     if (result.error) {
       if (changed && !inTransaction) {
         await applyChanges(engine, table, copyStatement(table), [{ bytes: Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8') }].filter((b) => b.bytes.length > 0), deleted);
