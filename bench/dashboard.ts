@@ -199,12 +199,14 @@ async function main(): Promise<void> {
     warm.pgMs = pgBefore.ms;
     warm.target = '0 calls, ≤ 3× PostgreSQL';
     warm.met = warm.calls === 0 && warm.ms <= 3 * pgBefore.ms;
-    if (Date.now() - coldStart > TOLERANCE_S * 1000) process.stderr.write('  (the warm phase ended after the tolerance: raise --tolerance)\n');
+    const warmEnd = Date.now();
+    if (warmEnd - coldStart > TOLERANCE_S * 1000) process.stderr.write('  (the warm phase ended after the tolerance: raise --tolerance)\n');
     const warmRss = rssMb(k.proc.pid!);
 
     await changeContacts(sb, token, postgres);
     const pgAfter = await pgOpening(postgres);
-    const wait = coldEnd + TOLERANCE_S * 1000 + 1000 - Date.now();
+    // on a slow machine the warm phase may already have synchronised the entries: they are fresh from then on
+    const wait = (warm.calls > 0 ? warmEnd : coldEnd) + TOLERANCE_S * 1000 + 1000 - Date.now();
     process.stderr.write(`  ${CHANGED} contacts changed; waiting ${Math.round(wait / 1000)} s for the tolerance to pass …\n`);
     if (wait > 0) await sleep(wait);
     await settled(k);

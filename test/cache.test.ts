@@ -3,12 +3,14 @@
 // (database "truth", AutoCache=false, same sandbox), and every call is counted by the sandbox itself.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { request } from 'undici';
 import { startTestServer, type TestServer } from './support/keapgres.js';
+import { javaSkip, runJdbcChecks } from './support/java.js';
 
 const CONTACTS = 2500;
 let server: TestServer;
@@ -166,6 +168,34 @@ test('EXPLAIN names the planned Keap request and the cache decision, and makes n
   const line = analyzed.find((l) => l.includes('Keap calls:'));
   assert.ok(line && /Keap calls: [1-9]/.test(line), analyzed.join('\n'));
   assert.ok((calls()['GET /v2/campaigns'] ?? 0) > 0);
+});
+
+const toolSkip = (tool: string, args: string[], install: string): string | false => {
+  try {
+    execFileSync(tool, args, { stdio: 'ignore' });
+    return false;
+  } catch {
+    return `${tool} is not installed (${install})`;
+  }
+};
+
+test('psql shows the Keap request lines as plan text, after the engine plan', { skip: toolSkip('psql', ['--version'], 'apt-get install postgresql-client') }, async () => {
+  const out = await new Promise<string>((resolve, reject) => execFile('psql', [server.dsn(), '-X', '-c', "EXPLAIN SELECT * FROM contacts WHERE email = 'ann@example.com'"],
+    (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
+  const lines = out.split('\n');
+  assert.match(lines[0]!, /QUERY PLAN/);
+  assert.ok(lines.findIndex((l) => l.includes('Seq Scan')) < lines.findIndex((l) => l.includes('GET /v2/contacts')), out);
+  assert.ok(lines.some((l) => /Cache: /.test(l)), out);
+  assert.match(out, /\(\d+ rows\)/);
+});
+
+test('pgjdbc reads the Keap request lines as rows of the QUERY PLAN column, as DBeaver shows a plain EXPLAIN', { skip: javaSkip() }, async () => {
+  const { explain } = await runJdbcChecks(server.port, 'keap', 'tester', 'explain');
+  assert.equal(explain!.error, undefined);
+  const value = explain!.value as { column: string; lines: string[] };
+  assert.equal(value.column, 'QUERY PLAN');
+  assert.ok(value.lines.some((l) => l.includes('GET /v2/contacts')), value.lines.join('\n'));
+  assert.ok(value.lines.some((l) => /Cache: /.test(l)), value.lines.join('\n'));
 });
 
 test('keapgres_cache lists the entries and keapgres_cache_clear empties them', async () => {

@@ -181,16 +181,59 @@ test('a client that disconnects right after cancelling leaves no engine behind',
   assert.ok(engineDirs() <= SPARE_ENGINES, `${engineDirs()} engines left for ${SPARE_ENGINES} spares and no session`);
 });
 
-test('a temporary table created before a cancel is still there after it', {
-  todo: 'a cancel ends the engine: temp tables (and views, functions, rows of scratch tables) made by the session are gone; only SET/PREPARE and named statements are replayed',
-}, async () => {
+test('a cancel keeps what the session made: temporary tables and their rows, views, functions, prepared statements, the engine', async () => {
   const c = await connect();
   try {
     await c.query('CREATE TEMP TABLE kept (x int)');
     await c.query('INSERT INTO kept VALUES (1), (2)');
-    const { error } = await cancelWhileRunning(c, 'SELECT pg_sleep(30)');
+    await c.query('CREATE TEMP VIEW kept_view AS SELECT x * 10 AS y FROM kept');
+    await c.query('CREATE FUNCTION pg_temp.kept_fn(int) RETURNS int LANGUAGE sql AS $$SELECT $1 + 1$$');
+    await c.query('PREPARE kept_stmt AS SELECT sum(x)::int AS s FROM kept');
+    const named = { name: 'kept_named', text: 'SELECT count(*)::int AS n FROM kept WHERE x > $1', values: [0] };
+    assert.equal((await c.query(named)).rows[0].n, 2);
+    const dirs = engineDirs();
+    const { error, ms } = await cancelWhileRunning(c, 'SELECT pg_sleep(30)');
     assert.equal(error.code, '57014');
+    assert.equal(error.message, 'canceling statement due to user request');
+    assert.ok(ms < 2000, `the cancel took ${Math.round(ms)} ms`);
     assert.equal((await c.query('SELECT count(*)::int AS n FROM kept')).rows[0].n, 2);
+    assert.deepEqual((await c.query('SELECT y FROM kept_view ORDER BY y')).rows, [{ y: 10 }, { y: 20 }]);
+    assert.equal((await c.query('SELECT pg_temp.kept_fn(41) AS v')).rows[0].v, 42);
+    assert.equal((await c.query('EXECUTE kept_stmt')).rows[0].s, 3);
+    assert.equal((await c.query(named)).rows[0].n, 2);
+    assert.equal(engineDirs(), dirs, 'the session kept its engine: no new one was started');
+  } finally {
+    await c.end();
+  }
+});
+
+test('a cancel inside a transaction aborts it as PostgreSQL does: 25P02 until ROLLBACK, and the rows written before it stay after ROLLBACK TO', async () => {
+  const c = await connect();
+  try {
+    await c.query('CREATE TEMP TABLE tx_kept (x int)');
+    await c.query('BEGIN');
+    await c.query('INSERT INTO tx_kept VALUES (1)');
+    await c.query('SAVEPOINT s');
+    const { error } = await cancelWhileRunning(c, 'SELECT count(*) FROM generate_series(1, 100000000)', 300);
+    assert.equal(error.code, '57014');
+    await assert.rejects(c.query('SELECT 1'), (e: { code?: string }) => e.code === '25P02');
+    await c.query('ROLLBACK TO s');
+    assert.equal((await c.query('SELECT count(*)::int AS n FROM tx_kept')).rows[0].n, 1);
+    await c.query('COMMIT');
+    assert.equal((await c.query('SELECT count(*)::int AS n FROM tx_kept')).rows[0].n, 1);
+  } finally {
+    await c.end();
+  }
+});
+
+test('a cancel that arrives after its statement finished does not reach the next one', async () => {
+  const c = await connect();
+  try {
+    for (let i = 0; i < 20; i++) {
+      await c.query('SELECT 1');
+      await sendCancel(keyOf(c)); // nothing runs: PostgreSQL ignores it
+      assert.equal((await c.query('SELECT pg_sleep(0.05), 2 AS v')).rows[0].v, 2);
+    }
   } finally {
     await c.end();
   }

@@ -113,6 +113,8 @@ const invalid: Array<[string, string, RegExp, RegExp?]> = [
   ['Other malformed', `${OAUTH}Other='OpenBrowser'`, /^connection property "Other" is malformed: connection string syntax error at character 1: expected Name=Value$/, /Other='APIKeyHeader=Authorization;OpenBrowser=false'/],
   ['an unknown name right after a secret is not quoted', `${OAUTH}abc=1`, /^unknown connection property at character 73, after property "OAuthClientSecret"$/, /If the value of OAuthClientSecret contains ";", quote it/],
   ['a NUL in a path', `${OAUTH}Logfile=/tmp/a\0b`, /"Logfile": path contains a NUL character$/],
+  ['CacheConnection not a PostgreSQL URL', `${OAUTH}CacheConnection=mysql://u:pw@h/db`, /"CacheConnection": is not a PostgreSQL URL$/, /postgresql:\/\/USER:PASSWORD@HOST:PORT\/DATABASE/],
+  ['CacheConnection misspelled', `CacheConection=postgresql://h/db;${OAUTH}`, /unknown connection property "CacheConection"/, /Perhaps you meant "CacheConnection"/],
 ];
 
 for (const [name, input, message, extra] of invalid) {

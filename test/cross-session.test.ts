@@ -5,15 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
+import { javaSkip, runJdbcChecks } from './support/java.js';
 
 const skip = findPostgresBin() === undefined ? 'PostgreSQL is not installed (no pg_ctl): apt-get install -y postgresql' : false;
-const JAR = '/usr/share/java/postgresql.jar';
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 let keapgres: TestServer;
 let postgres: ThrowawayPostgres;
@@ -321,21 +318,8 @@ test('psql prints a notification another session sent, after its next command', 
   });
 });
 
-const javaSkip = skip || (!existsSync(JAR) ? `${JAR} is missing (apt-get install libpostgresql-jdbc-java)` : (() => {
-  try {
-    execFileSync('java', ['-version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'java is missing (apt-get install default-jre-headless)';
-  }
-})());
-
-test('pgjdbc: DBeaver\'s Session Manager lists and terminates sessions; getNotifications receives what another connection sent', { skip: javaSkip }, async () => {
-  const run = (t: Target) => new Promise<Record<string, unknown>>((resolve, reject) => {
-    execFile('java', ['-cp', JAR, 'test/java/JdbcChecks.java', String(t.port), t.database, t.user, 'cross-session'], { cwd: repoRoot, timeout: 120_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`JdbcChecks failed: ${err.message}\n${stderr}`)) : resolve(Object.fromEntries(
-        stdout.trim().split('\n').map((l) => JSON.parse(l) as { check: string }).map((o) => [o.check, o])))));
-  });
+test('pgjdbc: DBeaver\'s Session Manager lists and terminates sessions; getNotifications receives what another connection sent', { skip: skip || javaSkip() }, async () => {
+  const run = (t: Target) => runJdbcChecks(t.port, t.database, t.user, 'cross-session');
   const ours = await sameOnBoth(run);
   for (const [check, o] of Object.entries(ours)) assert.equal((o as { error?: string }).error, undefined, `${check} failed`);
   assert.deepEqual((ours.notifications as { value: unknown }).value, {

@@ -429,9 +429,11 @@ describe('planner: LIMIT, ORDER BY and count(*)', () => {
 
 describe('planner: writes to Keap tables are refused', () => {
   const rejected = [
-    ["INSERT INTO contacts (email) VALUES ('x')", 'INSERT'],
-    ['UPDATE contacts SET email = NULL', 'UPDATE'],
-    ['DELETE FROM public.contacts WHERE id = 1', 'DELETE'],
+    ["INSERT INTO users (email) VALUES ('x')", 'INSERT'],
+    ['UPDATE users SET email = NULL', 'UPDATE'],
+    ['DELETE FROM public.users WHERE id = 1', 'DELETE'],
+    ['DELETE FROM payments', 'DELETE'],
+    ['INSERT INTO contact_tags (contact_id, tag_id) VALUES (1, 2) ON CONFLICT (contact_id, tag_id) DO UPDATE SET tag_id = 2', 'INSERT'],
     ['TRUNCATE contacts', 'TRUNCATE'],
     ['MERGE INTO contacts c USING mine m ON m.id = c.id WHEN MATCHED THEN DELETE', 'MERGE'],
     ['ALTER TABLE contacts ADD COLUMN x int', 'ALTER TABLE'],
@@ -442,10 +444,10 @@ describe('planner: writes to Keap tables are refused', () => {
     ["COMMENT ON COLUMN public.contacts.email IS 'x'", 'COMMENT'],
     ['GRANT SELECT ON contacts TO someone', 'GRANT'],
     ['COPY contacts FROM STDIN', 'COPY'],
-    ['WITH d AS (DELETE FROM contacts RETURNING *) SELECT * FROM d', 'DELETE'],
-    ['SELECT 1; UPDATE tags SET name = 1', 'UPDATE'],
-    ['EXPLAIN ANALYZE DELETE FROM contacts', 'DELETE'],
-    ['PREPARE w AS DELETE FROM contacts', 'DELETE'],
+    ['WITH d AS (DELETE FROM users RETURNING *) SELECT * FROM d', 'DELETE'],
+    ['SELECT 1; UPDATE campaigns SET name = 1', 'UPDATE'],
+    ['EXPLAIN ANALYZE DELETE FROM users', 'DELETE'],
+    ['PREPARE w AS DELETE FROM users', 'DELETE'],
     ['CREATE TRIGGER t BEFORE INSERT ON contacts FOR EACH ROW EXECUTE FUNCTION f()', 'TRIGGER'],
     ["DO $$ BEGIN DELETE FROM contacts; END $$", 'DO'],
     ['DROP SCHEMA public CASCADE', 'DROP SCHEMA'],
@@ -455,8 +457,11 @@ describe('planner: writes to Keap tables are refused', () => {
       const plan = await planSql(sql, undefined, base);
       assert.ok(plan.rejection, 'expected a rejection');
       assert.equal(plan.rejection.sqlstate, '0A000');
-      assert.match(plan.rejection.message, /^Keap table "\w+" is read-only$/);
-      assert.ok(plan.rejection.detail?.includes(action), plan.rejection.detail);
+      if (/ON CONFLICT/.test(sql)) assert.match(plan.rejection.message, /ON CONFLICT DO UPDATE/);
+      else {
+        assert.match(plan.rejection.message, /^Keap table "\w+" is read-only$/);
+        assert.ok(plan.rejection.detail?.includes(action), plan.rejection.detail);
+      }
       assert.ok(plan.rejection.hint);
       assert.deepEqual(plan.fetches, []);
     });
@@ -491,6 +496,28 @@ describe('planner: writes to Keap tables are refused', () => {
     const functions = new Map([['purge', 'CREATE FUNCTION purge() RETURNS void LANGUAGE sql AS $$ DELETE FROM public.tags $$']]);
     const plan = await planSql('SELECT purge()', undefined, { ...base, functions });
     assert.equal(plan.rejection?.message, 'Keap table "tags" is read-only');
+  });
+  it('a write Keap takes is planned as a write, its target fetched with the WHERE clause pushed down', async () => {
+    const plan = await planSql('UPDATE contacts SET given_name = $1 WHERE id = $2', ['Ann', '5'], base);
+    assert.equal(plan.rejection, undefined);
+    assert.deepEqual(plan.writes, [{ table: 'contacts', op: 'update' }]);
+    assert.deepEqual(plan.fetches, [{ table: 'contacts', conditions: [eq('id', 5)] }]);
+    const del = await planSql('DELETE FROM notes n WHERE n.contact_id = 7', undefined, base);
+    assert.deepEqual(del.writes, [{ table: 'notes', op: 'delete' }]);
+    assert.deepEqual(del.fetches, [{ table: 'notes', conditions: [eq('contact_id', 7)] }]);
+    const ins = await planSql('INSERT INTO contact_tags (contact_id, tag_id) SELECT id, 4 FROM contacts WHERE id < 10 ON CONFLICT DO NOTHING', undefined, base);
+    assert.deepEqual(ins.writes, [{ table: 'contact_tags', op: 'insert', onConflictNothing: true }]);
+    assert.deepEqual(ins.fetches.map((f) => f.table), ['contacts']);
+    const prepared = await planSql("PREPARE w AS UPDATE tags SET name = 'x' WHERE id = 1", undefined, base);
+    assert.equal(prepared.writes, undefined, 'PREPARE writes nothing');
+    assert.equal(prepared.rejection, undefined);
+  });
+  it('a write to a column Keap cannot take is refused naming the column', async () => {
+    const plan = await planSql('UPDATE contacts SET create_time = now() WHERE id = 1', undefined, base);
+    assert.equal(plan.rejection?.sqlstate, '0A000');
+    assert.equal(plan.rejection?.message, 'column "create_time" of Keap table "contacts" cannot be written by UPDATE');
+    const insertOnly = await planSql("UPDATE contacts SET email = 'a@b.cd' WHERE id = 1", undefined, base);
+    assert.match(insertOnly.rejection?.message ?? '', /column "email"/);
   });
   it('a temporary table shadowing a Keap table is writable', async () => {
     const plan = await planSql('INSERT INTO contacts VALUES (1)', undefined, { ...base, tempRelations: new Set(['contacts']) });

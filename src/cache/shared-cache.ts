@@ -340,6 +340,50 @@ export class SharedCache {
     return out;
   }
 
+  /**
+   * What a write made Keap hold (src/writes): rows by COPY line and deleted keys. A full entry of the table takes
+   * them as a new version (engines holding it catch up by those rows); entries of some rows are dropped, since a
+   * changed row may now belong to one they lack. Returns the full entry and its version before, when there is one.
+   */
+  applyWrite(table: TableSchema, lines: readonly string[], deleted: readonly string[]): { entry: CacheEntry; before: number } | undefined {
+    let full: { entry: CacheEntry; before: number } | undefined;
+    const shape = shapeKey(table);
+    for (const [key, e] of this.entries) {
+      if (e.table !== table.name) continue;
+      if (e.full && key.startsWith(shape) && key === entryKey(table, [], false)) {
+        const before = e.version;
+        const changed: string[] = [];
+        for (const line of lines) e.rows.upsertLine(line, changed);
+        const removed = deleted.filter((k) => e.rows.delete(k));
+        e.advance([...new Set(changed)], removed, e.syncedAt);
+        this.persist(e);
+        full = { entry: e, before };
+        continue;
+      }
+      // an entry of some keys (id = 5, id IN (…)) still holds exactly its keys' rows
+      const pinned = !e.limited && e.pushed.every((c) => c.column === table.primaryKey[0]) ? pinnedKeys(table, e.pushed) : undefined;
+      if (pinned && key.startsWith(shape)) {
+        const keys = new Set(pinned);
+        const changed: string[] = [];
+        for (const line of lines) if (keys.has(e.rows.keyOf(line))) e.rows.upsertLine(line, changed);
+        const removed = deleted.filter((k) => e.rows.delete(k));
+        e.advance([...new Set(changed)], removed, e.syncedAt);
+        this.persist(e);
+        continue;
+      }
+      this.entries.delete(key);
+      void this.o.files?.remove(key);
+    }
+    return full;
+  }
+
+  /** Makes every entry of a table stale: the next use synchronises it (by changes where the table can). */
+  expire(table: TableSchema): void {
+    // earlier than the tolerance allows, never later than it was: changes are then asked since no later than before
+    const stale = this.now() - this.o.toleranceMs - 1;
+    for (const e of this.entries.values()) if (e.table === table.name) e.syncedAt = Math.min(e.syncedAt, stale);
+  }
+
   /** The entries, for the keapgres_cache view. */
   list(): CacheEntryInfo[] {
     return [...this.entries.values()].map((e) => ({

@@ -66,6 +66,10 @@ export interface ConnectionSettings {
   readonly cacheMaxSizeMb?: number;
   /** Offline: answer from the cache only, never call Keap */
   readonly offline: boolean;
+  /** CacheConnection: a PostgreSQL URL where instances share state (today: the OAuth tokens) */
+  readonly cacheConnection?: string;
+  /** ReadOnly: refuse every write to a Keap table (CData's property) */
+  readonly readOnly: boolean;
   /** the Other=… properties, canonical names */
   readonly other: Readonly<Record<string, string>>;
   /** properties given but without effect for this AuthScheme (the credential source logs them) */
@@ -120,6 +124,8 @@ const PROPERTIES: readonly PropertySpec[] = [
   { name: 'CacheLocation', apply: (v, d, c) => (d.cacheLocation = parseCacheLocation(v, c.env)) },
   { name: 'CacheMaxSize', apply: (v, d) => (d.cacheMaxSizeMb = parseInteger('CacheMaxSize', v, 1, 1024 * 1024, 'megabytes, an integer of 1 or more')) },
   { name: 'Offline', apply: (v, d) => (d.offline = parseBoolean('Offline', v)) },
+  { name: 'CacheConnection', secret: true, apply: (v, d) => (d.cacheConnection = parseCacheConnection(v)) },
+  { name: 'ReadOnly', apply: (v, d) => (d.readOnly = parseBoolean('ReadOnly', v)) },
   { name: 'Other', apply: (v, d) => applyOther(v, d) },
 ];
 
@@ -140,9 +146,11 @@ export function isSecretProperty(name: string): boolean {
 }
 
 /** The cache properties of a connection (AutoCache, CacheTolerance, CacheLocation, CacheMaxSize, Offline). */
-export type CacheSettings = Pick<ConnectionSettings, 'autoCache' | 'cacheToleranceSeconds' | 'cacheLocation' | 'cacheMaxSizeMb' | 'offline'>;
+export type CacheSettings = Pick<ConnectionSettings, 'autoCache' | 'cacheToleranceSeconds' | 'cacheLocation' | 'cacheMaxSizeMb' | 'offline'>
+  & { readonly readOnly?: boolean; readonly timeoutSeconds?: number };
 
-export const CACHE_PROPERTIES = ['AutoCache', 'CacheTolerance', 'CacheLocation', 'CacheMaxSize', 'Offline'] as const;
+/** The properties the built-in sandbox takes: the cache's, ReadOnly and Timeout. */
+export const CACHE_PROPERTIES = ['AutoCache', 'CacheTolerance', 'CacheLocation', 'CacheMaxSize', 'Offline', 'ReadOnly', 'Timeout'] as const;
 
 /** Only the cache properties, as the built-in sandbox takes them ("CacheTolerance=5;Offline=false"). */
 export function parseCacheSettings(s: string, env: NodeJS.ProcessEnv = process.env): CacheSettings {
@@ -157,7 +165,10 @@ export function parseCacheSettings(s: string, env: NodeJS.ProcessEnv = process.e
     }
     if (pair.value !== '') spec.apply(pair.value, draft, { env });
   }
-  return { autoCache: draft.autoCache ?? true, cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600, cacheLocation: draft.cacheLocation, cacheMaxSizeMb: draft.cacheMaxSizeMb, offline: draft.offline ?? false };
+  return {
+    autoCache: draft.autoCache ?? true, cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600, cacheLocation: draft.cacheLocation, cacheMaxSizeMb: draft.cacheMaxSizeMb,
+    offline: draft.offline ?? false, readOnly: draft.readOnly ?? false, timeoutSeconds: draft.timeoutSeconds,
+  };
 }
 
 export function parseConnectionString(s: string, options: ParseOptions = {}): ConnectionSettings {
@@ -253,6 +264,7 @@ function finish(draft: Draft, seen: Map<string, string>, s: string, options: Par
     autoCache: draft.autoCache ?? true,
     cacheToleranceSeconds: draft.cacheToleranceSeconds ?? 600,
     offline: draft.offline ?? false,
+    readOnly: draft.readOnly ?? false,
     other: draft.other ?? {},
     ignoredProperties: ignored,
     masked: maskConnectionString(s),
@@ -270,6 +282,19 @@ function freezeSettings(settings: ConnectionSettings): ConnectionSettings {
  * too: any text whose role is unclear (a part without "=", an unclosed quote, an unknown
  * property's value) is masked, since it may be a piece of a secret.
  */
+function parseCacheConnection(v: string): string {
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    url = new URL('invalid:');
+  }
+  if (url.protocol !== 'postgresql:' && url.protocol !== 'postgres:') {
+    throw invalid('CacheConnection', 'is not a PostgreSQL URL', 'Expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE (the server where keapgres instances share their state).');
+  }
+  return v;
+}
+
 export function maskConnectionString(s: string): string {
   const parts: string[] = [];
   let afterSecret = false;

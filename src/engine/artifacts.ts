@@ -4,9 +4,17 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { withSharedImportedMemory } from './shared-memory-wasm.js';
 
 export interface EngineArtifacts {
+  /** PGlite's module as shipped */
   pgliteWasmModule: WebAssembly.Module;
+  /**
+   * The same with its memory import declared shared (see shared-memory-wasm.ts): statements can then be
+   * interrupted in place. Undefined for a build it cannot be made from. Not for initdb, whose second
+   * engine instance ("child process") fails on a shared memory.
+   */
+  sharedPgliteWasmModule?: WebAssembly.Module;
   initdbWasmModule: WebAssembly.Module;
   fsBundle: Blob;
 }
@@ -27,11 +35,18 @@ export function loadEngineArtifacts(): Promise<EngineArtifacts> {
       readFile(path.join(dir, 'initdb.wasm')),
       readFile(path.join(dir, 'pglite.data')),
     ]);
-    const [pgliteWasmModule, initdbWasmModule] = await Promise.all([
+    let shared: Uint8Array | undefined;
+    try {
+      shared = withSharedImportedMemory(pglite);
+    } catch {
+      shared = undefined; // another PGlite build: statements are cancelled by ending the engine, as before
+    }
+    const [pgliteWasmModule, sharedPgliteWasmModule, initdbWasmModule] = await Promise.all([
       WebAssembly.compile(pglite),
+      shared ? WebAssembly.compile(shared) : undefined,
       WebAssembly.compile(initdb),
     ]);
-    return { pgliteWasmModule, initdbWasmModule, fsBundle: new Blob([bundle]) };
+    return { pgliteWasmModule, sharedPgliteWasmModule, initdbWasmModule, fsBundle: new Blob([bundle]) };
   })();
   return loading;
 }

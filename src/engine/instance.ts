@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { rm } from 'node:fs/promises';
 import { SqlError } from '../errors.js';
 import type { EngineArtifacts } from './artifacts.js';
+import { CONTROL, CONTROL_BYTES, requestCancel, type InterruptTarget } from './interrupt.js';
 import type { MainToWorker, WorkerToMain } from './worker-protocol.js';
 
 export interface EngineStartOptions {
@@ -24,6 +25,8 @@ export interface ExecOutcome {
   sawError: boolean;
   /** DataRows sent */
   rows: number;
+  /** the session's timeout settings, when the batch may have changed them and they could be read */
+  settings?: Record<string, string>;
 }
 
 /** Receives engine output; `written` must be called once the bytes have left for the client. */
@@ -53,6 +56,9 @@ export class EngineInstance {
   readonly dataDir: string;
   readonly database: string;
   private readonly ownsDataDir: boolean;
+  private interruptTarget?: { target: InterruptTarget; heap: Int32Array };
+  /** the exec batch the worker has been given last and not yet finished */
+  private runningExec = 0;
 
   private constructor(worker: Worker, control: Int32Array, opts: EngineStartOptions) {
     this.worker = worker;
@@ -63,7 +69,7 @@ export class EngineInstance {
   }
 
   static async start(opts: EngineStartOptions): Promise<EngineInstance> {
-    const sab = new SharedArrayBuffer(8);
+    const sab = new SharedArrayBuffer(CONTROL_BYTES);
     const worker = new Worker(WORKER_URL);
     const instance = new EngineInstance(worker, new Int32Array(sab), opts);
     const ready = new Promise<void>((resolve, reject) => {
@@ -98,12 +104,30 @@ export class EngineInstance {
     return !this.exited;
   }
 
+  /** Whether a running batch can be cancelled in place (cancelExec), keeping the engine. */
+  get interruptible(): boolean {
+    return this.interruptTarget !== undefined && !this.exited;
+  }
+
+  /**
+   * Cancels the running batch as PostgreSQL does on a CancelRequest: its statement ends with 57014 at
+   * its next interrupt check and the batch finishes normally. False when that is not possible (no
+   * shared memory, no batch running): then only terminate() stops it.
+   */
+  cancelExec(): boolean {
+    const t = this.interruptTarget;
+    if (!t || this.exited || this.runningExec === 0) return false;
+    requestCancel(this.control, this.runningExec, t.target, t.heap);
+    return true;
+  }
+
   /** Runs raw frontend messages; output goes to `sink` as the engine produces it. */
   exec(data: Uint8Array, sink: OutputSink, opts: { dropCopyIn?: boolean; reportParams?: boolean } = {}): Promise<ExecOutcome> {
     if (this.exited) return Promise.reject(new Error('engine is gone'));
     const id = this.nextId++;
     return new Promise<ExecOutcome>((resolve, reject) => {
       this.pending.set(id, { kind: 'exec', sink, resolve, reject });
+      this.runningExec = id;
       const copy = new Uint8Array(data); // transferred to the worker
       this.worker.postMessage({ type: 'exec', id, data: copy, dropCopyIn: opts.dropCopyIn, reportParams: opts.reportParams } satisfies MainToWorker, [copy.buffer]);
     });
@@ -165,6 +189,7 @@ export class EngineInstance {
   private onMessage(m: WorkerToMain): void {
     switch (m.type) {
       case 'ready':
+        if (m.interrupt) this.interruptTarget = { target: m.interrupt, heap: new Int32Array(m.interrupt.memory) };
         this.readyWaiter?.resolve();
         this.readyWaiter = undefined;
         return;
@@ -172,8 +197,8 @@ export class EngineInstance {
         const p = this.pending.get(m.id);
         const length = m.data.length;
         const written = () => {
-          Atomics.sub(this.control, 0, length);
-          Atomics.notify(this.control, 0);
+          Atomics.sub(this.control, CONTROL.outstandingBytes, length);
+          Atomics.notify(this.control, CONTROL.outstandingBytes);
         };
         if (p?.kind === 'exec') p.sink(m.data, written);
         else written();
@@ -182,12 +207,14 @@ export class EngineInstance {
       case 'done': {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
-        if (p?.kind === 'exec') p.resolve({ txStatus: m.txStatus, sawError: m.sawError, rows: m.rows });
+        if (this.runningExec === m.id) this.runningExec = 0;
+        if (p?.kind === 'exec') p.resolve({ txStatus: m.txStatus, sawError: m.sawError, rows: m.rows, settings: m.settings });
         return;
       }
       case 'failed': {
         const p = this.pending.get(m.id);
         this.pending.delete(m.id);
+        if (this.runningExec === m.id) this.runningExec = 0;
         p?.reject(new Error(m.message));
         return;
       }

@@ -1,5 +1,6 @@
 // Messages between the main thread and an engine worker.
 import type { EngineArtifacts } from './artifacts.js';
+import type { InterruptTarget } from './interrupt.js';
 
 export type MainToWorker =
   | {
@@ -9,7 +10,7 @@ export type MainToWorker =
       database: string;
       startParams: string[];
       initDbParams?: string[];
-      /** Int32Array[0] = bytes sent to the main thread and not yet written to the client */
+      /** control words (interrupt.ts CONTROL): bytes not yet written to the client, the batch running, a cancel asked */
       control?: SharedArrayBuffer;
       highWaterBytes?: number;
     }
@@ -29,10 +30,15 @@ export interface EngineErrorFields {
 }
 
 export type WorkerToMain =
-  | { type: 'ready' }
+  /** interrupt: where the engine's interrupt flags are, when its memory is shared */
+  | { type: 'ready'; interrupt?: InterruptTarget }
   | { type: 'chunk'; id: number; data: Uint8Array }
-  | { type: 'done'; id: number; txStatus: string; sawError: boolean; rows: number }
+  /** settings: the session's timeouts after a batch that may have changed settings (unread in a failed transaction) */
+  | { type: 'done'; id: number; txStatus: string; sawError: boolean; rows: number; settings?: Record<string, string> }
   | { type: 'failed'; id: number; message: string }
   | { type: 'result'; id: number; rows: Record<string, unknown>[]; affected: number; error?: EngineErrorFields }
   | { type: 'closed' }
   | { type: 'fatal'; message: string };
+
+/** Settings read with the reported ones after a batch that may change settings: the timeouts the session enforces. */
+export const WATCHED_SETTINGS = ['statement_timeout', 'idle_in_transaction_session_timeout', 'idle_session_timeout', 'transaction_timeout'] as const;

@@ -1,16 +1,20 @@
 // One PGlite engine in its own thread. PGlite runs its WebAssembly synchronously, so a long statement
-// blocks only this thread; the main thread keeps serving every other session, and cancelling a
-// statement means terminating this thread.
+// blocks only this thread; the main thread keeps serving every other session. The engine's memory is
+// shared with the main thread, which cancels a statement by raising PostgreSQL's interrupt flags in it
+// (interrupt.ts); terminating this thread is the fallback.
 import { parentPort } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { BackendOutputFilter } from './output-filter.js';
-import type { MainToWorker, WorkerToMain } from './worker-protocol.js';
+import { CONTROL, batchEnds, batchStarts, type InterruptTarget } from './interrupt.js';
+import { sharedIfImportsMemory } from './shared-memory-wasm.js';
+import { WATCHED_SETTINGS, type MainToWorker, type WorkerToMain } from './worker-protocol.js';
 
 if (!parentPort) throw new Error('engine worker must run in a worker thread');
 const port = parentPort;
 
 let db: PGlite | undefined;
 let control: Int32Array | undefined;
+let interrupt: { target: InterruptTarget; heap: Int32Array } | undefined;
 let highWaterBytes = 4 * 1024 * 1024;
 // PGlite sends no ParameterStatus of its own (checked: SET, RESET, errors, transaction ends); the
 // changes PostgreSQL would report are synthesised below (reportChangedParameters).
@@ -24,9 +28,9 @@ function send(msg: WorkerToMain, transfer?: ArrayBuffer[]): void {
 function waitForDrain(): void {
   if (!control) return;
   for (;;) {
-    const outstanding = Atomics.load(control, 0);
+    const outstanding = Atomics.load(control, CONTROL.outstandingBytes);
     if (outstanding <= highWaterBytes) return;
-    Atomics.wait(control, 0, outstanding, 1000);
+    Atomics.wait(control, CONTROL.outstandingBytes, outstanding, 1000);
   }
 }
 
@@ -51,7 +55,7 @@ function flushOutput(id: number, holdBack = 0): void {
   const buf = sendBytes === pendingBytes ? all : all.slice(0, sendBytes);
   pending = sendBytes === pendingBytes ? [] : [all.subarray(sendBytes)];
   pendingBytes -= sendBytes;
-  if (control) Atomics.add(control, 0, buf.length);
+  if (control) Atomics.add(control, CONTROL.outstandingBytes, buf.length);
   send({ type: 'chunk', id, data: buf }, [buf.buffer]);
   waitForDrain();
 }
@@ -71,8 +75,12 @@ async function handle(msg: MainToWorker): Promise<void> {
     case 'init': {
       control = msg.control ? new Int32Array(msg.control) : undefined;
       highWaterBytes = msg.highWaterBytes ?? highWaterBytes;
+      // a data directory still to be made (a template) is made with the module as shipped
+      const shared = msg.initDbParams === undefined ? msg.artifacts.sharedPgliteWasmModule : undefined;
+      sharedMemoryWanted = shared !== undefined;
+      memoryIsShared = shared !== undefined;
       db = new PGlite(msg.dataDir, {
-        pgliteWasmModule: msg.artifacts.pgliteWasmModule,
+        pgliteWasmModule: shared ?? msg.artifacts.pgliteWasmModule,
         initdbWasmModule: msg.artifacts.initdbWasmModule,
         fsBundle: msg.artifacts.fsBundle,
         database: msg.database,
@@ -80,8 +88,14 @@ async function handle(msg: MainToWorker): Promise<void> {
         initDbStartParams: msg.initDbParams,
         relaxedDurability: true,
       });
-      await db.waitReady;
-      send({ type: 'ready' });
+      try {
+        await db.waitReady;
+      } finally {
+        sharedMemoryWanted = false;
+      }
+      interrupt = interruptTargetOf(db);
+      suppressEngineTimers();
+      send({ type: 'ready', interrupt: interrupt?.target });
       return;
     }
     case 'exec': {
@@ -90,15 +104,18 @@ async function handle(msg: MainToWorker): Promise<void> {
       filter.rows = 0;
       filter.dropCopyIn = msg.dropCopyIn ?? false;
       reporting = msg.reportParams === true && reported.size > 0;
+      if (control) batchStarts(control, msg.id, interrupt?.target, interrupt?.heap);
       try {
         await engine.execProtocolRawStream(msg.data, { onRawData: (raw) => collect(msg.id, raw) });
-        if (reporting) await reportChangedParameters(engine);
+        const settings = reporting ? await reportChangedParameters(engine) : undefined;
         reporting = false;
         flushOutput(msg.id);
-        send({ type: 'done', id: msg.id, txStatus: filter.txStatus, sawError: filter.sawError, rows: filter.rows });
+        send({ type: 'done', id: msg.id, txStatus: filter.txStatus, sawError: filter.sawError, rows: filter.rows, settings });
       } catch (err) {
         flushOutput(msg.id);
         send({ type: 'failed', id: msg.id, message: errorMessage(err) });
+      } finally {
+        if (control) batchEnds(control, msg.id, interrupt?.target, interrupt?.heap);
       }
       return;
     }
@@ -136,12 +153,18 @@ const READY_FOR_QUERY_BYTES = 6;
 const reported = new Map<string, string>();
 let reporting = false;
 
-async function reportChangedParameters(engine: PGlite): Promise<void> {
+
+/**
+ * Reports changed settings; returns the watched settings (WATCHED_SETTINGS: the session's timeouts,
+ * which keapgres enforces itself) as they are now, or undefined when they cannot be read.
+ */
+async function reportChangedParameters(engine: PGlite): Promise<Record<string, string> | undefined> {
   const tail = takeTrailingReadyForQuery();
-  if (!tail) return;
+  if (!tail) return undefined;
   const names = [...reported.keys()];
-  const select = names.map((n, i) => `pg_catalog.current_setting('${n}', true) AS p${i}`).join(', ');
+  const select = [...names, ...WATCHED_SETTINGS].map((n, i) => `pg_catalog.current_setting('${n}', true) AS p${i}`).join(', ');
   const messages: Uint8Array[] = [];
+  let watched: Record<string, string> | undefined;
   try {
     const res = await engine.query<Record<string, string | null>>(`SELECT ${select}`);
     const row = res.rows[0] ?? {};
@@ -152,6 +175,11 @@ async function reportChangedParameters(engine: PGlite): Promise<void> {
         messages.push(parameterStatus(n, v));
       }
     });
+    watched = {};
+    WATCHED_SETTINGS.forEach((n, i) => {
+      const v = row[`p${names.length + i}`];
+      if (typeof v === 'string') watched![n] = v;
+    });
   } catch {
     // in a failed transaction settings cannot be read; they are reported after it ends
   }
@@ -161,6 +189,7 @@ async function reportChangedParameters(engine: PGlite): Promise<void> {
   }
   pending.push(tail);
   pendingBytes += tail.length;
+  return watched;
 }
 
 /** Removes the batch's final ReadyForQuery from the pending output, if that is what it ends with. */
@@ -186,6 +215,65 @@ function parameterStatus(name: string, value: string): Uint8Array {
   out.writeUInt32BE(4 + body.length, 1);
   body.copy(out, 5);
   return out;
+}
+
+// PGlite's own memory becomes shared (see shared-memory-wasm.ts) while the engine starts.
+interface MemoryDescriptor { initial: number; maximum?: number; shared?: boolean }
+type MemoryConstructor = new (desc: MemoryDescriptor) => object;
+const wasm = WebAssembly as unknown as { Memory: MemoryConstructor };
+const NativeMemory = wasm.Memory;
+let sharedMemoryWanted = false;
+function SharedWhenWanted(desc: MemoryDescriptor): object {
+  return new NativeMemory(sharedMemoryWanted && desc.maximum !== undefined ? { ...desc, shared: true } : desc);
+}
+SharedWhenWanted.prototype = NativeMemory.prototype;
+wasm.Memory = SharedWhenWanted as unknown as MemoryConstructor;
+
+// Extensions PGlite loads later (plpgsql.so, …) are side modules importing the same memory: once it is
+// shared, their import must say so too, or instantiating them fails.
+let memoryIsShared = false;
+type ModuleConstructor = new (bytes: Uint8Array) => object;
+const wasmModules = WebAssembly as unknown as { Module: ModuleConstructor; instantiate: (source: unknown, imports?: unknown) => Promise<unknown> };
+const NativeModule = wasmModules.Module;
+const nativeInstantiate = wasmModules.instantiate.bind(WebAssembly);
+const asBytes = (source: unknown): Uint8Array | undefined =>
+  ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength)
+    : source instanceof ArrayBuffer ? new Uint8Array(source) : undefined;
+function SharedWhenShared(bytes: Uint8Array): object {
+  const b = memoryIsShared ? asBytes(bytes) : undefined;
+  return new NativeModule(b ? sharedIfImportsMemory(b) : bytes);
+}
+SharedWhenShared.prototype = NativeModule.prototype;
+Object.setPrototypeOf(SharedWhenShared, NativeModule);
+wasmModules.Module = SharedWhenShared as unknown as ModuleConstructor;
+wasmModules.instantiate = (source: unknown, imports?: unknown) => {
+  const b = memoryIsShared ? asBytes(source) : undefined;
+  return nativeInstantiate(b ? sharedIfImportsMemory(b) : source, imports);
+};
+
+interface EmscriptenModule { HEAPU8: Uint8Array; _QueryCancelPending?: number; _InterruptPending?: number; _MyLatch?: number }
+
+function interruptTargetOf(engine: PGlite): { target: InterruptTarget; heap: Int32Array } | undefined {
+  const mod = (engine as unknown as { mod?: EmscriptenModule }).mod;
+  const memory = mod?.HEAPU8.buffer;
+  if (!(memory instanceof SharedArrayBuffer) || !mod?._QueryCancelPending || !mod._InterruptPending || !mod._MyLatch) return undefined;
+  const target: InterruptTarget = { memory, queryCancelPending: mod._QueryCancelPending, interruptPending: mod._InterruptPending, myLatch: mod._MyLatch };
+  return { target, heap: new Int32Array(memory) };
+}
+
+/**
+ * PostgreSQL arms its timeouts (statement, idle, transaction) through setitimer, which PGlite turns into
+ * setTimeout on this thread: such a timer cannot fire while a statement runs, and one that fires between
+ * batches would end the engine at its next statement. keapgres enforces those settings itself (src/session),
+ * so the engine's timers are never started.
+ */
+function suppressEngineTimers(): void {
+  const native = globalThis.setTimeout;
+  const replacement = (fn: (...a: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    if (typeof fn === 'function' && fn.toString().includes('__emscripten_timeout')) return { unref() { return this; }, ref() { return this; } };
+    return native(fn, ms, ...args);
+  };
+  (globalThis as unknown as { setTimeout: unknown }).setTimeout = replacement;
 }
 
 function mustHave(engine: PGlite | undefined): PGlite {

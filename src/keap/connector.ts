@@ -7,7 +7,8 @@ import type { FetchPlan, PushedCondition } from '../planner/types.js';
 import type { Catalog, PushableFilter, TableSchema } from '../schema/types.js';
 import { cancelledError, KeapApiError } from './api-errors.js';
 import { encodeFilter, encodeOrder, encodeValue, filterFor } from './filter-encoding.js';
-import { KeapHttpClient, SKIPPED, type HttpClientStats } from './http-client.js';
+import { KeapHttpClient, SKIPPED, type HttpClientStats, type WriteResponse } from './http-client.js';
+export { UncertainWrite, type WriteResponse } from './http-client.js';
 import { RequestPacer } from './pacer.js';
 import { PageQueue } from './page-queue.js';
 import { readPath } from './read-path.js';
@@ -137,6 +138,11 @@ export class KeapConnector {
   /** GET one API path (relative to the base, e.g. "/v2/contacts/model") as JSON, paced and retried. */
   getJson(path: string, query: Record<string, string>, signal: AbortSignal): Promise<unknown> {
     return this.http.getJson(path, query, signal);
+  }
+
+  /** A write call (src/writes decides which), paced with every other request of the connection. */
+  send(method: string, path: string, query: Array<[string, string]>, body: unknown, signal: AbortSignal, idempotent: boolean): Promise<WriteResponse> {
+    return this.http.send(method, path, query, body, signal, idempotent);
   }
 
   /**

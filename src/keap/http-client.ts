@@ -44,6 +44,26 @@ export const SKIPPED: unique symbol = Symbol('skipped');
 class BodyNotJson extends Error {}
 class AttemptTimedOut extends Error {}
 
+/** A write's answer, whatever its status (the writer maps Keap's errors to SQLSTATEs itself). */
+export interface WriteResponse {
+  status: number;
+  /** the parsed JSON body, or undefined (204, or not JSON) */
+  body: unknown;
+  bodyText: string;
+  /** Keap's clock when it answered (the Date header), epoch ms */
+  date?: number;
+}
+
+/**
+ * A write whose outcome is unknown: the request may have reached Keap (a timeout, a dropped connection, a 5xx
+ * from the gateway) and the method is not idempotent, so it was not sent again.
+ */
+export class UncertainWrite extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
 export class KeapHttpClient {
   readonly stats: HttpClientStats = { requests: 0, retries: 0, throttled: 0 };
   private readonly pool: Pool;
@@ -161,11 +181,86 @@ export class KeapHttpClient {
     }
   }
 
+  /**
+   * A write (POST, PATCH, PUT, DELETE). Paced like every request; a 429 is always retried (the gateway refused it,
+   * so Keap never saw it). A timeout, a dropped connection or a 502/503/504 is retried only when `idempotent`:
+   * otherwise the request may have reached Keap, and sending it twice could create a record twice, so
+   * UncertainWrite is thrown. Any other status is returned for the caller to read.
+   */
+  async send(method: string, path: string, query: Array<[string, string]>, body: unknown, signal: AbortSignal, idempotent: boolean): Promise<WriteResponse> {
+    const search = new URLSearchParams(query);
+    const qs = search.toString();
+    const target = `${this.basePath}${path}${qs ? `?${qs}` : ''}`;
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    let refreshed = false;
+    let throttledWaitMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      if (signal.aborted) throw cancelledError(signal);
+      let credentials: Record<string, string> = {};
+      let res: Awaited<ReturnType<KeapHttpClient['attempt']>>;
+      await this.opts.pacer.acquire(signal);
+      credentials = await this.opts.credentials.headers(signal);
+      this.stats.requests++;
+      try {
+        res = await this.attempt(target, credentials, signal, false, method, payload);
+      } catch (err) {
+        if (signal.aborted) throw cancelledError(signal);
+        const transient = err instanceof AttemptTimedOut || isRetryableError(err);
+        if (!transient) throw err;
+        const why = err instanceof AttemptTimedOut ? `no answer within ${this.timeoutMs / 1000} s` : `the connection failed (${errorCode(err)})`;
+        if (!idempotent) throw new UncertainWrite(why);
+        const delay = retryDelayMs(this.retry, attempt);
+        if (delay === undefined) throw err instanceof AttemptTimedOut ? timeoutError(path, this.timeoutMs / 1000) : networkError(path, err);
+        this.stats.retries++;
+        await sleep(delay, undefined, { signal }).catch(() => { throw cancelledError(signal); });
+        continue;
+      }
+      this.opts.pacer.observe(res.headers);
+      if (res.status === 401 && !refreshed && (await this.opts.credentials.unauthorized(credentials, signal))) {
+        refreshed = true;
+        attempt--;
+        continue;
+      }
+      if (res.status === 429) {
+        this.stats.throttled++;
+        const spike = /Allowed rate\s*:\s*(\d+)\s*ps/i.exec(res.bodyText);
+        if (spike) this.opts.pacer.lowerSpikeLimit(Number(spike[1]));
+        const delay = throttleDelayMs(this.retry, attempt, throttledWaitMs, parseRetryAfter(res.headers['retry-after']));
+        if (delay !== undefined) {
+          throttledWaitMs += delay;
+          this.opts.pacer.holdFor(delay);
+          this.stats.retries++;
+          await sleep(delay, undefined, { signal }).catch(() => { throw cancelledError(signal); });
+          continue;
+        }
+      } else if (isRetryableStatus(res.status)) {
+        if (!idempotent) throw new UncertainWrite(`Keap's gateway answered HTTP ${res.status}`);
+        const delay = retryDelayMs(this.retry, attempt, parseRetryAfter(res.headers['retry-after']));
+        if (delay !== undefined) {
+          this.stats.retries++;
+          await sleep(delay, undefined, { signal }).catch(() => { throw cancelledError(signal); });
+          continue;
+        }
+      }
+      let parsed: unknown;
+      try {
+        parsed = res.bodyText.trim() ? JSON.parse(res.bodyText) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      const dateHeader = res.headers.date;
+      const date = typeof dateHeader === 'string' ? Date.parse(dateHeader) : NaN;
+      return { status: res.status, body: parsed, bodyText: res.bodyText, date: Number.isFinite(date) ? date : undefined };
+    }
+  }
+
   private async attempt(
     target: string,
     credentials: Record<string, string>,
     signal: AbortSignal,
     successAsBytes: boolean,
+    method = 'GET',
+    payload?: string,
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bodyText: string; bodyBytes?: ArrayBuffer }> {
     const attemptController = new AbortController();
     const onAbort = (): void => attemptController.abort(signal.reason);
@@ -180,9 +275,10 @@ export class KeapHttpClient {
         : undefined;
     try {
       const res = await this.pool.request({
-        method: 'GET',
+        method: method as 'GET',
         path: target,
-        headers: { accept: 'application/json', ...credentials },
+        headers: payload === undefined ? { accept: 'application/json', ...credentials } : { accept: 'application/json', 'content-type': 'application/json', ...credentials },
+        body: payload,
         signal: attemptController.signal,
       });
       if (successAsBytes && res.statusCode >= 200 && res.statusCode < 300) {

@@ -9,8 +9,10 @@ import type { CacheSettings, ConnectionSettings } from '../config/connection-str
 import { SharedCache } from '../cache/shared-cache.js';
 import { CacheFiles } from '../cache/cache-files.js';
 import { CACHE_OBJECTS_SQL } from './cache-functions.js';
+import { KEAP_ACTIONS_SQL, type OAuthApp } from '../writes/keap-actions.js';
 import { keapgresCacheDir } from '../engine/template.js';
 import { createCredentialSource } from '../oauth/index.js';
+import { PostgresTokenStore } from '../shared-state/postgres-token-store.js';
 import { KeapConnector } from '../keap/connector.js';
 import type { CredentialSource } from '../keap/types.js';
 import { loadCatalog } from '../schema/load.js';
@@ -39,6 +41,8 @@ export interface KeapAccess {
   cache?: CacheSettings;
   /** which Keap account (or sandbox) this is, without secrets: cache files of another never match */
   identity: string;
+  /** the OAuth app (CData's OAuth procedures as keap.* functions) */
+  oauthApp?: OAuthApp;
   close?: () => Promise<void>;
 }
 
@@ -76,11 +80,19 @@ export const HELPER_FUNCTIONS_SQL = `
 CREATE FUNCTION public.keapgres_refresh_schema() RETURNS text LANGUAGE sql VOLATILE
   AS $$ SELECT 'custom fields re-read from Keap'::text $$;
 COMMENT ON FUNCTION public.keapgres_refresh_schema() IS 'Re-reads the Keap account''s custom fields and adds or drops the custom_* columns of this session''s tables (new sessions get them too).';
-${CACHE_OBJECTS_SQL}`;
+${CACHE_OBJECTS_SQL}
+${KEAP_ACTIONS_SQL}`;
 
 /** Access through a parsed connection string (OAuth or API key). */
 export async function accessFromSettings(settings: ConnectionSettings, logger: Logger): Promise<KeapAccess> {
-  const credentials = await createCredentialSource(settings, logger);
+  // with CacheConnection, instances keep one token row in that PostgreSQL and refresh it under its lock
+  const store = settings.cacheConnection && settings.authScheme === 'OAuth'
+    ? await PostgresTokenStore.open(settings.cacheConnection, tokenKey(settings.oauthSettingsLocation), logger)
+    : undefined;
+  const credentials = await createCredentialSource(settings, logger, { store }).catch(async (err: unknown) => {
+    await store?.close();
+    throw err;
+  });
   return {
     apiBase: settings.url,
     credentials,
@@ -90,9 +102,15 @@ export async function accessFromSettings(settings: ConnectionSettings, logger: L
     profile: settings.profile,
     spikePerSecond: settings.authScheme === 'APIKey' ? 10 : 25,
     cache: settings,
+    oauthApp: { clientId: settings.oauthClientId, clientSecret: settings.oauthClientSecret, authorizationUrl: settings.oauthAuthorizationUrl, tokenUrl: settings.oauthAccessTokenUrl, callbackUrl: settings.callbackUrl },
     identity: `${settings.url}|${settings.authScheme}|${settings.authScheme === 'APIKey' ? sha256(settings.apiKey ?? '') : (settings.oauthClientId ?? '')}`,
     close: () => credentials.close(),
   };
+}
+
+/** The name of a connection's token row: its default token file's name (database and app digest). */
+function tokenKey(location: string): string {
+  return path.basename(location).replace(/\.json$/, '').replace(/^memory:\/\//, '');
 }
 
 /**
@@ -116,10 +134,11 @@ export function sandboxAccess(sb: Sandbox, config?: SandboxConfig): KeapAccess {
       },
     },
     pageSize: config?.pageSize ?? 1000,
-    timeoutSeconds: 60,
+    timeoutSeconds: config?.cache?.timeoutSeconds ?? 60,
     maxRows: -1,
     spikePerSecond: 25,
     cache: config?.cache,
+    oauthApp: { clientId: sb.clientId, clientSecret: sb.clientSecret, authorizationUrl: sb.authorizeUrl, tokenUrl: sb.tokenUrl, callbackUrl: 'http://localhost:33333' },
     identity: `sandbox|${config?.seed ?? 1}|${config?.contacts ?? 1000}`,
   };
 }
@@ -187,6 +206,8 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       keapTables: [...catalog.tables.keys()],
       createPreparer: (logger) => new KeapSessionLoader({
         catalog, connector, maxRows: o.access.maxRows, freshMs: o.freshMs ?? 60_000, cache, keepsLoaded: (o.idleLoaded ?? DEFAULT_IDLE_LOADED) > 0,
+        readOnly: o.access.cache?.readOnly === true,
+        oauthApp: o.access.oauthApp,
         refreshSchema: (from) => db.refreshSchema(from),
       }, logger),
     },

@@ -6,6 +6,13 @@ import type { Logger } from 'pino';
 import { SqlError } from '../errors.js';
 import type { EngineInstance } from '../engine/instance.js';
 import { planSql, mergeBatchPlans, type FetchPlan, type PlannerContext } from '../planner/index.js';
+import type { WriteTarget } from '../planner/types.js';
+import { executeWrite } from '../writes/keap-writer.js';
+import { armed, disarm } from '../writes/engine-rows.js';
+import { checkWriteAllowed } from '../writes/write-guards.js';
+import { callsKeapActions, runKeapActions, type OAuthApp } from '../writes/keap-actions.js';
+import { CopyRowEncoder } from '../schema/rows.js';
+import { splitSimple } from '../session/protocol-state.js';
 import { applySessionDefinitions, sessionDefinitions, type SessionDefinitionState } from '../planner/session-definitions.js';
 import { copyStatement } from '../schema/rows.js';
 import { qualifiedName, quoteIdent, quoteLiteral } from '../schema/ddl.js';
@@ -39,6 +46,10 @@ export interface KeapSource {
   freshMs: number;
   /** whether engines handed on may keep whole cached tables (the pool keeps loaded engines); default true */
   keepsLoaded?: boolean;
+  /** ReadOnly=true: every write to a Keap table is refused (25006) */
+  readOnly?: boolean;
+  /** the connection's OAuth app, for keap.getoauthauthorizationurl() and the other OAuth procedures */
+  oauthApp?: OAuthApp;
   /** re-reads the account's custom fields: the new catalog and the DDL that turns `from` into it */
   refreshSchema?: (from: Catalog) => Promise<{ catalog: Catalog; ddl: string }>;
 }
@@ -47,6 +58,9 @@ export interface KeapSource {
 const TOP_UP_WITHIN_MS = 10 * 60_000;
 /** At most this much of them per engine: each kept engine holds its own copy. */
 const TOP_UP_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Keap calls of one write in flight at once (the pacer keeps them within Keap's rate limit). */
+const WRITE_CONCURRENCY = 8;
 
 /** Rows per COPY call: big enough to amortise the round trip to the engine, small enough to stream. */
 const COPY_CHUNK_BYTES = 2 * 1024 * 1024;
@@ -86,6 +100,7 @@ export class KeapSessionLoader implements BatchPreparer {
    * the session did not write to; every other Keap table is emptied. False: do not reuse the engine.
    */
   async handOver(engine: EngineInstance, o: { topUp: boolean } = { topUp: false }): Promise<'kept' | 'empty' | false> {
+    await this.finishWrite(engine, heldTables(engine));
     forgetChildren(engine); // the pool's DISCARD ALL drops them
     const held = heldTables(engine);
     const keeps = this.shared && this.source.keepsLoaded !== false && this.catalog === this.source.catalog;
@@ -145,6 +160,7 @@ export class KeapSessionLoader implements BatchPreparer {
 
   async prepare(work: BatchWork, engine: EngineInstance, signal: AbortSignal): Promise<PrepareOutcome> {
     const held = heldTables(engine);
+    if (work.txStatus !== 'E') await this.finishWrite(engine, held);
     if (work.txStatus === 'I') {
       // rows loaded inside a transaction that has ended may have been rolled back with it
       for (const h of held.values()) if (h.inTransaction) h.dirty = true;
@@ -198,6 +214,8 @@ export class KeapSessionLoader implements BatchPreparer {
       });
       return { notices, explain: explain.text ? explainLines(reports, false) : undefined };
     }
+    if (plan.writes?.length && work.txStatus !== 'E') return this.prepareWrite(work, engine, plan.fetches, plan.writes, held, notices, signal);
+    if (work.txStatus !== 'E' && work.statements.some((s) => callsKeapActions(s.sql))) return this.prepareActions(work, engine, plan.fetches, held, notices, signal);
     const count = await this.apiCount(work, plan.fetches, held, signal);
     if (count) return { notices, answer: count };
     if (plan.fetches.length === 0) return { notices };
@@ -265,6 +283,130 @@ export class KeapSessionLoader implements BatchPreparer {
     if (wrote && !mode.inTransaction) await this.recordCounters(engine, held);
     if (explain?.analyze && explain.text) return { notices, explain: explainLines([...byTable.values()].map((w) => w.report), true) };
     return { notices };
+  }
+
+  /**
+   * A statement that writes to a Keap table (src/writes): refused where Keap writes may not run, else the rows it
+   * reads are loaded, the engine decides which rows it touches, Keap is called, and the cache and the engine take
+   * Keap's rows — through the client's statement itself (armed), or directly when the write failed part-way.
+   */
+  private async prepareWrite(work: BatchWork, engine: EngineInstance, fetches: FetchPlan[], writes: WriteTarget[], held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal): Promise<PrepareOutcome> {
+    const target = writes[0]!;
+    const table = this.catalog.tables.get(target.table)!;
+    // pgjdbc with autocommit off sends BEGIN in the same batch, just before the statement
+    const begins = work.statements.slice(0, -1);
+    const pipelinedBegin = begins.length > 0 && begins.every((s) => /^\s*(begin|start\s+transaction)\b/i.test(s.sql))
+      ? { readOnly: begins.some((s) => /\bread\s+only\b/i.test(s.sql)) } : undefined;
+    const statement = work.statements[work.statements.length - 1]!;
+    if (writes.length > 1 || (work.statements.length > 1 && !pipelinedBegin) || splitSimple(statement.sql).length > 1) {
+      throw new SqlError('0A000', `a write to Keap table "${table.name}" must be sent as a statement of its own`, {
+        detail: 'Each write to Keap is made, counted and reported by itself.',
+        hint: 'Send the write alone (one statement per Query, or one Bind/Execute per Sync).',
+      });
+    }
+    const inTransaction = work.txStatus === 'T';
+    await checkWriteAllowed(engine, table.name, pipelinedBegin ? 'T' : work.txStatus, this.source.readOnly === true, pipelinedBegin?.readOnly === true);
+    await this.loadForStatement(engine, fetches, held, notices, signal, inTransaction);
+    const result = await executeWrite({
+      engine, connector: this.source.connector, table, target, statement, inTransaction, signal, concurrency: WRITE_CONCURRENCY,
+    });
+    const { lines, deleted } = result.changes;
+    const changed = lines.length > 0 || deleted.length > 0;
+    const full = changed ? this.cache.applyWrite(table, lines, deleted) : undefined;
+    const h = held.get(table.name);
+    const part = h && !h.dirty && h.parts.length === 1 ? h.parts[0]! : undefined;
+    // The engine's table takes the very change the cache's full entry took: it stays at that entry's version.
+    const follows = result.engineFollows && full && part && part.entry === full.entry && !part.keys && part.version === full.before;
+    // a row of a list inside a parent (a contact's email, an order's item) changed the parent too (its update time, an
+    // order's totals): the next read of the parent's table catches up
+    const parentTable = table.source.unnest ? [...this.catalog.tables.values()].find((t) => t.source.path === table.source.path && !t.source.unnest) : undefined;
+    if (changed && parentTable) this.cache.expire(parentTable);
+    if (result.error) {
+      if (changed && !inTransaction) {
+        await applyChanges(engine, table, copyStatement(table), [{ bytes: Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8') }].filter((b) => b.bytes.length > 0), deleted);
+        await this.recordCounters(engine, held);
+      }
+      if (changed) this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction);
+      throw result.error;
+    }
+    const armStart = performance.now();
+    await result.arm();
+    const armMs = Math.round(performance.now() - armStart);
+    this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction || pipelinedBegin !== undefined);
+    this.logger.debug({ table: table.name, op: target.op, calls: result.calls, rows: lines.length + deleted.length, ms: { ...result.ms, arm: armMs } }, 'wrote to Keap');
+    return { notices: notices.concat(result.notices) };
+  }
+
+  /** Loads a write's or an action's rows (no streaming, no API count): the engine then runs the statement over them. */
+  private async loadForStatement(engine: EngineInstance, fetches: FetchPlan[], held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal, inTransaction: boolean): Promise<void> {
+    const byTable = new Map<string, TableWork>();
+    for (const f of fetches) {
+      const t = this.catalog.tables.get(f.table);
+      if (!t) continue;
+      let w = byTable.get(t.name);
+      if (!w) byTable.set(t.name, (w = { table: t, plans: [], synced: [], report: this.describe(f, held) }));
+      w.plans.push(f);
+    }
+    for (const w of byTable.values()) {
+      const whole = held.get(w.table.name);
+      const wholePart = whole && !whole.dirty && whole.parts.length === 1 && whole.parts[0]!.entry.full && !whole.parts[0]!.keys ? whole.parts[0]! : undefined;
+      const wanted = wholePart && this.cache.fullEntry(w.table) === wholePart.entry ? [{ table: w.table.name, conditions: [] }] : w.plans;
+      w.synced = await Promise.all(wanted.map((f) => this.cache.sync(w.table, f, signal)));
+      if (wanted !== w.plans) w.plans = wanted;
+      if ((await this.loadTable(engine, w, held, signal, undefined, inTransaction)).truncated) notices.push(this.truncationNotice(w.table.name));
+    }
+  }
+
+  /**
+   * A statement calling keap.* functions (src/writes/keap-actions.ts): refused where Keap writes may not run, else its
+   * rows are loaded, the calls found and made, and their answers staged for the statement's real run.
+   */
+  private async prepareActions(work: BatchWork, engine: EngineInstance, fetches: FetchPlan[], held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal): Promise<PrepareOutcome> {
+    const statement = work.statements[work.statements.length - 1]!;
+    if (work.statements.length > 1 || splitSimple(statement.sql).length > 1) {
+      throw new SqlError('0A000', 'a call of a keap.* function must be sent as a statement of its own', { hint: 'Send it alone (one statement per Query, or one Bind/Execute per Sync).' });
+    }
+    const inTransaction = work.txStatus === 'T';
+    await checkWriteAllowed(engine, 'keap', work.txStatus, this.source.readOnly === true);
+    await this.loadForStatement(engine, fetches, held, notices, signal, inTransaction);
+    const outcome = await runKeapActions(engine, this.source.connector, statement, inTransaction, signal, this.source.oauthApp);
+    const tasks = this.catalog.tables.get('tasks');
+    if (tasks && outcome.taskRecords.length) {
+      const encoder = new CopyRowEncoder(tasks);
+      const lines = outcome.taskRecords.map((r) => encoder.encodeRecord(r).replace(/\n$/, '')).filter((l) => l !== '');
+      const full = this.cache.applyWrite(tasks, lines, []);
+      const h = held.get(tasks.name);
+      const part = h && !h.dirty && h.parts.length === 1 ? h.parts[0]! : undefined;
+      const follows = full && part && part.entry === full.entry && !part.keys && part.version === full.before;
+      if (!inTransaction && h) {
+        await applyChanges(engine, tasks, copyStatement(tasks), [{ bytes: Buffer.from(lines.join('\n') + '\n', 'utf8') }], []);
+        await this.recordCounters(engine, held);
+        this.afterWrite(tasks, held, follows ? full!.entry.version : undefined, false);
+      } else if (h) h.dirty = true;
+    }
+    this.logger.debug({ calls: outcome.calls }, 'keap actions');
+    return { notices };
+  }
+
+  /** What the engine's table holds after a write: the full entry's new version, or rows to reload before use. */
+  private afterWrite(table: TableSchema, held: Map<string, HeldTable>, version: number | undefined, inTransaction: boolean): void {
+    const h = held.get(table.name);
+    if (h && version !== undefined) {
+      h.parts[0]!.version = version;
+      h.inTransaction ||= inTransaction;
+      h.vacuumed = false;
+    } else if (h) h.dirty = true;
+    else held.set(table.name, { parts: [], inTransaction, dirty: true });
+  }
+
+  /** Before the next batch: the apply trigger of the last write goes; a statement that failed in the engine leaves its table to reload. */
+  private async finishWrite(engine: EngineInstance, held: Map<string, HeldTable>): Promise<void> {
+    if (!armed(engine)) return;
+    const done = await disarm(engine, this.catalog.tables);
+    if (!done) return;
+    const h = held.get(done.table);
+    if (h && !done.complete) h.dirty = true;
+    await this.recordCounters(engine, held);
   }
 
   /** The parts a table's work needs once synchronised (a full entry serves pinned keys alone when not held whole). */

@@ -41,6 +41,8 @@ export interface CredentialSourceOptions {
   announce?: (url: string) => void;
   /** open a desktop browser; default: openInBrowser when the settings allow it */
   openBrowser?: (url: string) => boolean;
+  /** where the tokens live instead of OAuthSettingsLocation (the CacheConnection PostgreSQL, shared by instances) */
+  store?: TokenStore;
 }
 
 /** How long before expiry a token is refreshed: 5 minutes, or a tenth of a short lifetime. */
@@ -131,7 +133,7 @@ class OAuthCredentialSource implements ManagedCredentialSource {
     private readonly log: Logger,
     private readonly options: CredentialSourceOptions,
   ) {
-    this.store = openTokenStore(settings.oauthSettingsLocation);
+    this.store = options.store ?? openTokenStore(settings.oauthSettingsLocation);
     this.now = options.now ?? Date.now;
     this.seed = settings.oauthRefreshToken ? fingerprint(settings.oauthRefreshToken) : undefined;
   }
@@ -469,5 +471,6 @@ class OAuthCredentialSource implements ManagedCredentialSource {
     await this.refreshing?.catch(() => {});
     await this.pending?.listener.close();
     this.pending = undefined;
+    await this.store.close?.();
   }
 }

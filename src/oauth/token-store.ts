@@ -29,6 +29,8 @@ export interface TokenStore {
    * refreshes of one rotating refresh token would leave one of them with a dead token.
    */
   withLock<T>(fn: () => Promise<T>, waitMs?: number): Promise<T>;
+  /** frees what the store holds (connections) */
+  close?(): Promise<void>;
 }
 
 const FILE_FORMAT = 'keapgres-oauth-tokens';

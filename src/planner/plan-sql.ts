@@ -57,5 +57,6 @@ export function fallbackPlan(sql: string, ctx: PlannerContext): BatchPlan {
 export function mergeBatchPlans(plans: readonly BatchPlan[]): BatchPlan {
   const rejection = plans.find((p) => p.rejection !== undefined)?.rejection;
   if (rejection !== undefined) return { fetches: [], rejection };
-  return { fetches: normaliseFetches(plans.flatMap((p) => p.fetches)) };
+  const writes = plans.flatMap((p) => p.writes ?? []);
+  return writes.length ? { fetches: normaliseFetches(plans.flatMap((p) => p.fetches)), writes } : { fetches: normaliseFetches(plans.flatMap((p) => p.fetches)) };
 }

@@ -12,7 +12,7 @@
 // - `a.x = b.y` (WHERE or inner ON) carries comparisons on a.x to b.y and back: every kept row has both.
 // - Anything else (OR across columns, functions of a column, correlated values) is left to the engine.
 // Whatever is not provably implied is not pushed: pushing less only costs API calls.
-import type { BatchPlan, FetchPlan, PushedValue } from './types.js';
+import type { BatchPlan, FetchPlan, PushedValue, WriteTarget } from './types.js';
 import { as, conjuncts, stringList, unwrap, walkNodes, type AstNode } from './ast.js';
 import { KEAP_SCHEMA, normaliseSearchPath, type PlannerContext } from './context.js';
 import { analyseConjunct, valueOf, type AnalysedConjunct, type ColumnHit, type ParamValues } from './conjunct-analysis.js';
@@ -38,6 +38,7 @@ import {
   DEFINITION_CHANGES,
   readOnlyRejection,
   RELATION_OBJECT_TYPES,
+  writeRejection,
   type Rejection,
 } from './write-guard.js';
 
@@ -55,6 +56,7 @@ const DEFAULT_SEARCH_PATH = ['$user', 'public'];
 /** Plan state for one batch; definitions made earlier in the batch are visible to later statements. */
 export class BatchPlanner {
   readonly fetches: FetchPlan[] = [];
+  readonly writes: WriteTarget[] = [];
   rejection: Rejection | undefined;
   private readonly resolver: RelationResolver;
   private readonly views: Map<string, string>;
@@ -101,11 +103,17 @@ export class BatchPlanner {
   }
 
   result(): BatchPlan {
-    return this.rejection ? { fetches: [], rejection: this.rejection } : { fetches: normaliseFetches(this.fetches) };
+    if (this.rejection) return { fetches: [], rejection: this.rejection };
+    return this.writes.length ? { fetches: normaliseFetches(this.fetches), writes: this.writes } : { fetches: normaliseFetches(this.fetches) };
   }
 
   reject(r: Rejection): void {
     this.rejection ??= r;
+  }
+
+  /** A write to a writable Keap table that will run (not under PREPARE or CREATE VIEW). */
+  write(w: WriteTarget): void {
+    this.writes.push(w);
   }
 
   get context(): PlannerContext {
@@ -183,23 +191,31 @@ class StatementWalker {
         this.select(body, scope, top);
         return;
       case 'InsertStmt': {
-        this.guardWrite(body.relation, 'INSERT');
+        const action = body.onConflictClause?.action;
+        const cols = ((body.cols ?? []) as AstNode[]).map((c) => String(as(c, 'ResTarget')?.name ?? ''));
+        if (!this.keapWrite(body.relation, 'insert', cols, action === 'ONCONFLICT_NOTHING', action === 'ONCONFLICT_UPDATE')) this.guardWrite(body.relation, 'INSERT');
         const inner = this.withClause(body.withClause, scope, body);
         this.statement(body.selectStmt, inner);
         this.expressions([body.onConflictClause, body.returningList], inner);
         return;
       }
       case 'UpdateStmt': {
-        this.guardWrite(body.relation, 'UPDATE');
+        const cols = ((body.targetList ?? []) as AstNode[]).map((c) => String(as(c, 'ResTarget')?.name ?? ''));
+        const keap = this.keapWrite(body.relation, 'update', cols);
+        if (!keap) this.guardWrite(body.relation, 'UPDATE');
         const inner = this.withClause(body.withClause, scope, body);
-        this.level(body.fromClause ?? [], body.whereClause, inner, 1);
+        // the target's rows are fetched with the WHERE clause pushed down, as for a SELECT
+        if (keap) this.level([{ RangeVar: body.relation }, ...((body.fromClause ?? []) as AstNode[])], body.whereClause, inner, 0);
+        else this.level(body.fromClause ?? [], body.whereClause, inner, 1);
         this.expressions([body.targetList, body.returningList], inner);
         return;
       }
       case 'DeleteStmt': {
-        this.guardWrite(body.relation, 'DELETE');
+        const keap = this.keapWrite(body.relation, 'delete', []);
+        if (!keap) this.guardWrite(body.relation, 'DELETE');
         const inner = this.withClause(body.withClause, scope, body);
-        this.level(body.usingClause ?? [], body.whereClause, inner, 1);
+        if (keap) this.level([{ RangeVar: body.relation }, ...((body.usingClause ?? []) as AstNode[])], body.whereClause, inner, 0);
+        else this.level(body.usingClause ?? [], body.whereClause, inner, 1);
         this.expressions([body.returningList], inner);
         return;
       }
@@ -696,6 +712,35 @@ class StatementWalker {
     return undefined;
   }
 
+  /**
+   * A write to a Keap table whose schema makes the operation writable: recorded for src/writes, after checking
+   * the columns it sets. False when the target is not such a table (guardWrite then decides).
+   */
+  private keapWrite(rel: AstNode | undefined, op: WriteTarget['op'], columns: string[], onConflictNothing = false, upsert = false): boolean {
+    if (!this.executes || rel === undefined || rel.relname === undefined) return false;
+    const table = this.batch.relations.keapTable(String(rel.relname), rel.schemaname);
+    const spec = table?.write;
+    if (!table || !spec || !spec[op]) return false;
+    const action = op.toUpperCase();
+    if (upsert && !spec.insert?.upsert) {
+      this.batch.reject(writeRejection(table.name, `INSERT … ON CONFLICT DO UPDATE on Keap table "${table.name}" is not supported`, 'Keap has no upsert for this table; UPDATE the existing rows and INSERT the new ones.'));
+      return true;
+    }
+    for (const c of columns) {
+      if (!table.columns.some((x) => x.name === c)) continue; // the engine reports an unknown column
+      const custom = spec.customFields === true && table.columns.some((x) => x.name === c && x.customFieldId !== undefined);
+      const writable = (spec.columns.includes(c) || custom) && !(op === 'update' && spec.insertOnly.includes(c));
+      if (!writable) {
+        const allowed = spec.columns.filter((x) => op !== 'update' || !spec.insertOnly.includes(x));
+        this.batch.reject(writeRejection(table.name, `column "${c}" of Keap table "${table.name}" cannot be written by ${action}`,
+          `Columns ${action} can set: ${allowed.join(', ')}.`));
+        return true;
+      }
+    }
+    this.batch.write(upsert ? { table: table.name, op, upsert } : onConflictNothing ? { table: table.name, op, onConflictNothing } : { table: table.name, op });
+    return true;
+  }
+
   private guardWrite(rel: AstNode | undefined, action: string): void {
     if (!this.executes || rel === undefined || rel.relname === undefined) return;
     const table = this.batch.relations.keapTable(String(rel.relname), rel.schemaname);
@@ -782,5 +827,8 @@ class WriteCheckOnly extends BatchPlanner {
   }
   override preparedSql(name: string): string | undefined {
     return this.parent.preparedSql(name);
+  }
+  override write(): void {
+    // nothing runs yet (PREPARE): EXECUTE plans the write
   }
 }

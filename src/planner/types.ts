@@ -26,9 +26,21 @@ export interface FetchPlan {
   countOnly?: boolean;
 }
 
+/** A statement of the batch that writes to a writable Keap table: src/writes turns its rows into Keap calls. */
+export interface WriteTarget {
+  table: string;
+  op: 'insert' | 'update' | 'delete';
+  /** INSERT … ON CONFLICT DO NOTHING: a row Keap reports as a duplicate is skipped, not an error */
+  onConflictNothing?: boolean;
+  /** INSERT … ON CONFLICT DO UPDATE on a table whose insert Keap can make an upsert */
+  upsert?: boolean;
+}
+
 /** What a batch needs before the engine may run it. */
 export interface BatchPlan {
   fetches: FetchPlan[];
+  /** writes to Keap tables the batch makes (the rows are decided by the engine, src/writes) */
+  writes?: WriteTarget[];
   /** set when the batch writes to a Keap table: the session answers with this error instead */
   rejection?: { sqlstate: string; message: string; detail?: string; hint?: string };
 }

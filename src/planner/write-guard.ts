@@ -9,7 +9,7 @@ export function readOnlyRejection(table: string, action: string): Rejection {
   return {
     sqlstate: SQLSTATE.featureNotSupported,
     message: `Keap table "${table}" is read-only`,
-    detail: `keapgres does not write to Keap yet; ${action} was refused.`,
+    detail: `Keap takes no ${action} of this table through keapgres (its schema declares no such write); ${action} was refused.`,
     hint: `Copy the rows into a table of your own and change that, e.g. CREATE TEMP TABLE my_${table} AS SELECT * FROM ${table}.`,
   };
 }
@@ -50,4 +50,9 @@ export function bodyMentions(body: string, tableNames: Iterable<string>): string
     if (new RegExp(`(?<![\\w$])${quoted}(?![\\w$])`, 'i').test(body)) out.push(name);
   }
   return out;
+}
+
+/** A write keapgres could make but not as asked (a read-only column, an upsert Keap cannot do). */
+export function writeRejection(table: string, message: string, detail: string): Rejection {
+  return { sqlstate: SQLSTATE.featureNotSupported, message, detail, hint: `\d+ ${table} describes the table; its schema file's write: block lists what can be written.` };
 }

@@ -13,7 +13,15 @@ export interface Faults {
   slowBodyMs: number;
   /** fail the next N API requests with status S */
   failNext?: { count: number; status: number };
+  /**
+   * Faults of writes (POST/PATCH/PUT/DELETE) whose `METHOD /path` (without /crm/rest) matches `match`, a regular
+   * expression: `status` answers that error with `message` without writing; `hangMs` writes, then holds the answer
+   * back that long (a write that reached Keap whose answer never came). `count` limits how many it hits.
+   */
+  writeFaults?: WriteFault[];
 }
+
+export interface WriteFault { match: string; status?: number; message?: string; hangMs?: number; count?: number }
 
 export const NO_FAULTS: Faults = { latencyMs: 0, latencyJitterMs: 0, errorRate: 0, errorStatuses: [500, 502, 503], resetRate: 0, truncateRate: 0, slowBodyMs: 0 };
 
@@ -28,7 +36,7 @@ export class FaultInjector {
     this.rng = new Rng(seed, KIND.faults, 0);
   }
 
-  get current(): Faults { return { ...this.f, errorStatuses: [...this.f.errorStatuses], ...(this.f.failNext ? { failNext: { ...this.f.failNext } } : {}) }; }
+  get current(): Faults { return { ...this.f, errorStatuses: [...this.f.errorStatuses], ...(this.f.failNext ? { failNext: { ...this.f.failNext } } : {}), ...(this.f.writeFaults ? { writeFaults: this.f.writeFaults.map((w) => ({ ...w })) } : {}) }; }
 
   set(p: Partial<Faults>): void {
     const num = (v: unknown, name: string, max = Infinity): number => {
@@ -54,7 +62,29 @@ export class FaultInjector {
         next.failNext = { count, status };
       }
     }
+    if (p.writeFaults !== undefined) {
+      if (!Array.isArray(p.writeFaults)) throw new Error('writeFaults must be a list');
+      for (const w of p.writeFaults) {
+        if (typeof w?.match !== 'string') throw new Error('writeFaults[].match must be a regular expression');
+        new RegExp(w.match);
+        if (w.status !== undefined && (!Number.isInteger(w.status) || w.status < 400 || w.status > 599)) throw new Error('writeFaults[].status must be 400-599');
+      }
+      next.writeFaults = p.writeFaults.map((w) => ({ ...w }));
+    }
     this.f = next;
+  }
+
+  /** The write fault for `METHOD /path`, counted as used. */
+  writeFault(methodAndPath: string): WriteFault | undefined {
+    const list = this.f.writeFaults;
+    if (!list) return undefined;
+    for (const w of list) {
+      if (w.count !== undefined && w.count <= 0) continue;
+      if (!new RegExp(w.match).test(methodAndPath)) continue;
+      if (w.count !== undefined) w.count--;
+      return w;
+    }
+    return undefined;
   }
 
   latency(): number {

@@ -172,7 +172,11 @@ export function createSandboxServer(parts: ServerParts): Server {
         if (raw.trim() !== '') { try { body = JSON.parse(raw); } catch { throw new ApiError(400, 'Request body is not valid JSON'); } }
         else body = {};
       }
+      const writeFault = method !== 'GET' ? parts.faults.writeFault(`${method} ${path.replace(/^\/crm\/rest/, '')}`) : undefined;
+      if (writeFault?.status !== undefined) throw new ApiError(writeFault.status, writeFault.message ?? 'Internal error (injected by the sandbox)');
       reply = route.handle({ params, query: url.searchParams, body, selfUrl: parts.baseUrl() + path.replace(/\/$/, ''), now: parts.now() });
+      // the write is done; its answer is held back (the client times out not knowing)
+      if (writeFault?.hangMs) await sleep(writeFault.hangMs);
     } catch (e) {
       if (!(e instanceof ApiError)) { console.error('sandbox handler failed:', e); e = new ApiError(500, 'Internal error'); }
       const err = e as ApiError;

@@ -5,7 +5,7 @@ import { json, type Route, type RouteEnv, type RequestContext, type Reply } from
 import { listParam, fieldSet } from './listing.js';
 import * as V2 from './serialize-v2.js';
 import * as V1 from './serialize-v1.js';
-import type { Contact, CustomFieldDef, CustomValue, EmailAddress, EmailStatus, PhoneNumber, PostalAddress, Task, Note, Order, OrderItem } from './model.js';
+import type { Company, Contact, CustomFieldDef, CustomValue, EmailAddress, EmailStatus, PhoneNumber, PostalAddress, Task, Note, Order, OrderItem, Tag, Opportunity, Product, Appointment } from './model.js';
 import type { SandboxStore } from './store.js';
 
 const REST = '/crm/rest';
@@ -91,11 +91,14 @@ function applyContact(store: SandboxStore, c: Contact, b: Body, version: 'v1' | 
       if (!email || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email)) throw new ApiError(400, `Invalid email address: ${email ?? '(none)'}`);
       const field = (str(e.field, 'field') ?? `EMAIL${k + 1}`) as EmailAddress['field'];
       if (!['EMAIL1', 'EMAIL2', 'EMAIL3'].includes(field)) throw new ApiError(400, `Invalid email field: ${field}`);
-      const status = version === 'v2' ? ((str(e.email_opt_status, 'email_opt_status') as EmailStatus | null) ?? 'UNENGAGED_MARKETABLE') : 'UNENGAGED_MARKETABLE';
-      return { email, field, status, optInReason: str(e.opt_in_reason, 'opt_in_reason') };
+      // Keap keeps an address's opt-in status with the address: sending the same address again does not reset it
+      const known = c.emails.find((x) => x.email.toLowerCase() === email.toLowerCase());
+      const status = (version === 'v2' ? (str(e.email_opt_status, 'email_opt_status') as EmailStatus | null) : null) ?? known?.status ?? 'UNENGAGED_MARKETABLE';
+      return { email, field, status, optInReason: str(e.opt_in_reason, 'opt_in_reason') ?? known?.optInReason ?? null };
     });
-    if (version === 'v1' && typeof b.opt_in_reason === 'string' && next.emails[0]) next.emails[0] = { ...next.emails[0], status: 'SINGLE_OPT_IN', optInReason: b.opt_in_reason };
   }
+  // v1 opt_in_reason opts the primary address in, with or without email_addresses in the same body
+  if (version === 'v1' && typeof b.opt_in_reason === 'string' && next.emails[0]) next.emails[0] = { ...next.emails[0], status: 'SINGLE_OPT_IN', optInReason: b.opt_in_reason };
   if (version === 'v1' && typeof b.email_status === 'string' && next.emails[0]) next.emails[0] = { ...next.emails[0], status: V1_STATUS_TO_V2[b.email_status] ?? next.emails[0].status };
   if (has('phone_numbers')) {
     next.phones = arr(b.phone_numbers ?? [], 'phone_numbers').map((p, k): PhoneNumber => {
@@ -310,6 +313,7 @@ export function writeRoutes(env: RouteEnv): Route[] {
     if ('type' in b) { const t = str(b.type, 'type') ?? 'Other'; const norm = TYPES.find((y) => y.toUpperCase() === t.toUpperCase()); if (!norm) throw new ApiError(400, `Invalid note type: ${t}`); x.type = norm as Note['type']; }
     if (version === 'v1' && 'user_id' in b) x.userId = intId(b.user_id, 'user_id') ?? x.userId;
     if (version === 'v2' && 'assigned_to_user_id' in b) x.userId = intId(b.assigned_to_user_id, 'assigned_to_user_id') ?? x.userId;
+    if (version === 'v2' && 'user_id' in b) x.userId = intId(b.user_id, 'user_id') ?? x.userId;
     return x;
   };
   const createNote = (c: RequestContext, contactId: number | null, version: 'v1' | 'v2'): Note => {
@@ -380,5 +384,311 @@ export function writeRoutes(env: RouteEnv): Route[] {
   add('DELETE', 'v1', '/orders/{orderId}', (c) => { if (!s.orders.delete(idOf(c, 'orderId'))) throw new ApiError(404, 'Unable to find this Order'); return noContent; });
   add('DELETE', 'v2', '/orders/{order_id}', (c) => { if (!s.orders.delete(idOf(c, 'order_id'))) throw new ApiError(404, 'Order not found'); return noContent; });
 
+  // ---- companies, tags, opportunities, products (v2; reference §6 and the v2 spec's request bodies) ----
+  // PATCH takes update_mask: only the named properties change; without it, every property sent.
+  const masked = (c: RequestContext, b: Body): ((k: string) => boolean) => {
+    const mask = listParam(c.query, 'update_mask');
+    return (k) => (mask ? mask.includes(k) : k in b);
+  };
+  const boolOf = (v: unknown, name: string): boolean => {
+    if (typeof v !== 'boolean') throw new ApiError(400, `${name} must be a boolean`);
+    return v;
+  };
+  const numOf = (v: unknown, name: string): number => {
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isFinite(n)) throw new ApiError(400, `${name} must be a number`);
+    return n;
+  };
+  const emailOk = (e: string, name: string): string => {
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)) throw new ApiError(400, `Invalid email address: ${e}`);
+    if (e.length > 75) throw new ApiError(400, `${name} must be at most 75 characters`);
+    return e;
+  };
+
+  const applyCompany = (co: Company, b: Body, has: (k: string) => boolean): Company => {
+    const n: Company = { ...co };
+    if (has('company_name')) {
+      const name = str(b.company_name, 'company_name');
+      if (!name || !name.trim()) throw new ApiError(400, 'company_name is required');
+      n.name = name;
+    }
+    if (has('website')) n.website = str(b.website, 'website');
+    if (has('notes')) n.notes = str(b.notes, 'notes');
+    if (has('email_address')) {
+      const e = b.email_address === null ? null : obj(b.email_address);
+      n.email = e ? emailOk(str(e.email, 'email_address.email') ?? '', 'email_address.email') : null;
+    }
+    if (has('phone_number')) {
+      const ph = b.phone_number === null ? null : obj(b.phone_number);
+      n.phone = ph ? str(ph.number, 'phone_number.number') : null;
+      n.phoneExt = ph ? str(ph.extension, 'phone_number.extension') : null;
+    }
+    if (has('fax_number')) { const f = b.fax_number === null ? null : obj(b.fax_number); n.fax = f ? str(f.number, 'fax_number.number') : null; }
+    if (has('address')) {
+      const a = b.address === null ? null : obj(b.address);
+      if (a) {
+        const region = str(a.region, 'region');
+        const countryCode = str(a.country_code, 'country_code');
+        if (region && !countryCode) throw new ApiError(400, 'country_code is required when region is given');
+        n.address = {
+          field: 'BILLING', line1: str(a.line1, 'line1') ?? '', line2: str(a.line2, 'line2'), locality: str(a.locality, 'locality') ?? '',
+          region: region ?? '', regionCode: str(a.region_code, 'region_code') ?? '', countryCode: countryCode ?? '', country: '',
+          postalCode: str(a.postal_code, 'postal_code') ?? str(a.zip_code, 'zip_code') ?? '', zipFour: str(a.zip_four, 'zip_four'),
+        };
+      } else n.address = null;
+    }
+    if (has('custom_fields')) n.customFields = customValues(s, s.customFields('COMPANY'), arr(b.custom_fields ?? [], 'custom_fields'), co.customFields);
+    return n;
+  };
+  const companyFields = new Set(V2.COMPANY_FIELDS);
+  add('POST', 'v2', '/companies', (c) => {
+    const b = obj(c.body);
+    if (!str(b.company_name, 'company_name')?.trim()) throw new ApiError(400, 'company_name is required');
+    const base: Company = { id: 0, name: '', email: null, emailStatus: 'UNENGAGED_MARKETABLE', phone: null, phoneExt: null, fax: null, address: null, website: null, notes: null, ownerId: null, customFields: {}, createdAt: c.now, updatedAt: c.now };
+    const n = applyCompany(base, b, (k) => k in b);
+    // Keap refuses a second company of the same name
+    for (const x of s.companies.scan()) if (x.name.toLowerCase() === n.name.toLowerCase()) throw new ApiError(400, `A company named '${n.name}' already exists (duplicate)`);
+    return json(201, V2.companyV2(s, s.companies.insert((id) => ({ ...n, id })), companyFields));
+  });
+  add('PATCH', 'v2', '/companies/{company_id}', (c) => {
+    const cur = s.companies.get(idOf(c, 'company_id')); if (!cur) throw new ApiError(404, 'Company not found');
+    const b = obj(c.body);
+    const next = { ...applyCompany(cur, b, masked(c, b)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.companies.put(next);
+    return json(200, V2.companyV2(s, next, companyFields));
+  });
+  add('DELETE', 'v2', '/companies/{company_id}', (c) => { if (!s.companies.delete(idOf(c, 'company_id'))) throw new ApiError(404, 'Company not found'); return noContent; });
+
+  const applyTagDef = (t: Tag, b: Body, has: (k: string) => boolean): Tag => {
+    const n: Tag = { ...t };
+    if (has('name')) { const name = str(b.name, 'name'); if (!name || !name.trim()) throw new ApiError(400, 'name is required'); n.name = name; }
+    if (has('description')) n.description = str(b.description, 'description') ?? '';
+    if (has('category')) {
+      const cat = b.category === null ? null : obj(b.category);
+      const id = cat ? intId(cat.id, 'category.id') : null;
+      if (id === null || !s.tagCategories.has(id)) throw new ApiError(400, `Tag category ${String(cat?.id ?? null)} does not exist`);
+      n.categoryId = id;
+    }
+    // tag names are unique within their category
+    for (const x of s.tags.scan()) if (x.id !== t.id && x.categoryId === n.categoryId && x.name.toLowerCase() === n.name.toLowerCase()) throw new ApiError(400, `A tag named '${n.name}' already exists in this category (duplicate)`);
+    return n;
+  };
+  add('POST', 'v2', '/tags', (c) => {
+    const b = obj(c.body);
+    if (!str(b.name, 'name')?.trim()) throw new ApiError(400, 'name is required');
+    const n = applyTagDef({ id: 0, name: '', description: '', categoryId: 1, createdAt: c.now, updatedAt: c.now }, b, (k) => k in b);
+    return json(201, V2.tagV2(s.tags.insert((id) => ({ ...n, id }))));
+  });
+  add('PATCH', 'v2', '/tags/{tag_id}', (c) => {
+    const cur = s.tags.get(idOf(c, 'tag_id')); if (!cur) throw new ApiError(404, 'Tag not found');
+    const b = obj(c.body);
+    const next = { ...applyTagDef(cur, b, masked(c, b)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.tags.put(next);
+    return json(200, V2.tagV2(next));
+  });
+  add('DELETE', 'v2', '/tags/{tag_id}', (c) => { if (!s.tags.delete(idOf(c, 'tag_id'))) throw new ApiError(404, 'Tag not found'); return noContent; });
+
+  const applyOpp = (o: Opportunity, b: Body, has: (k: string) => boolean): Opportunity => {
+    const n: Opportunity = { ...o };
+    if (has('opportunity_title')) { const t = str(b.opportunity_title, 'opportunity_title'); if (!t || !t.trim()) throw new ApiError(400, 'opportunity_title is required'); n.title = t; }
+    if (has('contact_id')) { const id = intId(b.contact_id, 'contact_id'); if (id === null || !s.contacts.has(id)) throw new ApiError(400, `Contact ${String(b.contact_id)} does not exist`); n.contactId = id; }
+    if (has('stage_id')) { const id = intId(b.stage_id, 'stage_id'); if (id === null || !s.stages.has(id)) throw new ApiError(400, `Stage ${String(b.stage_id)} does not exist`); n.stageId = id; }
+    if (has('user_id')) { const id = intId(b.user_id, 'user_id'); if (id === null || !s.users.has(id)) throw new ApiError(400, `User ${String(b.user_id)} does not exist`); n.userId = id; }
+    if (has('next_action_time')) n.nextActionAt = time(b.next_action_time, 'next_action_time');
+    if (has('next_action_notes')) n.nextActionNotes = str(b.next_action_notes, 'next_action_notes');
+    if (has('opportunity_notes')) n.notes = str(b.opportunity_notes, 'opportunity_notes');
+    if (has('estimated_close_time')) n.estimatedCloseAt = time(b.estimated_close_time, 'estimated_close_time') ?? n.estimatedCloseAt;
+    if (has('include_in_forecast')) n.includeInForecast = boolOf(b.include_in_forecast, 'include_in_forecast');
+    if (has('projected_revenue_low')) n.revenueLow = numOf(b.projected_revenue_low, 'projected_revenue_low');
+    if (has('projected_revenue_high')) n.revenueHigh = numOf(b.projected_revenue_high, 'projected_revenue_high');
+    if (has('affiliate_id')) n.affiliateId = intId(b.affiliate_id, 'affiliate_id');
+    if (has('custom_fields')) n.customFields = customValues(s, s.customFields('OPPORTUNITY'), arr(b.custom_fields ?? [], 'custom_fields'), o.customFields);
+    if (n.revenueLow > n.revenueHigh) throw new ApiError(400, 'projected_revenue_low must not be greater than projected_revenue_high');
+    return n;
+  };
+  add('POST', 'v2', '/opportunities', (c) => {
+    const b = obj(c.body);
+    if (!str(b.opportunity_title, 'opportunity_title')?.trim()) throw new ApiError(400, 'opportunity_title is required');
+    const base: Opportunity = { id: 0, title: '', contactId: 0, stageId: 1, userId: 1, notes: null, nextActionNotes: null, nextActionAt: null, estimatedCloseAt: c.now, includeInForecast: true, revenueLow: 0, revenueHigh: 0, affiliateId: null, customFields: {}, createdAt: c.now, updatedAt: c.now };
+    const n = applyOpp(base, b, (k) => k in b);
+    if (!s.contacts.has(n.contactId)) throw new ApiError(400, 'contact_id is required');
+    return json(201, V2.opportunityV2(s, s.opportunities.insert((id) => ({ ...n, id })), true));
+  });
+  add('PATCH', 'v2', '/opportunities/{opportunity_id}', (c) => {
+    const cur = s.opportunities.get(idOf(c, 'opportunity_id')); if (!cur) throw new ApiError(404, 'Opportunity not found');
+    const b = obj(c.body);
+    const next = { ...applyOpp(cur, b, masked(c, b)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.opportunities.put(next);
+    return json(200, V2.opportunityV2(s, next, true));
+  });
+  add('DELETE', 'v2', '/opportunities/{opportunity_id}', (c) => { if (!s.opportunities.delete(idOf(c, 'opportunity_id'))) throw new ApiError(404, 'Opportunity not found'); return noContent; });
+
+  const applyProduct = (p: Product, b: Body, has: (k: string) => boolean): Product => {
+    const n: Product = { ...p };
+    if (has('name')) { const v = str(b.name, 'name'); if (!v || !v.trim()) throw new ApiError(400, 'name is required'); n.name = v; }
+    if (has('short_description')) { const v = str(b.short_description, 'short_description'); if (v === null) throw new ApiError(400, 'short_description is required'); n.shortDescription = v; }
+    if (has('description')) n.description = str(b.description, 'description') ?? '';
+    if (has('sku')) n.sku = str(b.sku, 'sku') ?? '';
+    if (has('price')) {
+      const v = b.price;
+      if (typeof v !== 'number' || !Number.isInteger(v)) throw new ApiError(400, 'price must be an integer amount in the currency\u2019s smallest unit');
+      if (v < 0) throw new ApiError(400, 'price must be greater than or equal to 0');
+      n.priceCents = v;
+    }
+    if (has('active')) n.active = boolOf(b.active, 'active');
+    if (has('shippable')) n.shippable = boolOf(b.shippable, 'shippable');
+    if (has('taxable')) n.taxable = boolOf(b.taxable, 'taxable');
+    if (has('subscription_only')) n.subscriptionOnly = boolOf(b.subscription_only, 'subscription_only');
+    if (has('weight')) n.weight = numOf(b.weight, 'weight');
+    return n;
+  };
+  add('POST', 'v2', '/products', (c) => {
+    const b = obj(c.body);
+    for (const k of ['name', 'price', 'short_description']) if (b[k] === undefined || b[k] === null) throw new ApiError(400, `${k} is required`);
+    const base: Product = { id: 0, name: '', description: '', shortDescription: '', sku: '', priceCents: 0, active: true, shippable: false, taxable: false, weight: 0, subscriptionOnly: false, plans: [], createdAt: c.now, updatedAt: c.now };
+    const n = applyProduct(base, b, (k) => k in b);
+    if (n.sku) for (const x of s.products.scan()) if (x.sku === n.sku) throw new ApiError(400, `A product with sku '${n.sku}' already exists (duplicate)`);
+    return json(201, V2.productV2(s.products.insert((id) => ({ ...n, id }))));
+  });
+  add('PATCH', 'v2', '/products/{product_id}', (c) => {
+    const cur = s.products.get(idOf(c, 'product_id')); if (!cur) throw new ApiError(404, 'Product not found');
+    const b = obj(c.body);
+    const next = { ...applyProduct(cur, b, masked(c, b)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.products.put(next);
+    return json(200, V2.productV2(next));
+  });
+  add('DELETE', 'v2', '/products/{product_id}', (c) => { if (!s.products.delete(idOf(c, 'product_id'))) throw new ApiError(404, 'Product not found'); return noContent; });
+
+  // ---- appointments (v1 only: POST /v1/appointments, PATCH/DELETE /v1/appointments/{appointmentId}) ----
+  const applyAppointment = (a: Appointment, b: Body): Appointment => {
+    const n: Appointment = { ...a };
+    if ('title' in b) { const t = str(b.title, 'title'); if (!t || !t.trim()) throw new ApiError(400, 'title is required'); n.title = t; }
+    if ('description' in b) n.description = str(b.description, 'description');
+    if ('location' in b) n.location = str(b.location, 'location');
+    if ('start_date' in b) n.startAt = time(b.start_date, 'start_date') ?? n.startAt;
+    if ('end_date' in b) n.endAt = time(b.end_date, 'end_date') ?? n.endAt;
+    if ('contact_id' in b) { const id = intId(b.contact_id, 'contact_id'); if (id !== null && !s.contacts.has(id)) throw new ApiError(400, `Contact ${id} does not exist`); n.contactId = id ?? 0; }
+    if ('user' in b) { const id = intId(b.user, 'user'); if (id === null || !s.users.has(id)) throw new ApiError(400, `User ${String(b.user)} does not exist`); n.userId = id; }
+    if ('remind_time' in b) n.remindMins = intId(b.remind_time, 'remind_time');
+    if (n.endAt < n.startAt) throw new ApiError(400, 'end_date must not be before start_date');
+    return n;
+  };
+  add('POST', 'v1', '/appointments', (c) => {
+    const b = obj(c.body);
+    for (const k of ['title', 'start_date', 'end_date']) if (b[k] === undefined || b[k] === null || b[k] === '') throw new ApiError(400, `${k} is required`);
+    const n = applyAppointment({ id: 0, title: '', description: null, location: null, contactId: 0, userId: 1, startAt: c.now, endAt: c.now, remindMins: null, updatedAt: c.now }, b);
+    return json(201, V1.appointmentV1(s.appointments.insert((id) => ({ ...n, id }))));
+  });
+  add('PATCH', 'v1', '/appointments/{appointmentId}', (c) => {
+    const cur = s.appointments.get(idOf(c, 'appointmentId')); if (!cur) throw new ApiError(404, 'Unable to find this Appointment');
+    const next = { ...applyAppointment(cur, obj(c.body)), updatedAt: Math.max(c.now, cur.updatedAt + 1) };
+    s.appointments.put(next);
+    return json(200, V1.appointmentV1(next));
+  });
+  add('DELETE', 'v1', '/appointments/{appointmentId}', (c) => { if (!s.appointments.delete(idOf(c, 'appointmentId'))) throw new ApiError(404, 'Unable to find this Appointment'); return noContent; });
+
+  // ---- order items (v2: POST /v2/orders/{order_id}/items, PATCH/DELETE …/items/{order_item_id}); totals follow ----
+  const itemJson = (o: Order, id: number): unknown => ((V2.orderV2(s, o, false).order_items as Array<{ id: string }>) ?? []).find((x) => x.id === String(id));
+  const withItems = (o: Order, items: OrderItem[], now: number): Order => ({ ...o, items, totalCents: items.reduce((a, i) => a + i.priceCents * i.quantity - i.discountCents, 0), updatedAt: Math.max(now, o.updatedAt + 1) });
+  const positive = (v: unknown, name: string): number => { const n = intId(v, name); if (n === null || n < 1) throw new ApiError(400, `${name} must be a positive integer`); return n; };
+  const cents = (v: unknown, name: string): number => { if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new ApiError(400, `${name} must be a non-negative integer amount in the currency's smallest unit`); return v; };
+  add('POST', 'v2', '/orders/{order_id}/items', (c) => {
+    const o = s.orders.get(idOf(c, 'order_id')); if (!o) throw new ApiError(404, 'Order not found');
+    const b = obj(c.body);
+    for (const k of ['product_id', 'quantity']) if (b[k] === undefined || b[k] === null) throw new ApiError(400, `${k} is required`);
+    const p = s.products.get(intId(b.product_id, 'product_id') ?? 0); if (!p) throw new ApiError(400, `Product ${String(b.product_id)} does not exist`);
+    const id = Math.max(o.id * 10 - 1, ...o.items.map((i) => i.id)) + 1;
+    const item: OrderItem = {
+      id, productId: p.id, name: str(b.name, 'name') ?? p.name, description: str(b.description, 'description') ?? p.shortDescription, quantity: positive(b.quantity, 'quantity'),
+      priceCents: b.price_per_unit !== undefined && b.price_per_unit !== null ? cents(b.price_per_unit, 'price_per_unit') : p.priceCents,
+      costCents: b.cost_per_unit !== undefined && b.cost_per_unit !== null ? cents(b.cost_per_unit, 'cost_per_unit') : Math.round(p.priceCents * 0.4), discountCents: 0,
+      type: ((str(b.item_type, 'item_type') ?? 'PRODUCT').toUpperCase()) as OrderItem['type'],
+    };
+    const next = withItems(o, [...o.items, item], c.now);
+    s.orders.put(next);
+    return json(201, itemJson(next, id));
+  });
+  add('PATCH', 'v2', '/orders/{order_id}/items/{order_item_id}', (c) => {
+    const o = s.orders.get(idOf(c, 'order_id')); if (!o) throw new ApiError(404, 'Order not found');
+    const id = idOf(c, 'order_item_id');
+    const cur = o.items.find((i) => i.id === id); if (!cur) throw new ApiError(404, 'Order item not found');
+    const b = obj(c.body);
+    const n: OrderItem = { ...cur };
+    if ('quantity' in b) n.quantity = positive(b.quantity, 'quantity');
+    if ('price_per_unit' in b) n.priceCents = cents(b.price_per_unit, 'price_per_unit');
+    if ('cost_per_unit' in b) n.costCents = cents(b.cost_per_unit, 'cost_per_unit');
+    if ('name' in b) n.name = str(b.name, 'name') ?? n.name;
+    if ('description' in b) n.description = str(b.description, 'description') ?? '';
+    const next = withItems(o, o.items.map((i) => (i.id === id ? n : i)), c.now);
+    s.orders.put(next);
+    return json(200, itemJson(next, id));
+  });
+  add('DELETE', 'v2', '/orders/{order_id}/items/{order_item_id}', (c) => {
+    const o = s.orders.get(idOf(c, 'order_id')); if (!o) throw new ApiError(404, 'Order not found');
+    const id = idOf(c, 'order_item_id');
+    if (!o.items.some((i) => i.id === id)) throw new ApiError(404, 'Order item not found');
+    s.orders.put(withItems(o, o.items.filter((i) => i.id !== id), c.now));
+    return noContent;
+  });
+
+  // ---- campaign sequences and email (v2 spec: :addContacts/:removeContacts answer per contact; emails:send 202) ----
+  const sequence = (c: RequestContext): Set<number> => {
+    const campaignId = idOf(c, 'campaign_id');
+    if (!s.campaigns.has(campaignId)) throw new ApiError(404, 'Campaign not found');
+    return sequenceSet(s, campaignId, idOf(c, 'sequence_id'));
+  };
+  add('POST', 'v2', '/campaigns/{campaign_id}/sequences/{sequence_id}:addContacts', (c) => {
+    const set = sequence(c);
+    const results: Record<string, string> = {};
+    for (const id of idList(obj(c.body).contact_ids, 'contact_ids')) {
+      if (!s.contacts.has(id)) { results[String(id)] = 'CONTACT_NOT_FOUND'; continue; }
+      set.add(id);
+      touch(id, c.now);
+      results[String(id)] = 'SUCCESS';
+    }
+    return json(200, { add_to_sequence_results: results });
+  });
+  add('POST', 'v2', '/campaigns/{campaign_id}/sequences/{sequence_id}:removeContacts', (c) => {
+    const set = sequence(c);
+    const results: Record<string, string> = {};
+    for (const id of idList(obj(c.body).contact_ids, 'contact_ids')) {
+      results[String(id)] = set.delete(id) ? 'SUCCESS' : 'CONTACT_NOT_IN_SEQUENCE';
+      if (results[String(id)] === 'SUCCESS') touch(id, c.now);
+    }
+    return json(200, { remove_from_sequence_results: results });
+  });
+  add('POST', 'v2', '/emails:send', (c) => {
+    const b = obj(c.body);
+    for (const k of ['contacts', 'subject', 'user_id']) if (b[k] === undefined || b[k] === null || b[k] === '') throw new ApiError(400, `${k} is required`);
+    const user = s.users.get(intId(b.user_id, 'user_id') ?? 0);
+    if (!user) throw new ApiError(400, `User ${String(b.user_id)} does not exist`);
+    for (const k of ['html_content', 'plain_content']) {
+      const v = b[k];
+      if (v !== undefined && v !== null && (typeof v !== 'string' || Buffer.from(v, 'base64').toString('base64') !== v.replace(/\s/g, ''))) throw new ApiError(400, `${k} must be Base64`);
+    }
+    const ids = idList(b.contacts, 'contacts');
+    for (const id of ids) if (!s.contacts.has(id)) throw new ApiError(400, `Contact ${id} does not exist`);
+    for (const id of ids) {
+      const to = s.contacts.get(id)!.emails[0]?.email ?? '';
+      s.emails.insert((eid) => ({ id: eid, contactId: id, subject: String(b.subject), fromAddress: user.email, toAddress: to, sentAt: c.now, receivedAt: c.now, openedAt: null, clickedAt: null, provider: 'INFUSIONSOFT' }));
+    }
+    return { status: 202 };
+  });
+
   return routes;
+}
+
+const sequences = new WeakMap<SandboxStore, Map<string, Set<number>>>();
+function sequenceSet(store: SandboxStore, campaignId: number, sequenceId: number): Set<number> {
+  let m = sequences.get(store);
+  if (!m) sequences.set(store, (m = new Map()));
+  const key = `${campaignId}/${sequenceId}`;
+  let set = m.get(key);
+  if (!set) m.set(key, (set = new Set()));
+  return set;
+}
+
+/** The contacts a campaign sequence holds (added through the API), ascending. */
+export function sequenceMembers(store: SandboxStore, campaignId: number, sequenceId: number): number[] {
+  return [...sequenceSet(store, campaignId, sequenceId)].sort((a, b) => a - b);
 }

@@ -6,6 +6,7 @@ import { join, dirname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { SqlError, SQLSTATE } from '../errors.js';
+import { parseWrite } from './write-spec.js';
 import { checkPath as checkColumnPath } from './rows.js';
 import type {
   Catalog,
@@ -178,7 +179,7 @@ class Reader {
   }
 }
 
-const TABLE_KEYS = ['name', 'description', 'source', 'primaryKey', 'foreignKeys', 'columns', 'filters', 'sort'];
+const TABLE_KEYS = ['name', 'description', 'source', 'primaryKey', 'foreignKeys', 'columns', 'filters', 'sort', 'write'];
 const SOURCE_KEYS = [
   'version',
   'path',
@@ -274,7 +275,9 @@ export function parseTable(file: string, doc: unknown): TableSchema {
   });
   if (sort.length > 0 && source.version === 2 && source.unnest) r.fail('an unnest table cannot declare sort: rows are not in API order');
 
-  return { name, description, source, primaryKey, foreignKeys, columns, filters, sort };
+  const table: TableSchema = { name, description, source, primaryKey, foreignKeys, columns, filters, sort };
+  if (t.write !== undefined) table.write = parseWrite((what) => r.at('write').fail(what), t.write, byName, source.version);
+  return table;
 }
 
 const WIRE_OPS = ['==', '!=', '<', '<=', '>', '>='];

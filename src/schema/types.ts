@@ -162,6 +162,45 @@ export interface TableSchema {
   filters: PushableFilter[];
   /** orderings the API can do */
   sort: SortableColumn[];
+  /** how INSERT, UPDATE and DELETE on the table become Keap calls; absent: the table is read-only */
+  write?: TableWrite;
+}
+
+/** One Keap call per row (or per group of rows, `bulk`). `{column}` in the path is the row's value. */
+export interface WriteCall {
+  method: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  path: string;
+  /**
+   * Rows with the same value of `by` share one call whose body is `{ [list]: [values of column] }`
+   * (contact_tags: one applyTags per tag, with up to `max` contact ids).
+   */
+  bulk?: { by: string; column: string; list: string; max: number };
+  /** a v2 PATCH: the written columns' top-level body names as repeated `update_mask` parameters */
+  updateMask?: boolean;
+  /**
+   * The rows are elements of this list of the parent record (a contact's email_addresses): Keap replaces the whole
+   * list, so the parent's list is read (GET `path`), changed and written back (PATCH `path`), one pair per parent.
+   */
+  through?: string;
+  /** INSERT … ON CONFLICT DO UPDATE: query parameters that make the insert Keap's own upsert (contacts: duplicate_option=Email) */
+  upsert?: Record<string, string>;
+}
+
+/** Writability of a table (schemas/*.yaml `write:`). */
+export interface TableWrite {
+  insert?: WriteCall;
+  update?: WriteCall;
+  delete?: WriteCall;
+  /** columns an INSERT or UPDATE may set */
+  columns: string[];
+  /** of those, the ones only an INSERT may set */
+  insertOnly: string[];
+  /** columns an INSERT must give (not NULL) */
+  required: string[];
+  /** body paths where the write body names a column differently than the record read (dot paths) */
+  paths: Record<string, string>;
+  /** the account's custom fields (custom_* columns) can be written, as the body's custom_fields list */
+  customFields?: boolean;
 }
 
 /** A set of tables, as loaded from one Profile directory (plus the account's custom fields). */

@@ -1,6 +1,7 @@
 // What every engine of a session runs first: the client's role and startup settings; and the
 // ParameterStatus values PostgreSQL reports after authentication, read from the engine itself.
 import type { EngineInstance } from '../engine/instance.js';
+import { WATCHED_SETTINGS } from '../engine/worker-protocol.js';
 
 /** The parameters PostgreSQL 18 reports to a client (GUC_REPORT), in the order it sends them. */
 export const REPORTED_PARAMETERS = [
@@ -29,13 +30,20 @@ export function engineSetupSql(user: string, settings: ReadonlyArray<readonly [s
   return parts.join(';\n') + ';';
 }
 
-const REPORTED_SELECT = `SELECT ${REPORTED_PARAMETERS.map((p) => `pg_catalog.current_setting(${quoteLiteral(p)}, true) AS ${quoteIdent(p)}`).join(', ')}`;
+const REPORTED_SELECT = `SELECT ${[...REPORTED_PARAMETERS, ...WATCHED_SETTINGS].map((p) => `pg_catalog.current_setting(${quoteLiteral(p)}, true) AS ${quoteIdent(p)}`).join(', ')}`;
+
+export interface SessionSettings {
+  /** the ParameterStatus values */
+  reported: Array<[string, string]>;
+  /** WATCHED_SETTINGS as they are (the timeouts the session enforces) */
+  watched: Record<string, string>;
+}
 
 /**
  * Sets the engine up for the client (role, startup settings) and reads the parameters to report, in
  * one round trip to the engine; the role is created the first time a user name is seen.
  */
-export async function setUpSession(engine: EngineInstance, user: string, settings: ReadonlyArray<readonly [string, string]>): Promise<Array<[string, string]>> {
+export async function setUpSession(engine: EngineInstance, user: string, settings: ReadonlyArray<readonly [string, string]>): Promise<SessionSettings> {
   const sql = `${engineSetupSql(user, settings)}\n${REPORTED_SELECT}`;
   try {
     return reportedFrom((await engine.query(sql)).rows);
@@ -47,16 +55,21 @@ export async function setUpSession(engine: EngineInstance, user: string, setting
   }
 }
 
-export async function readReportedParameters(engine: EngineInstance): Promise<Array<[string, string]>> {
+export async function readReportedParameters(engine: EngineInstance): Promise<SessionSettings> {
   return reportedFrom((await engine.query(REPORTED_SELECT)).rows);
 }
 
-function reportedFrom(rows: Record<string, unknown>[]): Array<[string, string]> {
+function reportedFrom(rows: Record<string, unknown>[]): SessionSettings {
   const row = rows[0] ?? {};
-  const out: Array<[string, string]> = [];
+  const reported: Array<[string, string]> = [];
   for (const p of REPORTED_PARAMETERS) {
     const v = row[p];
-    if (typeof v === 'string') out.push([p, v]);
+    if (typeof v === 'string') reported.push([p, v]);
   }
-  return out;
+  const watched: Record<string, string> = {};
+  for (const p of WATCHED_SETTINGS) {
+    const v = row[p];
+    if (typeof v === 'string') watched[p] = v;
+  }
+  return { reported, watched };
 }

@@ -8,10 +8,12 @@ import type { EnginePool } from '../engine/pool.js';
 import * as msg from '../wire/backend-messages.js';
 import type { FrontendMessage } from '../wire/frontend-framer.js';
 import { ProtocolState, parseBind, parseClose, parseParse, parseQuery, paramText, splitSimple } from './protocol-state.js';
-import { readReportedParameters, setUpSession } from './session-setup.js';
+import { readReportedParameters, setUpSession, type SessionSettings } from './session-setup.js';
 import { ResultStream } from './result-stream.js';
 import type { SessionMonitor } from './session-monitor.js';
 import { ExplainAppender } from './explain-output.js';
+import { NO_TIMEOUTS, batchStatementTimeout, timeoutsFrom, type SessionTimeouts } from './timeouts.js';
+import { rewriteCancelReason } from './cancel-message.js';
 
 export interface BatchStatement {
   sql: string;
@@ -84,7 +86,26 @@ export interface SessionOptions {
   monitor?: SessionMonitor;
 }
 
-const CANCELED: msg.ErrorFields = { severity: 'ERROR', sqlstate: SQLSTATE.queryCanceled, message: 'canceling statement due to user request' };
+/** Why a running statement is being cancelled: a CancelRequest (or pg_cancel_backend), or statement_timeout. */
+export type CancelReason = 'user' | 'timeout';
+const CANCEL_MESSAGE: Record<CancelReason, string> = {
+  user: 'canceling statement due to user request',
+  timeout: 'canceling statement due to statement timeout',
+};
+const canceled = (reason: CancelReason): msg.ErrorFields => ({ severity: 'ERROR', sqlstate: SQLSTATE.queryCanceled, message: CANCEL_MESSAGE[reason] });
+/**
+ * A statement cancelled in place normally ends within milliseconds (its next interrupt check); one that
+ * does not within this long (a check PostgreSQL never reaches) is stopped by ending the engine.
+ */
+const CANCEL_GRACE_MS = 3000;
+
+interface Running {
+  abort: AbortController;
+  inEngine: boolean;
+  cancelled?: CancelReason;
+  /** the engine is ended if the in-place cancel has not ended the statement by then */
+  fallback?: NodeJS.Timeout;
+}
 
 export class Session {
   private readonly o: SessionOptions;
@@ -97,7 +118,13 @@ export class Session {
   /** see BatchWork.restartable */
   private txOnlyReads = true;
   private copyIn?: { frames: FrontendMessage[]; bytes: number };
-  private running?: { abort: AbortController; inEngine: boolean; cancelled: boolean };
+  private running?: Running;
+  /** the session's timeout settings (the engine's, read after batches that may change them) */
+  private timeouts: SessionTimeouts = NO_TIMEOUTS;
+  /** the running batch passed its statement timeout (it may fall between the Keap side and the engine) */
+  private batchTimedOut = false;
+  private idleTimer?: NodeJS.Timeout;
+  private transactionTimer?: NodeJS.Timeout;
   private closed = false;
   private closeListeners: Array<() => void> = [];
   /** the Keap side's lines for the EXPLAIN of the batch about to run */
@@ -110,7 +137,8 @@ export class Session {
 
   /** Applies the startup settings and returns the ParameterStatus values to report. Throws SqlError (FATAL). */
   async start(): Promise<Array<[string, string]>> {
-    const reported = await this.setUpEngine(this.engine);
+    const { reported, watched } = await this.setUpEngine(this.engine);
+    this.timeouts = timeoutsFrom(watched);
     this.engine.setReportedParameters(reported);
     return reported;
   }
@@ -126,17 +154,37 @@ export class Session {
   /** Frontend messages from the client, in order. */
   receive(messages: FrontendMessage[]): void {
     if (this.closed) return;
+    this.clearIdleTimer();
     this.inbox.push(...messages);
     void this.pump();
   }
 
-  /** CancelRequest: stop the running batch (ending the engine if the statement is inside it). */
-  cancel(): void {
+  /**
+   * CancelRequest (or statement_timeout): stop the running batch. A statement inside the engine is
+   * cancelled in place, as PostgreSQL cancels it; only an engine that cannot be interrupted is ended.
+   */
+  cancel(reason: CancelReason = 'user'): void {
     const r = this.running;
     if (!r || r.cancelled) return;
-    r.cancelled = true;
-    r.abort.abort(new SqlError(SQLSTATE.queryCanceled, CANCELED.message));
-    if (r.inEngine) void this.engine.terminate();
+    r.cancelled = reason;
+    r.abort.abort(new SqlError(SQLSTATE.queryCanceled, CANCEL_MESSAGE[reason]));
+    if (r.inEngine) this.cancelInEngine(r);
+  }
+
+  private cancelInEngine(r: Running): void {
+    if (!this.engine.interruptible) {
+      void this.engine.terminate();
+      return;
+    }
+    // false: the batch has not reached the engine yet; runEngine cancels it as soon as it has
+    if (!this.engine.cancelExec() || r.fallback) return;
+    r.fallback = setTimeout(() => {
+      if (this.running === r) {
+        this.o.logger.warn({ reason: r.cancelled }, 'a cancelled statement did not stop in time: its engine is ended');
+        void this.engine.terminate();
+      }
+    }, CANCEL_GRACE_MS);
+    r.fallback.unref();
   }
 
   /** Ends the session from the server's side: the client gets `err` (FATAL), then the engine is freed. */
@@ -148,6 +196,8 @@ export class Session {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.clearIdleTimer();
+    this.clearTransactionTimer();
     const r = this.running;
     if (r) {
       r.abort.abort(new SqlError(SQLSTATE.connectionFailure, 'client disconnected'));
@@ -188,7 +238,52 @@ export class Session {
     } finally {
       this.pumping = false;
     }
-    if (!this.closed && !this.inbox.length && !this.pending.length && !this.copyIn) this.o.monitor?.idle(this.txStatus);
+    if (!this.closed && !this.inbox.length && !this.pending.length && !this.copyIn) {
+      this.o.monitor?.idle(this.txStatus);
+      this.armIdleTimer();
+    }
+  }
+
+  /** idle_in_transaction_session_timeout and idle_session_timeout: the connection ends as PostgreSQL ends it. */
+  private armIdleTimer(): void {
+    this.clearIdleTimer();
+    const inTx = this.txStatus !== 'I';
+    const ms = inTx ? this.timeouts.idleInTransaction : this.timeouts.idleSession;
+    if (ms <= 0) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.closed || this.pumping) return;
+      this.terminate(inTx
+        ? new SqlError(SQLSTATE.idleInTransactionTimeout, 'terminating connection due to idle-in-transaction timeout')
+        : new SqlError(SQLSTATE.idleSessionTimeout, 'terminating connection due to idle-session timeout'));
+    }, ms);
+    this.idleTimer.unref();
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+  }
+
+  /** transaction_timeout: from the start of a transaction (explicit, or one statement's) to its end. */
+  private trackTransaction(txBefore: string, batchStarted: number): void {
+    if (this.txStatus === 'I') {
+      this.clearTransactionTimer();
+      return;
+    }
+    if (txBefore !== 'I' || this.transactionTimer || this.timeouts.transaction <= 0) return;
+    this.transactionTimer = setTimeout(() => this.transactionTimedOut(), Math.max(0, batchStarted + this.timeouts.transaction - performance.now()));
+    this.transactionTimer.unref();
+  }
+
+  private transactionTimedOut(): void {
+    this.transactionTimer = undefined;
+    if (!this.closed) this.terminate(new SqlError(SQLSTATE.transactionTimeout, 'terminating connection due to transaction timeout'));
+  }
+
+  private clearTransactionTimer(): void {
+    if (this.transactionTimer) clearTimeout(this.transactionTimer);
+    this.transactionTimer = undefined;
   }
 
   private fatal(err: SqlError): void {
@@ -281,6 +376,16 @@ export class Session {
   private async runBatch(batch: FrontendMessage[], ends: 'Z' | 'none'): Promise<void> {
     const statements = this.statementsOf(batch);
     this.o.monitor?.batchStarted(statements, this.txStatus);
+    const started = performance.now();
+    const txBefore = this.txStatus;
+    const timeout = batchStatementTimeout(statements.map((s) => s.sql), this.timeouts.statement);
+    this.batchTimedOut = false;
+    const timer = timeout > 0 ? setTimeout(() => { this.batchTimedOut = true; this.cancel('timeout'); }, timeout) : undefined;
+    if (txBefore === 'I' && !this.transactionTimer && this.timeouts.transaction > 0) {
+      // a statement outside a transaction block is a transaction of its own
+      this.transactionTimer = setTimeout(() => this.transactionTimedOut(), this.timeouts.transaction);
+      this.transactionTimer.unref();
+    }
     try {
       if (this.o.preparer && statements.length) {
         const simpleQuery = batch.length === 1 && batch[0].type === 'Q';
@@ -290,6 +395,9 @@ export class Session {
       this.explainLines = undefined;
       await this.runEngine(batch, ends, { reportParams: ends === 'Z' && mayChangeSettings(statements) }, explain?.length ? new ExplainAppender(explain) : undefined);
     } finally {
+      if (timer) clearTimeout(timer);
+      this.batchTimedOut = false;
+      if (ends === 'Z') this.trackTransaction(txBefore, started);
       this.o.monitor?.batchEnded(this.txStatus, ends);
     }
   }
@@ -297,7 +405,8 @@ export class Session {
   /** Runs the Keap side; on failure answers the client itself (the engine never sees the batch). */
   private async prepareOrAnswer(statements: BatchStatement[], ends: 'Z' | 'none', simpleQuery = false): Promise<'ran' | 'answered'> {
     const abort = new AbortController();
-    this.running = { abort, inEngine: false, cancelled: false };
+    this.running = { abort, inEngine: false };
+    if (this.batchTimedOut) this.cancel('timeout');
     try {
       const stream = simpleQuery && statements.length === 1 && this.txStatus === 'I' ? new ResultStream(this.engine, this.o.writer) : undefined;
       const work: BatchWork = { statements, txStatus: this.txStatus, restartable: this.txOnlyReads, simpleQuery, stream };
@@ -318,7 +427,10 @@ export class Session {
       }
       return 'ran';
     } catch (err) {
-      const e = this.running.cancelled ? new SqlError(SQLSTATE.queryCanceled, CANCELED.message) : toSqlError(err, this.o.logger);
+      const reason = this.running?.cancelled;
+      // a cancelled write says what it wrote before it stopped (its own 57014 with DETAIL)
+      const ownCancel = err instanceof SqlError && err.sqlstate === SQLSTATE.queryCanceled;
+      const e = reason && !ownCancel ? new SqlError(SQLSTATE.queryCanceled, CANCEL_MESSAGE[reason]) : toSqlError(err, this.o.logger);
       this.write(msg.errorResponse({ severity: 'ERROR', sqlstate: e.sqlstate, message: e.message, detail: e.detail, hint: e.hint }));
       if (this.txStatus === 'T') {
         // the client now believes its transaction failed: make the engine's fail too
@@ -334,7 +446,7 @@ export class Session {
 
   private async runEngine(batch: FrontendMessage[], ends: 'Z' | 'none', opts: { dropCopyIn?: boolean; reportParams?: boolean }, explain?: ExplainAppender): Promise<void> {
     const abort = new AbortController();
-    const running = { abort, inEngine: true, cancelled: false };
+    const running: Running = { abort, inEngine: true };
     this.running = running;
     const txBefore = this.txStatus;
     const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((m) => m.frame));
@@ -343,11 +455,17 @@ export class Session {
     try {
       let sink: OutputSink = (chunk, written) => {
         // once the session is closed (terminated by another backend), nothing more reaches the client
-        if (writer.destroyed || this.closed) written();
-        else writer.write(explain ? explain.transform(chunk) : chunk, () => written());
+        if (writer.destroyed || this.closed) return written();
+        // the engine says "user request" whoever cancelled: a statement timeout says so instead
+        const out = running.cancelled === 'timeout' ? rewriteCancelReason(chunk, CANCEL_MESSAGE.timeout) : chunk;
+        writer.write(explain ? explain.transform(out) : out, () => written());
       };
       if (this.o.monitor) sink = await this.o.monitor.beforeEngine(this.engine, this.txStatus, sink);
-      const outcome = await this.engine.exec(data, sink, opts);
+      const executing = this.engine.exec(data, sink, opts);
+      if (running.cancelled) this.cancelInEngine(running);
+      else if (this.batchTimedOut) this.cancel('timeout');
+      const outcome = await executing;
+      if (outcome.settings) this.timeouts = timeoutsFrom(outcome.settings, this.timeouts);
       if (explain && !writer.destroyed && !this.closed) writer.write(explain.end());
       if (ends === 'Z') this.txStatus = outcome.txStatus;
       await this.o.monitor?.afterEngine(this.engine, outcome, txBefore, this.txStatus);
@@ -361,7 +479,7 @@ export class Session {
       if (this.closed) return;
       if (!running.cancelled) this.o.logger.error({ err, sql: summarize(batch) }, 'engine failed during a batch');
       // The engine is gone (cancelled or crashed): tell the client, then carry on with a fresh one.
-      this.write(msg.errorResponse(running.cancelled ? CANCELED : {
+      this.write(msg.errorResponse(running.cancelled ? canceled(running.cancelled) : {
         severity: 'ERROR', sqlstate: SQLSTATE.internalError, message: 'the query engine failed while running this statement',
         hint: 'The session was given a fresh engine; repeat the statement.',
       }));
@@ -370,6 +488,7 @@ export class Session {
       await this.replaceEngine(tx);
       if (ends === 'Z') this.write(msg.readyForQuery(tx));
     } finally {
+      if (running.fallback) clearTimeout(running.fallback);
       this.running = undefined;
     }
   }
@@ -387,7 +506,9 @@ export class Session {
     this.o.preparer?.engineReplaced();
     await this.setUpEngine(engine);
     for (const sql of this.state.replay) await engine.query(sql).catch(() => undefined);
-    engine.setReportedParameters(await readReportedParameters(engine));
+    const { reported, watched } = await readReportedParameters(engine);
+    engine.setReportedParameters(reported);
+    this.timeouts = timeoutsFrom(watched, this.timeouts);
     const parses = [...this.state.statements.values()].map((s) => s.frame);
     if (parses.length) {
       const sync = Buffer.from([0x53, 0, 0, 0, 4]);
@@ -400,7 +521,7 @@ export class Session {
     this.txStatus = tx;
   }
 
-  private async setUpEngine(engine: EngineInstance): Promise<Array<[string, string]>> {
+  private async setUpEngine(engine: EngineInstance): Promise<SessionSettings> {
     try {
       const reported = await setUpSession(engine, this.o.user, this.o.settings);
       await this.o.monitor?.engineReady(engine);

@@ -30,6 +30,26 @@ public class JdbcChecks {
       report("notifications", JdbcChecks::notifications);
       return;
     }
+    if (args.length > 3 && args[3].equals("explain")) {
+      report("explain", () -> {
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (Connection c = connect(new Properties()); PreparedStatement ps = c.prepareStatement("EXPLAIN SELECT * FROM contacts WHERE email = ?")) {
+          ps.setString(1, "ann@example.com");
+          try (ResultSet rs = ps.executeQuery()) {
+            out.put("column", rs.getMetaData().getColumnLabel(1));
+            List<String> lines = new ArrayList<>();
+            while (rs.next()) lines.add(rs.getString(1));
+            out.put("lines", lines);
+          }
+        }
+        return out;
+      });
+      return;
+    }
+    if (args.length > 3 && args[3].equals("timeouts")) {
+      report("statementTimeout", JdbcChecks::statementTimeout);
+      return;
+    }
     if (args.length > 3 && args[3].equals("dbeaver")) {
       for (String name : database.split(",")) {
         url = "jdbc:postgresql://127.0.0.1:" + port + "/" + name;
@@ -514,6 +534,34 @@ public class JdbcChecks {
       out.put("waited", w);
       return out;
     }
+  }
+
+  /** SET statement_timeout, then a statement past it: the SQLState and message, and the connection after it. */
+  static Object statementTimeout() throws SQLException {
+    Map<String, Object> out = new LinkedHashMap<>();
+    try (Connection c = connect(new Properties()); Statement s = c.createStatement()) {
+      s.execute("CREATE TEMP TABLE jdbc_kept (x int)");
+      s.execute("INSERT INTO jdbc_kept VALUES (1), (2)");
+      s.execute("SET statement_timeout = 400");
+      long started = System.nanoTime();
+      try (PreparedStatement ps = c.prepareStatement("SELECT pg_sleep(?)")) {
+        ps.setInt(1, 5);
+        ps.executeQuery();
+        out.put("error", null);
+      } catch (SQLException e) {
+        out.put("error", e.getSQLState() + ": " + e.getMessage());
+      }
+      out.put("endedWithin3s", (System.nanoTime() - started) / 1_000_000 < 3000);
+      try (ResultSet rs = s.executeQuery("SELECT count(*) FROM jdbc_kept")) {
+        rs.next();
+        out.put("tempRowsAfter", rs.getInt(1));
+      }
+      try (ResultSet rs = s.executeQuery("SHOW statement_timeout")) {
+        rs.next();
+        out.put("setting", rs.getString(1));
+      }
+    }
+    return out;
   }
 
   static String str(Object o) {

@@ -1,7 +1,8 @@
 // pgjdbc from the tests: Debian's libpostgresql-jdbc-java and a JRE run test/java/*.java with the
 // single-file source launcher.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export const JDBC_JAR = '/usr/share/java/postgresql.jar';
 
@@ -20,4 +21,16 @@ export function javaMissing(): string | false {
 export function javaSkip(): string | false {
   const missing = javaMissing();
   return missing && !process.env.CI ? missing : false;
+}
+
+export interface JdbcCheck { check: string; value?: unknown; error?: string }
+
+/** Runs one group of test/java/JdbcChecks.java against a server; its checks by name. */
+export function runJdbcChecks(port: number, database: string, user: string, group: string): Promise<Record<string, JdbcCheck>> {
+  const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+  return new Promise((resolve, reject) => {
+    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcChecks.java', String(port), database, user, group], { cwd: repoRoot, timeout: 120_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`JdbcChecks ${group} failed: ${err.message}\n${stderr}`)) : resolve(Object.fromEntries(
+        stdout.trim().split('\n').map((l) => JSON.parse(l) as JdbcCheck).map((o) => [o.check, o])))));
+  });
 }
