@@ -16,6 +16,7 @@ export const NEW_TABLES = [
   'campaign_sequences', 'affiliate_commission_programs', 'affiliate_redirects', 'affiliate_summaries', 'affiliate_payments',
   'affiliate_commissions', 'affiliate_clawbacks', 'company_tags', 'note_templates', 'webforms', 'reports',
   'free_trial_discounts', 'order_total_discounts', 'product_category_discounts', 'product_discounts', 'shipping_discounts',
+  'automations', 'product_interest_bundles',
 ];
 const CONTACTS = 400;
 let server: TestServer;

@@ -100,7 +100,7 @@ test('every table loads from the sandbox API into PGlite through its schema', as
     'product_categories', 'lead_source_categories', 'lead_source_expenses', 'lead_source_recurring_expenses', 'email_templates', 'rest_hooks',
     'opportunity_stage_details', 'user_signatures', 'campaign_goals', 'campaign_sequences', 'affiliate_commission_programs', 'affiliate_redirects',
     'affiliate_summaries', 'affiliate_commissions', 'note_templates', 'webforms', 'reports',
-    'free_trial_discounts', 'order_total_discounts', 'product_category_discounts', 'product_discounts', 'shipping_discounts']) {
+    'free_trial_discounts', 'order_total_discounts', 'product_category_discounts', 'product_discounts', 'shipping_discounts', 'automations', 'product_interest_bundles']) {
     assert.ok(counts.get(name)!.rowCount > 0, `${name} is empty`);
   }
 });

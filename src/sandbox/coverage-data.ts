@@ -11,7 +11,7 @@ import { customValue } from './generate.js';
 
 const DAY = 86_400_000;
 /** stream ids of these kinds (generate.ts's KIND stops well below) */
-const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, discount: 117, custom: 120 } as const;
+const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, discount: 117, bundle: 118, custom: 120 } as const;
 const when = (r: Rng, from = DATA_START, to = DATA_END): number => from + Math.floor(r.next() * Math.max(1, (to - from) / 1000)) * 1000;
 
 export interface NamedRecord { id: number; name: string; createdAt: number }
@@ -43,6 +43,7 @@ export interface Discount {
   productId: number | null; categoryIds: number[]; planId: number | null; trialDays: number; hidePrice: boolean;
 }
 export const DISCOUNT_KINDS: DiscountKind[] = ['freeTrials', 'orderTotals', 'productCategories', 'products', 'shipping'];
+export interface InterestBundle { id: number; name: string; description: string; products: { productId: number; quantity: number; priceCents: number; discount: number }[] }
 export interface Country { alpha2: string; alpha3: string; name: string; provinces: [code: string, name: string][] }
 
 export const AUTOMATION_CATEGORIES = ['Lead nurture', 'Onboarding', 'Sales follow-up', 'Events', 'Win-back'];
@@ -92,6 +93,7 @@ export class CoverageData {
   readonly noteTemplates: Collection<NoteTemplate>;
   readonly webforms: Collection<Webform>;
   readonly reports: Collection<SavedReport>;
+  readonly bundles: Collection<InterestBundle>;
 
   constructor(private readonly s: SandboxStore) {
     const seed = s.seed;
@@ -165,6 +167,11 @@ export class CoverageData {
       const r = new Rng(seed, K.report, id);
       const createdAt = when(r);
       return { id, name: ['Sales by month', 'Lead sources', 'Open invoices', 'Tag growth', 'Email engagement'][id - 1]!, userIds: [1, ...(r.chance(0.5) ? [r.range(2, Math.max(2, users))] : [])], createdAt, updatedAt: Math.min(DATA_END, createdAt + r.range(0, 90) * DAY) };
+    });
+    this.bundles = new Collection('product interest bundle', 3, (id) => {
+      const r = new Rng(seed, K.bundle, id);
+      const products = Array.from({ length: 1 + r.int(3) }, () => { const p = s.products.get(r.range(1, s.sizes.products))!; return { productId: p.id, quantity: r.range(1, 3), priceCents: p.priceCents, discount: r.pick([0, 0, 10, 15]) }; });
+      return { id, name: ['Starter bundle', 'Growth bundle', 'VIP bundle'][id - 1]!, description: 'Products offered together on quotes and forms', products };
     });
     this.hooks = HOOK_EVENTS.slice(0, 3).map((eventKey, i) => ({ key: String(101 + i), eventKey, hookUrl: `https://hooks.example.com/keap/${eventKey}`, status: i === 2 ? 'Unverified' : 'Verified' }));
   }

@@ -257,6 +257,33 @@ export function coverageRoutes(env: RouteEnv): Route[] {
     }, c.query)));
   }
 
+  // ---------------- automations (the campaigns, as v2's newer listing shows them), product interest bundles ----------------
+  v2('/automations', (c) => {
+    const body = listV2(s.campaigns, {
+      envelope: 'automations', maxPageSize: 1000,
+      filters: { name: { type: 'string', prefix: true, get: (x) => x.name } },
+      orderBy: { id: (x) => x.id, name: (x) => x.name, category: (x) => AUTOMATION_CATEGORIES[(x.id - 1) % AUTOMATION_CATEGORIES.length], activeContacts: (x) => x.activeCount, publishedDate: (x) => x.publishedAt },
+      serialize: (x) => {
+        const owner = s.users.get(x.createdBy);
+        return {
+          id: String(x.id), title: x.name, categories: [AUTOMATION_CATEGORIES[(x.id - 1) % AUTOMATION_CATEGORIES.length]!], status: x.published ? 'PUBLISHED' : 'DRAFT', locked: x.locked,
+          active_contacts: x.activeCount, published_date: x.publishedAt === null ? undefined : v2Time(x.publishedAt), published_by: x.published && owner ? `${owner.givenName} ${owner.familyName}` : undefined,
+          published_timezone: x.published ? x.timeZone : undefined, current_edit_lock_status: { locked: x.locked, user_id: x.locked ? String(x.createdBy) : undefined },
+        };
+      },
+    }, c.query);
+    return json(200, { ...(body as Record<string, unknown>), automation_count: s.campaigns.size });
+  });
+  v2('/productInterestBundles', (c) => json(200, listV2(d().bundles, {
+    envelope: 'product_interest_bundles', maxPageSize: 1000,
+    filters: { name: { type: 'string', get: (b) => b.name } }, orderBy: { id: (b) => b.id, name: (b) => b.name },
+    serialize: (b) => ({
+      id: String(b.id), name: b.name, description: b.description,
+      product_interests: b.products.map((p, k) => ({ id: String(b.id * 10 + k), type: 'PRODUCT', quantity: p.quantity, price: currencyValue(p.priceCents), interest_id: String(p.productId), discount_percent: p.discount })),
+      subscription_plan_interests: [],
+    }),
+  }, c.query)));
+
   // ---------------- company tags, note templates, webforms, reports ----------------
   v2('/tags/{tag_id}/companies', (c) => {
     const tagId = idOf(c, 'tag_id', 'Tag');
