@@ -160,6 +160,12 @@ export function allowedDifferences(userObjectNames: Set<string>): AllowedDiffere
         ),
     },
     {
+      name: 'process ids',
+      reason: 'a backend pid is the server\'s own process number (keapgres numbers its sessions itself); a pid can even equal an object oid of the other server, so it must not be read as one',
+      applies: (sql) => /pg_backend_pid|\bpid\b/i.test(sql),
+      normalise: (a, b) => both(a, b, (o) => mapColumnCells(o, (v, c) => (v !== null && /^(pid|pg_backend_pid|leader_pid)$/.test(c.name) ? '<pid>' : v))),
+    },
+    {
       name: 'SQL keyword list',
       reason: 'pg_get_keywords() lists the parser keywords of the running version; 18 has keywords 15 lacks (and the reverse)',
       applies: (sql) => /pg_get_keywords/i.test(sql),
