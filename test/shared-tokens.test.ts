@@ -61,7 +61,7 @@ test('three instances starting at once make one refresh between them; the pair i
     const { rows } = await c.query('SELECT connection, tokens FROM keapgres.oauth_tokens');
     assert.equal(rows.length, 1);
     assert.ok(rows[0].tokens.accessToken && rows[0].tokens.refreshToken);
-    assert.deepEqual((await c.query('SELECT version FROM keapgres.schema_version')).rows, [{ version: 1 }]);
+    assert.deepEqual((await c.query('SELECT version FROM keapgres.schema_version')).rows, [{ version: 2 }]);
   } finally {
     await c.end();
   }
