@@ -9,7 +9,7 @@ import { cancelledError, KeapApiError } from './api-errors.js';
 import { encodeFilter, encodeOrder, encodeValue, filterFor } from './filter-encoding.js';
 import { KeapHttpClient, SKIPPED, type HttpClientStats, type WriteResponse } from './http-client.js';
 export { UncertainWrite, type WriteResponse } from './http-client.js';
-import { RequestPacer } from './pacer.js';
+import { RequestPacer, type RateShare } from './pacer.js';
 import { PageQueue } from './page-queue.js';
 import { readPath } from './read-path.js';
 import { copyOfStandIns, sharedPageDecoders, type CopyChunk, type FetchDecoder, type PageDecoderPool } from './page-decoder.js';
@@ -123,6 +123,16 @@ export class KeapConnector {
     this.pageSize = Math.max(1, Math.floor(opts.pageSize ?? DEFAULT_PAGE_SIZE));
     this.maxRows = opts.maxRows !== undefined && opts.maxRows > 0 ? Math.floor(opts.maxRows) : Infinity;
     if (opts.pageDecoders !== false) (opts.pageDecoders ?? sharedPageDecoders()).warm();
+  }
+
+  /** Requests of one second the instances sharing this app may send between them (src/shared-state). */
+  get sharedBudget(): number {
+    return this.pacer.sharedBudget;
+  }
+
+  /** Sends within `share` from now on: several instances call Keap with this app. */
+  shareRate(share: RateShare): void {
+    this.pacer.shareWith(share);
   }
 
   /** Requests per second the pacer allows now (after what the gateway's headers and 429s taught it). */

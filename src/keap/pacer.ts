@@ -15,6 +15,21 @@ export interface PacerOptions {
   now?: () => number;
 }
 
+/**
+ * This process's share of an app's request rate when several keapgres instances call Keap with the same app
+ * (src/shared-state/postgres-quota.ts): the shares of all instances never sum above the spike limit.
+ */
+export interface RateShare {
+  /** requests per second this instance may send now; 0: none until a share is granted */
+  readonly perSecond: number;
+  /** a request wants to leave now or within `ms`: keeps this instance's share, or asks for one */
+  demand(ms: number): void;
+  /** resolves once perSecond > 0; rejects when no share can be had (the shared PostgreSQL is down) */
+  granted(signal?: AbortSignal): Promise<void>;
+  /** the rate Keap's quota headers allow the whole app (Infinity: plenty left), for the other instances too */
+  observeHeaderRate(perSecond: number): void;
+}
+
 /** Header families that describe a bucket: `<prefix>-limit`, `-available`, `-time-unit`, `-interval`. */
 const BUCKET_PREFIXES = ['x-keap-product-throttle', 'x-keap-tenant-throttle', 'x-keap-product-quota'] as const;
 
@@ -31,6 +46,7 @@ export class RequestPacer {
   private readonly minRate: number;
   private readonly now: () => number;
   private headerRate = Infinity;
+  private share: RateShare | undefined;
   private nextSlotAt = 0;
   private holdUntil = 0;
   /** when the requests of the last second left, oldest first */
@@ -48,7 +64,18 @@ export class RequestPacer {
 
   /** Requests per second the pacer currently allows. */
   get ratePerSecond(): number {
-    return Math.max(this.minRate, Math.min(this.spikeRate, this.headerRate));
+    const local = Math.max(this.minRate, Math.min(this.spikeRate, this.headerRate));
+    return this.share && this.share.perSecond > 0 ? Math.min(local, this.share.perSecond) : local;
+  }
+
+  /** Requests of any one second that the instances of an app may send between them (what shares divide). */
+  get sharedBudget(): number {
+    return Math.max(1, Math.floor(Math.min(this.spikeRate, Math.ceil(this.spikeLimit) - 1)));
+  }
+
+  /** From now on this instance sends within `share` (many instances, one app). */
+  shareWith(share: RateShare): void {
+    this.share = share;
   }
 
   /** Time (ms) until a slot would be free, without taking one. */
@@ -59,11 +86,19 @@ export class RequestPacer {
   /** Waits for this request's slot. Slots are handed out in call order, one every 1/rate seconds. */
   async acquire(signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
+    if (this.share) {
+      this.share.demand(0);
+      if (this.share.perSecond <= 0) await this.share.granted(signal);
+    }
     const now = this.now();
     const start = Math.max(now, this.nextSlotAt, this.holdUntil);
     this.nextSlotAt = start + 1000 / this.ratePerSecond;
     const wait = start - now;
+    // a request waiting for its slot is demand too: the share is kept until it leaves
+    if (wait > 0) this.share?.demand(wait);
     if (wait > 0.5) await sleep(wait, undefined, { signal });
+    // the share may have lapsed meanwhile (not renewed in time): wait for it again
+    if (this.share && this.share.perSecond <= 0) await this.share.granted(signal);
     // Slots are planned; a busy event loop wakes sleepers late and together, and a late request beside an
     // on-time one puts more into one second than the gateway's sliding window takes. So the times requests
     // really leave are checked too: fewer than the spike limit in any second.
@@ -100,6 +135,7 @@ export class RequestPacer {
   /** Reads the quota headers of a response and adapts the rate. */
   observe(headers: ResponseHeaders): void {
     this.headerRate = rateFromQuotaHeaders(headers);
+    this.share?.observeHeaderRate(this.headerRate);
   }
 }
 

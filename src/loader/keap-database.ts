@@ -13,6 +13,7 @@ import { KEAP_ACTIONS_SQL, type OAuthApp } from '../writes/keap-actions.js';
 import { keapgresCacheDir } from '../engine/template.js';
 import { createCredentialSource } from '../oauth/index.js';
 import { PostgresTokenStore } from '../shared-state/postgres-token-store.js';
+import { PostgresRateShare } from '../shared-state/postgres-quota.js';
 import { KeapConnector } from '../keap/connector.js';
 import type { CredentialSource } from '../keap/types.js';
 import { loadCatalog } from '../schema/load.js';
@@ -43,6 +44,8 @@ export interface KeapAccess {
   identity: string;
   /** the OAuth app (CData's OAuth procedures as keap.* functions) */
   oauthApp?: OAuthApp;
+  /** CacheConnection: the PostgreSQL where instances share this account's tokens, request rate and cache */
+  cacheConnection?: string;
   close?: () => Promise<void>;
 }
 
@@ -104,6 +107,7 @@ export async function accessFromSettings(settings: ConnectionSettings, logger: L
     cache: settings,
     oauthApp: { clientId: settings.oauthClientId, clientSecret: settings.oauthClientSecret, authorizationUrl: settings.oauthAuthorizationUrl, tokenUrl: settings.oauthAccessTokenUrl, callbackUrl: settings.callbackUrl },
     identity: `${settings.url}|${settings.authScheme}|${settings.authScheme === 'APIKey' ? sha256(settings.apiKey ?? '') : (settings.oauthClientId ?? '')}`,
+    cacheConnection: settings.cacheConnection,
     close: () => credentials.close(),
   };
 }
@@ -156,6 +160,11 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     catalog: base,
     logger: log,
   });
+  // Keap's limits are per app: instances sharing a CacheConnection divide them
+  const rateShare = o.access.cacheConnection
+    ? await PostgresRateShare.open(o.access.cacheConnection, { account: sha256(`quota|${o.access.identity}`).slice(0, 32), budget: connector.sharedBudget }, log)
+    : undefined;
+  if (rateShare) connector.shareRate(rateShare);
   const cacheSettings = o.access.cache ?? { autoCache: true, cacheToleranceSeconds: 600, offline: false };
   const cacheDir = cacheSettings.autoCache || cacheSettings.offline ? cacheDirectory(o.name, o.access.identity, cacheSettings.cacheLocation) : undefined;
   const files = cacheDir ? new CacheFiles(cacheDir) : undefined;
@@ -216,6 +225,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       await cache?.flush();
       await pool.close();
       await connector.close();
+      await rateShare?.close();
       await o.access.close?.();
     },
   };
