@@ -117,7 +117,7 @@ export class PostgresRateShare implements RateShare {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
-    await this.db.pool.query(`DELETE FROM ${SCHEMA}.quota_leases WHERE account = $1 AND holder = $2`, [this.o.account, this.holder]).catch(() => undefined);
+    if (!this.failure) await this.release().catch(() => undefined);
     await this.db.release();
   }
 
@@ -165,18 +165,25 @@ export class PostgresRateShare implements RateShare {
         );
       }
       this.headerRateSent = this.headerRate;
+      // a lease that ran out still holds its share for a window: its last sends are in the gateway's second
       const { rows } = await client.query<{ others: number; sum: number; header: number | null }>(
         `SELECT (SELECT count(*) FROM ${SCHEMA}.quota_leases WHERE account = $1 AND holder <> $2 AND expires_at > now())::int AS others,
-                (SELECT coalesce(sum(per_second), 0) FROM ${SCHEMA}.quota_leases WHERE account = $1 AND holder <> $2 AND expires_at > now())::int AS sum,
+                (SELECT coalesce(sum(per_second), 0) FROM ${SCHEMA}.quota_leases WHERE account = $1 AND holder <> $2 AND expires_at > now() - make_interval(secs => $4))::int AS sum,
                 (SELECT per_second FROM ${SCHEMA}.quota_headers WHERE account = $1 AND observed_at > now() - make_interval(secs => $3)) AS header`,
-        [this.o.account, this.holder, HEADER_MEMORY_SECONDS],
+        [this.o.account, this.holder, HEADER_MEMORY_SECONDS, SLIDING_WINDOW_MS / 1000],
       );
       const { others, sum, header } = rows[0]!;
       const budget = Math.max(1, Math.min(this.o.budget, header === null ? Infinity : Math.floor(header)));
       const fair = others === 0 ? budget - reserveOf(budget) : Math.max(1, Math.floor(budget / (others + 1)));
       const grant = Math.max(0, Math.min(fair, budget - sum));
       // what others must leave free: the larger share while sends made at it are still in the window
-      const declared = Math.max(grant, this.share, Date.now() < this.highUntil ? this.high : 0);
+      // what others must leave free: the share in use, and a larger one used within the last window (until
+      // it was lowered, or until its lease ran out unrenewed)
+      const now = Date.now();
+      const inUse = now < this.validUntil ? this.share : 0;
+      let high = now < this.highUntil ? this.high : 0;
+      if (inUse === 0 && now < this.validUntil + SLIDING_WINDOW_MS) high = Math.max(high, this.share);
+      const declared = Math.max(grant, inUse, high);
       await client.query(
         `INSERT INTO ${SCHEMA}.quota_leases (account, holder, per_second, expires_at) VALUES ($1, $2, $3, now() + make_interval(secs => $4))
          ON CONFLICT (account, holder) DO UPDATE SET per_second = EXCLUDED.per_second, expires_at = EXCLUDED.expires_at`,
@@ -193,8 +200,9 @@ export class PostgresRateShare implements RateShare {
     }
   }
 
+  /** Ends the lease now; its share stays counted for one more window (the last sends are still in it). */
   private async release(): Promise<number> {
-    await this.db.pool.query(`DELETE FROM ${SCHEMA}.quota_leases WHERE account = $1 AND holder = $2`, [this.o.account, this.holder]);
+    await this.db.pool.query(`UPDATE ${SCHEMA}.quota_leases SET expires_at = least(expires_at, now()) WHERE account = $1 AND holder = $2`, [this.o.account, this.holder]);
     return 0;
   }
 }
