@@ -22,6 +22,8 @@ export class CacheEntry {
   version = 1;
   hits = 0;
   lastUsed: number;
+  /** the stored version (CacheConnection) this entry's rows equal */
+  remote: { id: number; version: number } | undefined;
   private readonly changeSets: ChangeSet[] = [];
 
   constructor(

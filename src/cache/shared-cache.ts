@@ -17,6 +17,7 @@ import type { TableSchema } from '../schema/types.js';
 import { CacheEntry } from './entry.js';
 import type { CacheFiles } from './cache-files.js';
 import { Flight } from './flight.js';
+import type { CacheBackplane, RemoteHead } from './backplane.js';
 import { TableRows } from './table-rows.js';
 
 export interface SharedCacheOptions {
@@ -33,6 +34,8 @@ export interface SharedCacheOptions {
   overlapMs?: number;
   /** a filtered query is fetched on its own rather than answered from a full entry of more rows than this */
   largeEntryRows?: number;
+  /** CacheConnection: entries shared with other instances (what one fetched serves all; one synchronises) */
+  backplane?: CacheBackplane;
   now?: () => number;
 }
 
@@ -81,6 +84,10 @@ export class SharedCache {
   private readonly syncing = new Map<number, Promise<SyncCost>>();
   /** entry id → writes (src/writes) made while its synchronisation ran */
   private readonly writesDuringSync = new Map<number, Array<{ lines: readonly string[]; deleted: readonly string[] }>>();
+  /** key → this instance's turn at a shared entry (waiting for the other instances, pulling, synchronising) */
+  private readonly sharedTurns = new Map<string, Promise<SyncCost>>();
+  /** this instance's changes to shared entries, in order: a later look at an entry sees them stored */
+  private remoteQueue: Promise<void> = Promise.resolve();
   private readonly now: () => number;
 
   constructor(o: SharedCacheOptions, tables: ReadonlyMap<string, TableSchema>) {
@@ -125,12 +132,135 @@ export class SharedCache {
     const request = this.o.connector.describe(table, plan);
     const entry = this.containing(table, request, plan);
     if (this.offline) return entry ? this.use(entry, zeroCost()) : { kind: 'offline-miss' };
+    if (this.o.backplane) return this.syncShared(this.o.backplane, table, plan, request, entry, signal);
     if (entry) {
       if (this.fresh(entry)) return this.use(entry, zeroCost());
       const cost = await this.refresh(table, entry, signal);
       return this.use(entry, cost);
     }
     return this.join(table, plan, request, signal);
+  }
+
+  /**
+   * With other instances (CacheConnection): the stored entry decides. This instance's copy is used when it is
+   * the stored version and fresh; a newer stored version is caught up with by its changed rows; a stale or
+   * missing one is synchronised (or fetched) by one instance at a time, the others then read its result.
+   */
+  private async syncShared(bp: CacheBackplane, table: TableSchema, plan: FetchPlan, request: RequestDescription, local: CacheEntry | undefined, signal: AbortSignal): Promise<Synced> {
+    const key = local?.key ?? entryKey(table, request.pushed, request.limitPushed, plan);
+    if (this.flights.has(key)) return this.join(table, plan, request, signal);
+    let turn = this.sharedTurns.get(key);
+    if (!turn) {
+      await this.remoteQueue;
+      let head: RemoteHead | undefined;
+      try {
+        head = await bp.head(key);
+      } catch (err) {
+        // the shared PostgreSQL is down: what this instance holds still answers within the tolerance
+        if (local && this.fresh(local)) {
+          this.o.logger.warn({ table: table.name, err: err instanceof Error ? err.message : String(err) }, 'shared cache unreachable: answering from this instance\'s copy');
+          return this.use(local, zeroCost());
+        }
+        throw err;
+      }
+      if (local && head && sameVersion(local, head) && this.fresh(local)) return this.use(local, zeroCost());
+      turn = this.sharedTurn(bp, table, plan, request, key, head);
+      this.sharedTurns.set(key, turn);
+      void turn.catch(() => undefined).finally(() => { if (this.sharedTurns.get(key) === turn) this.sharedTurns.delete(key); });
+    }
+    const cost = await abortable(turn, signal);
+    if (this.flights.has(key)) return this.join(table, plan, request, signal);
+    const entry = this.entries.get(key);
+    if (!entry) throw new SqlError(SQLSTATE.internalError, `the shared cache entry of ${table.name} vanished while it was read`);
+    return this.use(entry, cost);
+  }
+
+  private async sharedTurn(bp: CacheBackplane, table: TableSchema, plan: FetchPlan, request: RequestDescription, key: string, seen: RemoteHead | undefined): Promise<SyncCost> {
+    // a newer version someone stored and still fresh: this instance's copy catches up by it, no lock needed
+    if (seen && this.freshAt(seen.syncedAt)) {
+      await this.pull(bp, table, request, key);
+      return zeroCost();
+    }
+    const release = await bp.lock(key, AbortSignal.timeout(30 * 60_000));
+    let handedOn = false;
+    try {
+      const head = await bp.head(key);
+      let local = this.entries.get(key);
+      if (head && (!local || !sameVersion(local, head))) local = await this.pull(bp, table, request, key);
+      if (head && local && this.freshAt(head.syncedAt)) return zeroCost(); // another instance synchronised it meanwhile
+      if (!head && local && this.fresh(local)) {
+        await this.publish(bp, local, undefined, undefined); // held here before the others shared it
+        return zeroCost();
+      }
+      if (local) {
+        const before = local.version;
+        const base = local.remote;
+        const cost = await this.refresh(table, local, AbortSignal.timeout(30 * 60_000));
+        await this.publish(bp, local, before, base);
+        return cost;
+      }
+      // cold everywhere: this instance fetches, its sessions read the pages as they come; stored when complete
+      const f = this.startFlight(table, plan, request, key);
+      handedOn = true;
+      void f.done
+        .then(async (r) => { if (r.entry) await this.publish(bp, r.entry, undefined, undefined); })
+        .catch((err: unknown) => this.o.logger.warn({ table: table.name, err: err instanceof Error ? err.message : String(err) }, 'a fetched table was not stored in the shared cache'))
+        .finally(() => void release());
+      return zeroCost();
+    } finally {
+      if (!handedOn) await release();
+    }
+  }
+
+  /** Brings this instance's copy of `key` to the stored version: by the rows changed since its own, or whole. */
+  private async pull(bp: CacheBackplane, table: TableSchema, request: RequestDescription, key: string): Promise<CacheEntry | undefined> {
+    let entry = this.entries.get(key);
+    const r = await bp.rows(key, entry?.rows.keyed ? entry.remote : undefined);
+    if (!r) return entry;
+    if (entry && !r.whole) {
+      const changed: string[] = [];
+      for (const line of r.lines) entry.rows.upsertLine(line, changed);
+      const removed = r.deleted.filter((k) => entry!.rows.delete(k));
+      entry.truncated = r.truncated;
+      entry.advance([...new Set(changed)], removed, r.syncedAt);
+    } else {
+      const rows = new TableRows(table);
+      for (const line of r.lines) rows.upsertLine(line);
+      if (entry) entry.replaceRows(rows, r.truncated, r.syncedAt);
+      else {
+        entry = new CacheEntry(table.name, key, request.pushed, request.limitPushed, rows, r.truncated, r.syncedAt);
+        this.entries.set(key, entry);
+      }
+    }
+    entry.remote = { id: r.id, version: r.version };
+    this.persist(entry);
+    this.evict();
+    return entry;
+  }
+
+  /** Stores what this instance made of an entry: the rows changed since `before` on `base`, or every row. */
+  private async publish(bp: CacheBackplane, entry: CacheEntry, before: number | undefined, base: { id: number; version: number } | undefined): Promise<void> {
+    const changes = before !== undefined && base && entry.rows.keyed ? entry.changesSince(before) : undefined;
+    const keys = changes ? [...changes.changed] : [...entry.rows.keys()];
+    const changed: Array<readonly [string, string]> = [];
+    for (const k of keys) {
+      const line = entry.rows.get(k);
+      if (line !== undefined) changed.push([k, line]);
+    }
+    const head = await bp.publish({
+      table: entry.table, key: entry.key, pushed: entry.pushed, limited: entry.limited, truncated: entry.truncated, syncedAt: entry.syncedAt,
+      changed, deleted: changes ? [...changes.deleted] : [], base: changes ? base : undefined,
+    });
+    entry.remote = { id: head.id, version: head.version };
+  }
+
+  /** Queues a change to the stored entries; a failure is logged (the stored entry then ages out). */
+  private remote(what: string, f: (bp: CacheBackplane) => Promise<void>): void {
+    const bp = this.o.backplane;
+    if (!bp) return;
+    this.remoteQueue = this.remoteQueue.then(() => f(bp)).catch((err: unknown) => {
+      this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `the shared cache was not told of ${what}`);
+    });
   }
 
   /** Makes `entry` fresh (single-flight per entry); the previous version stays whole if it fails. */
@@ -242,34 +372,7 @@ export class SharedCache {
   /** A cold fetch: one per key at a time, its pages shared by every session that asks meanwhile. */
   private join(table: TableSchema, plan: FetchPlan, request: RequestDescription, signal: AbortSignal): Synced {
     const key = entryKey(table, request.pushed, request.limitPushed, plan);
-    let f = this.flights.get(key);
-    if (!f) {
-      const flight = new Flight();
-      const started = this.now();
-      const fetch = this.o.connector.fetchCopy(table, plan, flight.signal);
-      const done = (async () => {
-        const rows = new TableRows(table);
-        try {
-          for await (const page of fetch.records) {
-            rows.upsertText(page.bytes.toString('utf8'));
-            flight.push(page);
-          }
-        } catch (err) {
-          flight.finish(err);
-          return { truncated: false };
-        } finally {
-          this.flights.delete(key);
-        }
-        const entry = new CacheEntry(table.name, key, request.pushed, request.limitPushed, rows, fetch.truncated(), started);
-        this.entries.set(key, entry);
-        flight.finish();
-        this.persist(entry);
-        this.evict();
-        return { entry, truncated: entry.truncated };
-      })();
-      f = { flight, done, calls: () => fetch.requests(), started: performance.now() };
-      this.flights.set(key, f);
-    }
+    const f = this.flights.get(key) ?? this.startFlight(table, plan, request, key);
     const { flight, done, calls, started } = f;
     let rows = 0;
     let bytes = 0;
@@ -291,6 +394,35 @@ export class SharedCache {
     };
   }
 
+  private startFlight(table: TableSchema, plan: FetchPlan, request: RequestDescription, key: string): { flight: Flight; done: Promise<{ entry?: CacheEntry; truncated: boolean }>; calls: () => number; started: number } {
+    const flight = new Flight();
+    const started = this.now();
+    const fetch = this.o.connector.fetchCopy(table, plan, flight.signal);
+    const done = (async () => {
+      const rows = new TableRows(table);
+      try {
+        for await (const page of fetch.records) {
+          rows.upsertText(page.bytes.toString('utf8'));
+          flight.push(page);
+        }
+      } catch (err) {
+        flight.finish(err);
+        return { truncated: false };
+      } finally {
+        this.flights.delete(key);
+      }
+      const entry = new CacheEntry(table.name, key, request.pushed, request.limitPushed, rows, fetch.truncated(), started);
+      this.entries.set(key, entry);
+      flight.finish();
+      this.persist(entry);
+      this.evict();
+      return { entry, truncated: entry.truncated };
+    })();
+    const f = { flight, done, calls: () => fetch.requests(), started: performance.now() };
+    this.flights.set(key, f);
+    return f;
+  }
+
   private use(entry: CacheEntry, cost: SyncCost): Synced {
     entry.hits++;
     entry.lastUsed = this.now();
@@ -298,7 +430,11 @@ export class SharedCache {
   }
 
   private fresh(entry: CacheEntry): boolean {
-    return this.now() - entry.syncedAt < this.o.toleranceMs;
+    return this.freshAt(entry.syncedAt);
+  }
+
+  private freshAt(syncedAt: number): boolean {
+    return this.now() - syncedAt < this.o.toleranceMs;
   }
 
   /** The column to ask Keap for changes by, when the entry can be refreshed that way. */
@@ -360,7 +496,9 @@ export class SharedCache {
       if (e.table !== table.name) continue;
       if (e.full && key.startsWith(shape) && key === entryKey(table, [], false)) {
         const before = e.version;
+        const base = e.remote;
         this.applyToEntry(e, lines, deleted);
+        this.remote('a write', (bp) => this.publish(bp, e, before, base));
         if (this.syncing.has(e.id)) {
           let w = this.writesDuringSync.get(e.id);
           if (!w) this.writesDuringSync.set(e.id, (w = []));
@@ -373,15 +511,19 @@ export class SharedCache {
       const pinned = !e.limited && e.pushed.every((c) => c.column === table.primaryKey[0]) ? pinnedKeys(table, e.pushed) : undefined;
       if (pinned && key.startsWith(shape)) {
         const keys = new Set(pinned);
+        const before = e.version;
+        const base = e.remote;
         const changed: string[] = [];
         for (const line of lines) if (keys.has(e.rows.keyOf(line))) e.rows.upsertLine(line, changed);
         const removed = deleted.filter((k) => e.rows.delete(k));
         e.advance([...new Set(changed)], removed, e.syncedAt);
         this.persist(e);
+        if (e.version !== before) this.remote('a write', (bp) => this.publish(bp, e, before, base));
         continue;
       }
       this.entries.delete(key);
       void this.o.files?.remove(key);
+      this.remote('a write', (bp) => bp.remove([key]));
     }
     return full;
   }
@@ -399,6 +541,8 @@ export class SharedCache {
     // earlier than the tolerance allows, never later than it was: changes are then asked since no later than before
     const stale = this.now() - this.o.toleranceMs - 1;
     for (const e of this.entries.values()) if (e.table === table.name) e.syncedAt = Math.min(e.syncedAt, stale);
+    // and the stored entries, which other instances' copies follow
+    this.remote('a change at Keap', (bp) => bp.expire(table.name, this.o.toleranceMs + 1000));
   }
 
   /** The entries, for the keapgres_cache view. */
@@ -424,11 +568,13 @@ export class SharedCache {
       void this.o.files?.remove(key);
       n++;
     }
+    this.remote('a cleared entry', (bp) => bp.clear(table));
     return n;
   }
 
   /** Resolves when the cache files are written (tests, shutdown). */
   async flush(): Promise<void> {
+    await this.remoteQueue;
     await this.o.files?.flush();
   }
 
@@ -500,6 +646,11 @@ export function pinnedKeys(table: TableSchema, pushed: readonly PushedCondition[
 
 function pinsKey(table: TableSchema, pushed: readonly PushedCondition[]): boolean {
   return pinnedKeys(table, pushed) !== undefined;
+}
+
+/** `e` holds the stored version, and the stored entry was not made stale since (a write's expiry elsewhere) */
+function sameVersion(e: CacheEntry, head: RemoteHead): boolean {
+  return e.remote !== undefined && e.remote.id === head.id && e.remote.version === head.version && head.syncedAt >= e.syncedAt;
 }
 
 function zeroCost(): SyncCost {

@@ -18,6 +18,11 @@ export class TableRows {
     }
   }
 
+  /** rows have a key (else they are merged by position, and only ever replaced whole) */
+  get keyed(): boolean {
+    return this.keyIndexes.length > 0;
+  }
+
   get count(): number {
     return this.lines.size;
   }

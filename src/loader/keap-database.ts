@@ -14,6 +14,7 @@ import { keapgresCacheDir } from '../engine/template.js';
 import { createCredentialSource } from '../oauth/index.js';
 import { PostgresTokenStore } from '../shared-state/postgres-token-store.js';
 import { PostgresRateShare } from '../shared-state/postgres-quota.js';
+import { PostgresCacheBackplane } from '../shared-state/postgres-cache.js';
 import { KeapConnector } from '../keap/connector.js';
 import type { CredentialSource } from '../keap/types.js';
 import { loadCatalog } from '../schema/load.js';
@@ -179,6 +180,10 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     onError: (err) => log.error({ err }, 'could not start a spare engine'),
   });
   await pool.warm();
+  // with CacheConnection the cache's entries are shared by every instance of this account
+  const backplane = files && o.access.cacheConnection
+    ? await PostgresCacheBackplane.open(o.access.cacheConnection, sha256(`cache|${o.access.identity}`).slice(0, 32), log)
+    : undefined;
   const cache = files ? new SharedCache({
     connector,
     toleranceMs: cacheSettings.cacheToleranceSeconds * 1000,
@@ -186,6 +191,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
     offline: cacheSettings.offline,
     files,
     logger: log,
+    backplane,
   }, catalog.tables) : undefined;
   log.info({ tables: catalog.tables.size, cache: files?.directory, offline: cacheSettings.offline }, 'database ready');
   let refreshing: Promise<unknown> = Promise.resolve();
@@ -226,6 +232,7 @@ export async function openKeapDatabase(o: OpenDatabaseOptions): Promise<KeapData
       await pool.close();
       await connector.close();
       await rateShare?.close();
+      await backplane?.close();
       await o.access.close?.();
     },
   };

@@ -29,7 +29,7 @@ export function displayUrl(url: string): string {
 export async function openSharedPostgres(url: string, logger: Logger): Promise<SharedPostgres & { release(): Promise<void> }> {
   let entry = pools.get(url);
   if (!entry) {
-    const pool = new pg.Pool({ connectionString: url, max: 4, connectionTimeoutMillis: 10_000, application_name: 'keapgres', idleTimeoutMillis: 30_000 });
+    const pool = new pg.Pool({ connectionString: url, max: 24, connectionTimeoutMillis: 10_000, application_name: 'keapgres', idleTimeoutMillis: 30_000 });
     // an idle connection the server dropped: the next query gets a fresh one
     pool.on('error', (err) => logger.warn({ err: err.message }, 'a connection to the CacheConnection PostgreSQL failed'));
     const shared: SharedPostgres = { pool, display: displayUrl(url) };
