@@ -4,6 +4,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startSandbox, type Sandbox } from '../src/sandbox/index.js';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
@@ -90,4 +94,58 @@ test('CacheConnection to a PostgreSQL that is not there: the server does not sta
     assert.doesNotMatch(`${err.message} ${err.detail} ${err.hint}`, /s3cret-pw/);
     return true;
   });
+});
+
+async function freePort(): Promise<number> {
+  return await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+test('an instance killed in the middle of a refresh: the stored pair stays usable, and another instance refreshes with it', { skip, timeout: 60_000 }, async () => {
+  const { refresh_token } = sandbox.issueTokens({ expiresInSeconds: 3600 });
+  const conn = connection(refresh_token).replace('OAuthSettingsLocation=memory://unused', 'OAuthSettingsLocation=memory://killed-mid-refresh');
+  // the token request takes 4 s to reach Keap: the instance is killed while it holds the lock and waits
+  sandbox.setFaults({ tokenLatencyMs: 4000 });
+  sandbox.resetStats();
+  const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const child = spawn(process.execPath, [path.join(repo, 'server/keapgres.js'), 'serve', '--port', String(await freePort()), '--connection', conn], {
+    env: { ...process.env, KEAPGRES_LOG_LEVEL: 'warn', KEAPGRES_CONFIG: '' }, stdio: 'ignore',
+  });
+  const exited = new Promise((r) => child.once('exit', r));
+  const db = new pg.Client(postgres.clientConfig());
+  await db.connect();
+  try {
+    // wait until the child holds the refresh lock (an advisory lock of a keapgres connection)
+    let held = false;
+    for (let i = 0; i < 200 && !held; i++) {
+      const { rows } = await db.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE l.locktype = 'advisory' AND l.granted AND a.application_name = 'keapgres'`);
+      held = rows[0].n > 0;
+      if (!held) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(held, 'the child took the refresh lock');
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGKILL');
+    await exited;
+    sandbox.setFaults({ tokenLatencyMs: 0 });
+    // another instance: the lock went with the dead connection, the stored (or configured) pair still works
+    const next = await startTestServer({ config: { databases: { keap: conn } } });
+    try {
+      const rows = await next.rows<{ n: number }>('SELECT count(*)::int AS n FROM (SELECT * FROM tags) t');
+      assert.ok(rows[0]!.n > 0);
+    } finally {
+      await next.stop();
+    }
+    assert.equal(sandbox.stats().tokenRefreshes, 1, 'the killed refresh never reached Keap; one refresh in all');
+    const { rows } = await db.query(`SELECT tokens FROM keapgres.oauth_tokens WHERE connection = 'killed-mid-refresh'`);
+    assert.equal(rows.length, 1);
+    assert.ok(rows[0].tokens.refreshToken && rows[0].tokens.refreshToken !== refresh_token, 'the new pair is stored');
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    sandbox.setFaults({ tokenLatencyMs: 0 });
+    await db.end();
+  }
 });

@@ -19,6 +19,11 @@ export interface Faults {
    * back that long (a write that reached Keap whose answer never came). `count` limits how many it hits.
    */
   writeFaults?: WriteFault[];
+  /**
+   * A token request takes this long to reach Keap (ms): a client that goes away meanwhile never reaches it, so its
+   * refresh token stays valid (what an instance killed in the middle of a refresh leaves).
+   */
+  tokenLatencyMs?: number;
 }
 
 export interface WriteFault { match: string; status?: number; message?: string; hangMs?: number; count?: number }
@@ -50,6 +55,7 @@ export class FaultInjector {
     if (p.resetRate !== undefined) next.resetRate = num(p.resetRate, 'resetRate', 1);
     if (p.truncateRate !== undefined) next.truncateRate = num(p.truncateRate, 'truncateRate', 1);
     if (p.slowBodyMs !== undefined) next.slowBodyMs = num(p.slowBodyMs, 'slowBodyMs');
+    if (p.tokenLatencyMs !== undefined) next.tokenLatencyMs = num(p.tokenLatencyMs, 'tokenLatencyMs');
     if (p.errorStatuses !== undefined) {
       if (!Array.isArray(p.errorStatuses) || p.errorStatuses.length === 0 || !p.errorStatuses.every((s) => Number.isInteger(s) && s >= 400 && s <= 599)) throw new Error('errorStatuses must be a non-empty list of HTTP statuses 400-599');
       next.errorStatuses = [...p.errorStatuses];

@@ -120,6 +120,11 @@ export function createSandboxServer(parts: ServerParts): Server {
       return void await send(res, r.status, `<!DOCTYPE html><html><body><h1>Authorization failed</h1><p>${r.message}</p></body></html>`, { 'content-type': 'text/html;charset=UTF-8' });
     }
     // POST /token
+    const inTransit = parts.faults.current.tokenLatencyMs ?? 0;
+    if (inTransit > 0) {
+      await sleep(inTransit);
+      if (req.socket.destroyed) { parts.stats.record(key, 'oauth', 'reset'); return; } // never arrived
+    }
     let form: URLSearchParams;
     try { form = new URLSearchParams((await readBody(req)).toString('utf8')); } catch { form = new URLSearchParams(); }
     const r = parts.auth.exchange(form, req.headers.authorization);
