@@ -294,6 +294,31 @@ test('a server-level CacheConnection to a PostgreSQL that is not there: the serv
   });
 });
 
+// last: it stops the shared PostgreSQL
+test('the shared PostgreSQL down later: sessions start and are cancelled on their own instance; a cancel for another instance is dropped', { skip }, async () => {
+  const [a, b] = [instances[0]!, instances[1]!];
+  const c = new pg.Client(a.clientConfig());
+  await c.connect();
+  try {
+    await postgres.stop();
+    await sleep(2_500); // past the 2 s for which an instance's address is remembered
+    let ended = false;
+    const running = c.query('SELECT pg_sleep(30)').then(() => undefined, (e: { code?: string }) => e.code).finally(() => { ended = true; });
+    await sleep(800);
+    const t0 = performance.now();
+    await sendCancel(b.port, keyOf(c));
+    assert.ok(performance.now() - t0 < 3000, 'the cancel connection was closed promptly');
+    assert.ok(logs[1]!.some((l) => l.includes('not forwarded: the CacheConnection PostgreSQL did not answer')));
+    await sleep(300);
+    assert.equal(ended, false, 'the statement ended without its cancel reaching it');
+    await sendCancel(a.port, keyOf(c));
+    assert.equal(await running, '57014');
+    assert.deepEqual(await b.rows('SELECT 1 AS one'), [{ one: 1 }], 'new sessions start without the shared PostgreSQL');
+  } finally {
+    await c.end();
+  }
+});
+
 /** An interactive psql on a pseudo-terminal (util-linux `script`), typed into like a person. */
 class InteractivePsql {
   private readonly child;
