@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import pg from 'pg';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
 import { PID_COUNTER_BITS } from '../src/wire/cancel-forwarder.js';
+import { createScramVerifier } from '../src/wire/scram.js';
 
 function missing(): string | false {
   if (findPostgresBin() === undefined) return 'PostgreSQL is not installed (no pg_ctl): apt-get install -y postgresql';
@@ -25,6 +26,8 @@ function missing(): string | false {
 }
 const why = missing();
 const skip = why && !process.env.CI ? why : false;
+
+const BALANCED_PASSWORD = 'lb-user-pw';
 
 /** short, so that a killed instance's id is free within the test; every instance must use the same */
 const INSTANCE_TIMEOUT = 8;
@@ -40,7 +43,10 @@ before(async () => {
   postgres = await startPostgres();
   cacheConnection = `postgresql://${postgres.user}@${postgres.host}:${postgres.port}/${postgres.database}`;
   // at once: they race for the smallest free id
-  instances = await Promise.all([0, 1, 2].map((i) => startTestServer({ logLines: logs[i], config: { cacheConnection, instanceTimeout: INSTANCE_TIMEOUT } })));
+  // a user with a password, as in docker/compose.yaml: HAProxy's pgsql-check then stops at the SCRAM request
+  // instead of starting a session; the tests' own user "tester" is trusted
+  const users = [{ name: 'metabase', verifier: createScramVerifier(BALANCED_PASSWORD) }];
+  instances = await Promise.all([0, 1, 2].map((i) => startTestServer({ logLines: logs[i], config: { cacheConnection, instanceTimeout: INSTANCE_TIMEOUT, users, trust: ['tester'] } })));
   balancer = await RoundRobin.start(instances.map((s) => s.port));
 });
 after(async () => {
@@ -214,6 +220,70 @@ test('Ctrl-C in psql behind a round-robin balancer: its cancel reaches another i
   }
 });
 
+function haproxyBinary(): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', 'command -v haproxy'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+test('Ctrl-C in psql through HAProxy with docker/haproxy.cfg: leastconn sends the cancel to the other instance, which forwards it', { skip: skip || (haproxyBinary() ? false : 'haproxy is not installed (apt-get install haproxy; .ci/run does)') }, async (t) => {
+  const [a, b] = [instances[0]!, instances[1]!];
+  const port = await freePort();
+  // the compose profile's file, with loopback addresses for the compose network's names
+  const cfg = readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'docker', 'haproxy.cfg'), 'utf8')
+    .replace(/^resolvers docker\n(?:[ \t]+.*\n)*/m, '')
+    .replace(/ resolvers docker init-addr \S+/, '')
+    .replace('bind :5433', `bind 127.0.0.1:${port}`)
+    .replace(/^([ \t]+server keapgres-1) keapgres-1:5433/m, `$1 127.0.0.1:${a.port}`)
+    .replace(/^([ \t]+server keapgres-2) keapgres-2:5433/m, `$1 127.0.0.1:${b.port}`);
+  assert.doesNotMatch(cfg, /keapgres-\d:5433|resolvers/);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'keapgres-haproxy-'));
+  writeFileSync(path.join(dir, 'haproxy.cfg'), cfg);
+  const haproxy = spawn(haproxyBinary()!, ['-db', '-f', path.join(dir, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let haproxyOut = '';
+  haproxy.stdout.on('data', (d: Buffer) => { haproxyOut += d.toString(); });
+  haproxy.stderr.on('data', (d: Buffer) => { haproxyOut += d.toString(); });
+  const session = new InteractivePsql(`host=127.0.0.1 port=${port} dbname=keap user=metabase`, a.configDir, BALANCED_PASSWORD);
+  try {
+    // the health checks (a StartupMessage for user "haproxy") find both instances up
+    await sleep(6_000);
+    assert.doesNotMatch(haproxyOut, /is DOWN/, haproxyOut);
+    session.type(`SELECT 'sta' || 'rted' AS marker, pg_backend_pid() >> ${PID_COUNTER_BITS} AS instance;\n`);
+    let at = await session.waitFor(/started\s*\|\s*(\d+)/);
+    const holder = Number(/started\s*\|\s*(\d+)/.exec(session.output)![1]);
+    const other = holder === a.instance!.id ? 1 : 0;
+    session.type('SELECT pg_sleep(30);\n');
+    at = await session.waitFor(/pg_sleep\(30\);\r?\n/, at);
+    await sleep(800);
+    const before = logs[other]!.length;
+    const pressed = Date.now();
+    session.type('\x03');
+    at = await session.waitFor(/ERROR:\s+canceling statement due to user request/, at, 5000);
+    const cancelMs = Date.now() - pressed;
+    assert.ok(cancelMs < 2000, `cancel took ${cancelMs} ms`);
+    assert.ok(logs[other]!.slice(before).some((l) => l.includes('forwarded')), 'the cancel went to the other instance, which forwarded it');
+    at = await session.waitFor(/keap=[#>] $/, at);
+    session.type(`SELECT 'aft' || 'er' AS marker;\n`);
+    await session.waitFor(/after/, at);
+    t.diagnostic(`Ctrl-C through HAProxy: 57014 shown ${cancelMs} ms after the key press`);
+    assert.equal(await session.quit(), 0);
+  } finally {
+    await session.quit().catch(() => undefined);
+    haproxy.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('cancel requests for unknown instances are ignored at once, and a table pointing back never makes a loop', { skip }, async () => {
   const [a, b] = [instances[0]!, instances[1]!];
   // id 2000: never registered; 2001: a live row whose address is B itself (as after a restart with a new id)
@@ -326,8 +396,8 @@ class InteractivePsql {
   private readonly exited: Promise<number | null>;
   private done = false;
 
-  constructor(dsn: string, home: string) {
-    const env = { PATH: process.env.PATH, HOME: home, LC_ALL: 'C.UTF-8', PSQLRC: '/dev/null', PGCONNECT_TIMEOUT: '10', TERM: 'dumb', PAGER: 'cat' };
+  constructor(dsn: string, home: string, password?: string) {
+    const env = { PATH: process.env.PATH, HOME: home, LC_ALL: 'C.UTF-8', PSQLRC: '/dev/null', PGCONNECT_TIMEOUT: '10', TERM: 'dumb', PAGER: 'cat', ...(password ? { PGPASSWORD: password } : {}) };
     this.child = spawn('script', ['-q', '-e', '-c', `exec psql -X '${dsn}'`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.on('data', (d: Buffer) => { this.output += d.toString(); });
     this.child.stderr.on('data', (d: Buffer) => { this.output += d.toString(); });
