@@ -152,6 +152,12 @@ test('pids are unique across instances and carry the instance id; pg_stat_activi
     }
     const { rows } = await clients[0]!.c.query(`SELECT pid, application_name FROM pg_stat_activity WHERE application_name LIKE 'pids\\_%' ORDER BY pid`);
     assert.deepEqual(rows.map((r) => r.application_name), ['pids_0', 'pids_0', 'pids_0']);
+    // signals stay per instance: another instance's pid is no backend here (PostgreSQL's warning, false)
+    const warnings: string[] = [];
+    clients[0]!.c.on('notice', (n) => warnings.push(n.message ?? ''));
+    const onB = keyOf(clients[1]!.c).processID;
+    assert.deepEqual((await clients[0]!.c.query('SELECT pg_cancel_backend($1) AS ok', [onB])).rows, [{ ok: false }]);
+    assert.deepEqual(warnings, [`PID ${onB} is not a PostgreSQL backend process`]);
   } finally {
     await Promise.all(clients.map(({ c }) => c.end()));
   }
