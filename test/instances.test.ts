@@ -234,6 +234,14 @@ function haproxyBinary(): string | undefined {
   }
 }
 
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('connect', () => { socket.destroy(); resolve(true); });
+    socket.on('error', () => resolve(false));
+  });
+}
+
 async function freePort(): Promise<number> {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -259,11 +267,14 @@ test('Ctrl-C in psql through HAProxy with docker/haproxy.cfg: leastconn sends th
   let haproxyOut = '';
   haproxy.stdout.on('data', (d: Buffer) => { haproxyOut += d.toString(); });
   haproxy.stderr.on('data', (d: Buffer) => { haproxyOut += d.toString(); });
-  const session = new InteractivePsql(`host=127.0.0.1 port=${port} dbname=keap user=metabase`, a.configDir, BALANCED_PASSWORD);
+  let session: InteractivePsql | undefined;
   try {
-    // the health checks (a StartupMessage for user "haproxy") find both instances up
+    // HAProxy listening, and its health checks (a StartupMessage for user "haproxy") finding both instances up
+    const deadline = Date.now() + 20_000;
+    while (!(await accepts(port)) && Date.now() < deadline) await sleep(100);
     await sleep(6_000);
-    assert.doesNotMatch(haproxyOut, /is DOWN/, haproxyOut);
+    assert.doesNotMatch(haproxyOut, /is DOWN|ALERT/, haproxyOut);
+    session = new InteractivePsql(`host=127.0.0.1 port=${port} dbname=keap user=metabase`, a.configDir, BALANCED_PASSWORD);
     session.type(`SELECT 'sta' || 'rted' AS marker, pg_backend_pid() >> ${PID_COUNTER_BITS} AS instance;\n`);
     let at = await session.waitFor(/started\s*\|\s*(\d+)/);
     const holder = Number(/started\s*\|\s*(\d+)/.exec(session.output)![1]);
@@ -284,7 +295,7 @@ test('Ctrl-C in psql through HAProxy with docker/haproxy.cfg: leastconn sends th
     t.diagnostic(`Ctrl-C through HAProxy: 57014 shown ${cancelMs} ms after the key press`);
     assert.equal(await session.quit(), 0);
   } finally {
-    await session.quit().catch(() => undefined);
+    await session?.quit().catch(() => undefined);
     haproxy.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
