@@ -148,3 +148,57 @@ test('the start-up log says when the sandbox is served, and masks connection str
   assert.match(text, /OAuthClientSecret=\*{8}/);
   assert.ok(!text.includes('csecret'));
 });
+
+test('a server-level cacheConnection is every Keap database\'s that names none; advertiseAddress and instanceTimeout', () => {
+  const shared = 'postgresql://keapgres:pw-7f3a@db.internal:5432/keapgres';
+  const own = 'postgresql://other:pw-own@db2.internal/state';
+  const file = writeConfig('instances.json', {
+    cacheConnection: shared, advertiseAddress: 'keapgres-1:6543', instanceTimeout: 12,
+    databases: { acme: CONN, globex: `${CONN};CacheConnection=${own}`, demo: 'sandbox' },
+  });
+  const c = loadServerConfig({ configFile: file, env: baseEnv });
+  assert.equal(c.cacheConnection, shared);
+  assert.deepEqual(c.advertiseAddress, { host: 'keapgres-1', port: 6543 });
+  assert.equal(c.instanceTimeoutSeconds, 12);
+  const db = (name: string) => c.databases.get(name) as Exclude<ReturnType<typeof c.databases.get>, 'sandbox' | undefined>;
+  assert.equal(db('acme').cacheConnection, shared);
+  assert.equal(db('globex').cacheConnection, own, 'a database\'s own CacheConnection wins');
+  assert.equal(c.databases.get('demo'), 'sandbox');
+  assert.ok(Object.isFrozen(db('acme')));
+
+  // the environment wins over the file (Kubernetes: a Secret and the downward API)
+  const e = loadServerConfig({ configFile: file, env: { ...baseEnv, KEAPGRES_CACHE_CONNECTION: own, KEAPGRES_ADVERTISE_ADDRESS: '10.1.2.3' } });
+  assert.equal(e.cacheConnection, own);
+  assert.deepEqual(e.advertiseAddress, { host: '10.1.2.3' });
+  assert.deepEqual(loadServerConfig({ env: { ...baseEnv, KEAPGRES_ADVERTISE_ADDRESS: '[fd00::7]:5433' } }).advertiseAddress, { host: 'fd00::7', port: 5433 });
+
+  const defaults = loadServerConfig({ env: baseEnv });
+  assert.equal(defaults.cacheConnection, undefined);
+  assert.equal(defaults.advertiseAddress, undefined);
+  assert.equal(defaults.instanceTimeoutSeconds, 30);
+
+  // the start-up log names the shared PostgreSQL without its password
+  const stream = new PassThrough();
+  let text = '';
+  stream.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  logServerConfig(c, createLogger({ stream }));
+  assert.match(text, /db\.internal/);
+  assert.ok(!text.includes('pw-7f3a') && !text.includes('pw-own'), 'a CacheConnection password reached the log');
+});
+
+test('a bad cacheConnection, advertiseAddress or instanceTimeout is refused, naming the setting and never the password', () => {
+  const refused = (config: unknown, env: Record<string, string>, re: RegExp) => {
+    const file = writeConfig('bad-instances.json', config);
+    assert.throws(() => loadServerConfig({ configFile: file, env: { ...baseEnv, ...env } }), (err: ConfigError) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, re);
+      assert.ok(!`${err.message} ${err.detail} ${err.hint}`.includes('pw-9c1e'), 'the password reached the error');
+      return true;
+    });
+  };
+  refused({ cacheConnection: 'mysql://u:pw-9c1e@h/db' }, {}, /"cacheConnection" in the configuration file .*is not a PostgreSQL URL/);
+  refused({}, { KEAPGRES_CACHE_CONNECTION: 'http://u:pw-9c1e@h/db' }, /KEAPGRES_CACHE_CONNECTION.*is not a PostgreSQL URL/);
+  refused({ advertiseAddress: 'a host:1' }, {}, /"advertiseAddress" in the configuration file .* must be a host name or address/);
+  refused({}, { KEAPGRES_ADVERTISE_ADDRESS: 'keapgres-1:99999' }, /KEAPGRES_ADVERTISE_ADDRESS must be a host name/);
+  refused({ instanceTimeout: 1 }, {}, /"instanceTimeout" .* from 3 to 3600/);
+});

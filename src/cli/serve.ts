@@ -10,6 +10,9 @@ import type { Logger } from 'pino';
 import { errorText } from './error-text.js';
 import { ConfigError } from '../config/config-error.js';
 import { withMaintenanceDatabases, type ServedNames } from './maintenance-databases.js';
+import { InstanceRegistration } from '../shared-state/instances.js';
+import type { ServerConfig } from '../config/server-config.js';
+import os from 'node:os';
 
 export const SERVE_USAGE = `usage: keapgres serve [--host H] [--port P] [--config FILE] [--connection STRING]
   --host H            listen address (default 127.0.0.1; env KEAPGRES_HOST)
@@ -25,6 +28,8 @@ export interface RunningServer {
   listener: PgListener;
   databases: Map<string, KeapDatabase>;
   sandbox?: Sandbox;
+  /** with a CacheConnection: this instance's registration (its id is in its pids) */
+  instance?: InstanceRegistration;
   stop(): Promise<void>;
 }
 
@@ -46,14 +51,19 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const databases = new Map<string, KeapDatabase>();
   const backends = new Map<string, DatabaseBackend>();
   let names: ServedNames | undefined;
+  let instance: InstanceRegistration | undefined;
   // whatever was opened, when the server cannot start after all (engines in worker threads would keep
   // the process alive)
   const closeAll = async () => {
     await names?.close();
     for (const db of databases.values()) await db.close();
     await sandbox?.close();
+    await instance?.close();
   };
   try {
+    // first, so that an unreachable shared PostgreSQL stops the start before any engine is made
+    const shared = sharedStateUrl(config, logger);
+    if (shared) instance = await InstanceRegistration.register(shared, logger, { timeoutSeconds: config.instanceTimeoutSeconds });
     for (const [name, conn] of config.databases) {
       let access;
       if (conn === 'sandbox') {
@@ -74,7 +84,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   }
   const listener = new PgListener({
     host: config.host, port: config.port, tls: config.tls, users: config.users, trust: config.trust, passwordMethod: config.passwordMethod,
-    maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: names.backends, logger,
+    maxSessions: config.maxSessions, maxMessageBytes: config.maxMessageBytes, databases: names.backends, logger, instances: instance,
   });
   let addr: { host: string; port: number };
   try {
@@ -88,14 +98,48 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
         : 'Check --host (KEAPGRES_HOST): it must be an address of this machine.',
     });
   }
+  if (instance) {
+    const advertised = { host: config.advertiseAddress?.host ?? reachableHost(addr.host, logger), port: config.advertiseAddress?.port ?? addr.port };
+    try {
+      await instance.advertise(advertised);
+    } catch (err) {
+      await listener.stop(0);
+      await closeAll();
+      throw err;
+    }
+    logger.info({ instance: instance.id, cancelAddress: `${advertised.host}:${advertised.port}` }, 'registered: the other instances forward cancel requests for this instance\'s sessions here');
+  }
   logger.info({ host: addr.host, port: addr.port, databases: [...backends.keys()] }, 'keapgres is serving');
   return {
-    host: addr.host, port: addr.port, listener, databases, sandbox,
+    host: addr.host, port: addr.port, listener, databases, sandbox, instance,
     async stop() {
       await listener.stop(config.shutdownGraceMs);
       await closeAll();
     },
   };
+}
+
+/**
+ * The PostgreSQL where this instance registers (for cancel forwarding): the server-level CacheConnection,
+ * else the first database's. Databases naming different ones still share their tokens each in its own.
+ */
+function sharedStateUrl(config: ServerConfig, logger: Logger): string | undefined {
+  if (config.cacheConnection) return config.cacheConnection;
+  const urls = [...new Set([...config.databases.values()].flatMap((s) => (s !== 'sandbox' && s.cacheConnection ? [s.cacheConnection] : [])))];
+  if (urls.length > 1) {
+    logger.info({ databases: [...config.databases].filter(([, s]) => s !== 'sandbox' && s.cacheConnection === urls[0]).map(([n]) => n) },
+      'databases name different CacheConnection PostgreSQLs: this instance registers (for cancel forwarding) in the first one; set "cacheConnection" in the server configuration to choose');
+  }
+  return urls[0];
+}
+
+/** The listen address, or for a wildcard one (0.0.0.0, ::) an address of this machine others can reach. */
+function reachableHost(listenHost: string, logger: Logger): string {
+  if (listenHost !== '0.0.0.0' && listenHost !== '::' && listenHost !== '') return listenHost;
+  const candidates = Object.values(os.networkInterfaces()).flatMap((list) => list ?? []).filter((a) => !a.internal);
+  const chosen = candidates.find((a) => a.family === 'IPv4')?.address ?? candidates[0]?.address ?? os.hostname();
+  logger.info({ advertised: chosen }, 'listening on every address: other instances forward cancel requests to this one; set "advertiseAddress" (KEAPGRES_ADVERTISE_ADDRESS) if they cannot reach it');
+  return chosen;
 }
 
 export async function runServeCommand(args: string[]): Promise<number> {

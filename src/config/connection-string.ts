@@ -282,7 +282,7 @@ function freezeSettings(settings: ConnectionSettings): ConnectionSettings {
  * too: any text whose role is unclear (a part without "=", an unclosed quote, an unknown
  * property's value) is masked, since it may be a piece of a secret.
  */
-function parseCacheConnection(v: string): string {
+export function parseCacheConnection(v: string): string {
   let url: URL;
   try {
     url = new URL(v);

@@ -8,6 +8,12 @@ export function logServerConfig(config: ServerConfig, logger: Logger): void {
     { host: config.host, port: config.port, tls: config.tls !== undefined, users: config.users.map((u) => u.name), trust: config.trust, configFile: config.configFile },
     'keapgres configuration loaded',
   );
+  if (config.cacheConnection) {
+    logger.info(
+      { cacheConnection: withoutPassword(config.cacheConnection), advertiseAddress: config.advertiseAddress, instanceTimeout: config.instanceTimeoutSeconds },
+      'instances share state through the CacheConnection PostgreSQL',
+    );
+  }
   for (const [database, settings] of config.databases) {
     if (settings === 'sandbox') {
       logger.warn(
@@ -20,5 +26,17 @@ export function logServerConfig(config: ServerConfig, logger: Logger): void {
   }
   if (config.users.length === 0 && config.trust === false) {
     logger.warn('no users configured: keapgres accepts loopback connections only, trusted without a password. Add users with "keapgres passwd USER" to accept other hosts.');
+  }
+}
+
+/** A postgresql:// URL as it may be logged: its password masked. */
+function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '********';
+    if (u.searchParams.has('password')) u.searchParams.set('password', '********');
+    return u.toString();
+  } catch {
+    return '(a CacheConnection URL)';
   }
 }

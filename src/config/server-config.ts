@@ -11,13 +11,16 @@
 //   "databases": { "keap": "AuthScheme=OAuth;InitiateOAuth=GETANDREFRESH;…", "demo": "sandbox" },
 //   "sandbox": { "seed": 1, "contacts": 1000 },
 //   "maxSessions": 100, "maxMessageBytes": 67108864, "shutdownGraceMs": 10000,
-//   "idleSpareEngines": 1, "logLevel": "info"
+//   "idleSpareEngines": 1, "logLevel": "info",
+//   "cacheConnection": "postgresql://…",   // state shared by instances, for every database without its own
+//   "advertiseAddress": "10.0.0.7",        // where other instances forward CancelRequests (host or host:port)
+//   "instanceTimeout": 30                  // seconds without a heartbeat after which an instance id is free
 // }
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { closestName } from './closest-name.js';
 import { ConfigError } from './config-error.js';
-import { parseCacheSettings, parseConnectionString, type CacheSettings, type ConnectionSettings } from './connection-string.js';
+import { parseCacheConnection, parseCacheSettings, parseConnectionString, type CacheSettings, type ConnectionSettings } from './connection-string.js';
 import { createScramVerifier, isScramVerifier } from '../wire/scram.js';
 
 export interface ServerUser {
@@ -63,6 +66,12 @@ export interface ServerConfig {
   readonly sandboxCache: ReadonlyMap<string, CacheSettings>;
   /** the config file read, if any */
   readonly configFile?: string;
+  /** CacheConnection for every database that names none (and where this instance registers for cancel forwarding) */
+  readonly cacheConnection?: string;
+  /** where other instances reach this one's CancelRequests, when not the listen address (containers, Kubernetes) */
+  readonly advertiseAddress?: { readonly host: string; readonly port?: number };
+  /** seconds without a heartbeat after which an instance's id (and its pids) may be taken over */
+  readonly instanceTimeoutSeconds: number;
 }
 
 export interface LoadServerConfigOptions {
@@ -74,7 +83,7 @@ export interface LoadServerConfigOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const FILE_KEYS = ['host', 'port', 'tls', 'users', 'trust', 'passwordMethod', 'databases', 'sandbox', 'maxSessions', 'maxMessageBytes', 'shutdownGraceMs', 'idleSpareEngines', 'idleLoadedEngines', 'logLevel'] as const;
+const FILE_KEYS = ['host', 'port', 'tls', 'users', 'trust', 'passwordMethod', 'databases', 'sandbox', 'maxSessions', 'maxMessageBytes', 'shutdownGraceMs', 'idleSpareEngines', 'idleLoadedEngines', 'logLevel', 'cacheConnection', 'advertiseAddress', 'instanceTimeout'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/;
 
@@ -91,6 +100,8 @@ export const ENVIRONMENT_VARIABLES = {
   KEAPGRES_TRUST: '"true", "false" or a comma list of users allowed without a password',
   KEAPGRES_MAX_SESSIONS: 'most concurrent client sessions (default 100)',
   KEAPGRES_LOG_LEVEL: 'fatal, error, warn, info (default), debug, trace or silent',
+  KEAPGRES_CACHE_CONNECTION: 'postgresql:// URL where instances share state, for every database without its own CacheConnection',
+  KEAPGRES_ADVERTISE_ADDRESS: 'host or host:port where other instances forward cancel requests (default: the listen address)',
 } as const;
 
 type Raw = Partial<Record<(typeof FILE_KEYS)[number], unknown>>;
@@ -110,7 +121,9 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
   const users = loadUsers(raw, env, where);
   const trust = loadTrust(raw, env, where);
   const sandboxCache = new Map<string, CacheSettings>();
-  const databases = loadDatabases(raw, opts.connection ?? nonEmpty(env.KEAPGRES_CONNECTION), where, env, sandboxCache);
+  const cacheConnection = loadCacheConnection(raw, env, where);
+  const databases = loadDatabases(raw, opts.connection ?? nonEmpty(env.KEAPGRES_CONNECTION), where, env, sandboxCache, cacheConnection);
+  const advertiseAddress = parseAdvertiseAddress(nonEmpty(env.KEAPGRES_ADVERTISE_ADDRESS) ?? stringField(raw, 'advertiseAddress', where), env.KEAPGRES_ADVERTISE_ADDRESS ? 'KEAPGRES_ADVERTISE_ADDRESS' : `"advertiseAddress" in the ${where}`);
   const logLevel = (nonEmpty(env.KEAPGRES_LOG_LEVEL) ?? stringField(raw, 'logLevel', where) ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log level "${logLevel}" is not recognized`, { hint: `Allowed values: ${LOG_LEVELS.join(', ')}.` });
 
@@ -136,6 +149,9 @@ export function loadServerConfig(opts: LoadServerConfigOptions = {}): ServerConf
     sandbox: sandbox ?? ([...databases.values()].includes('sandbox') ? { seed: 1, contacts: 1000 } : undefined),
     sandboxCache,
     configFile,
+    cacheConnection,
+    advertiseAddress,
+    instanceTimeoutSeconds: intField(raw, 'instanceTimeout', where, 3, 3600) ?? 30,
   };
   Object.freeze(config.users);
   if (Array.isArray(config.trust)) Object.freeze(config.trust);
@@ -270,7 +286,32 @@ function loadTrust(raw: Raw, env: NodeJS.ProcessEnv, where: string): boolean | s
   throw new ConfigError(`"trust" in the ${where} must be true, false, or a list of user names`);
 }
 
-function loadDatabases(raw: Raw, connection: string | undefined, where: string, env: NodeJS.ProcessEnv, sandboxCache: Map<string, CacheSettings>): Map<string, ConnectionSettings | 'sandbox'> {
+/** The server-level CacheConnection (environment over file), checked as the connection property is. */
+function loadCacheConnection(raw: Raw, env: NodeJS.ProcessEnv, where: string): string | undefined {
+  const fromEnv = nonEmpty(env.KEAPGRES_CACHE_CONNECTION);
+  const v = fromEnv ?? stringField(raw, 'cacheConnection', where);
+  if (v === undefined) return undefined;
+  try {
+    return parseCacheConnection(v);
+  } catch (err) {
+    // the URL may hold a password: the message names the setting, never its value
+    if (err instanceof ConfigError) throw new ConfigError(`${fromEnv ? 'KEAPGRES_CACHE_CONNECTION' : `"cacheConnection" in the ${where}`}: ${err.message}`, { detail: err.detail, hint: err.hint });
+    throw err;
+  }
+}
+
+/** "host", "host:port", "[v6]" or "[v6]:port". */
+export function parseAdvertiseAddress(v: string | undefined, what: string): ServerConfig['advertiseAddress'] {
+  if (v === undefined) return undefined;
+  const m = /^\[([0-9A-Fa-f:.]+)\](?::(\d+))?$/.exec(v) ?? /^([^:\s\[\]]+)(?::(\d+))?$/.exec(v) ?? (/^[0-9A-Fa-f:]+$/.test(v) && v.includes(':') ? [v, v] : null);
+  const port = m?.[2] === undefined ? undefined : Number(m[2]);
+  if (!m || (port !== undefined && (port < 1 || port > 65535))) {
+    throw new ConfigError(`${what} must be a host name or address, optionally with ":port"`, { detail: `It is "${v.slice(0, 64)}".`, hint: 'For example "10.0.0.7", "keapgres-1:5433" or "[fd00::7]:5433".' });
+  }
+  return Object.freeze({ host: m[1]!, ...(port !== undefined ? { port } : {}) });
+}
+
+function loadDatabases(raw: Raw, connection: string | undefined, where: string, env: NodeJS.ProcessEnv, sandboxCache: Map<string, CacheSettings>, cacheConnection: string | undefined): Map<string, ConnectionSettings | 'sandbox'> {
   const databases = new Map<string, ConnectionSettings | 'sandbox'>();
   if (raw.databases !== undefined) {
     if (typeof raw.databases !== 'object' || raw.databases === null || Array.isArray(raw.databases)) {
@@ -290,6 +331,12 @@ function loadDatabases(raw: Raw, connection: string | undefined, where: string, 
   }
   if (connection !== undefined) databases.set('keap', parseDatabase('keap', connection, env, sandboxCache));
   if (databases.size === 0) databases.set('keap', 'sandbox');
+  // the server-level CacheConnection is every Keap database's unless it names its own
+  if (cacheConnection !== undefined) {
+    for (const [name, settings] of databases) {
+      if (settings !== 'sandbox' && settings.cacheConnection === undefined) databases.set(name, Object.freeze({ ...settings, cacheConnection }));
+    }
+  }
   return databases;
 }
 

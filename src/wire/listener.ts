@@ -13,6 +13,7 @@ import { NotAStartupPacket, parseOptions, readStartupPacket } from './startup.js
 import { ScramServer, SCRAM_MECHANISM, passwordMatchesVerifier } from './scram.js';
 import { BackendRegistry } from '../backends/registry.js';
 import { backendOfConnection } from '../backends/connection-identity.js';
+import { CancelForwarder, InstancePids, type InstanceDirectory } from './cancel-forwarder.js';
 
 export interface DatabaseBackend {
   pool: EnginePool;
@@ -36,6 +37,11 @@ export interface ListenerOptions {
   startupTimeoutMs?: number;
   databases: ReadonlyMap<string, DatabaseBackend>;
   logger: Logger;
+  /**
+   * With a CacheConnection: this instance among the others. Pids then carry its id, and a CancelRequest
+   * for another instance's pid is forwarded there. Without it pids are small numbers, as before.
+   */
+  instances?: InstanceDirectory;
 }
 
 interface LiveSession {
@@ -52,6 +58,10 @@ export class PgListener {
   readonly backends = new BackendRegistry();
   private readonly sockets = new Set<net.Socket>();
   private nextPid = 1000 + randomInt(1000);
+  private readonly instancePids?: InstancePids;
+  private readonly forwarder?: CancelForwarder;
+  /** pids handed out to sessions still starting (not yet in `sessions`) */
+  private readonly startingPids = new Set<number>();
   private secureContext?: tls.SecureContext;
   private stopping = false;
   private startingSessions = 0;
@@ -59,6 +69,29 @@ export class PgListener {
   constructor(o: ListenerOptions) {
     this.o = o;
     if (o.tls) this.secureContext = tls.createSecureContext({ cert: o.tls.cert, key: o.tls.key });
+    if (o.instances) {
+      this.instancePids = new InstancePids(o.instances);
+      this.forwarder = new CancelForwarder(o.instances, o.logger);
+    }
+  }
+
+  private allocatePid(): number {
+    if (!this.instancePids) return this.nextPid++;
+    return this.instancePids.next((pid) => this.sessions.has(pid) || this.startingPids.has(pid));
+  }
+
+  /** A session of this instance is cancelled here; another instance's pid goes to that instance. */
+  private async cancelRequest(pid: number, secretKey: number): Promise<void> {
+    const live = this.sessions.get(pid);
+    if (live) {
+      // the secret is compared, never logged
+      if (live.secretKey === secretKey) {
+        this.o.logger.info({ session: pid }, 'cancel request');
+        live.session.cancel();
+      }
+      return;
+    }
+    await this.forwarder?.forward(pid, secretKey);
   }
 
   get sessionCount(): number {
@@ -154,11 +187,8 @@ export class PgListener {
         continue;
       }
       if (packet.kind === 'cancel') {
-        const live = this.sessions.get(packet.processId);
-        if (live && live.secretKey === packet.secretKey) {
-          this.o.logger.info({ session: packet.processId }, "cancel request");
-          live.session.cancel();
-        }
+        // closed once handled (or forwarded and handled there): libpq waits for that before it returns
+        await this.cancelRequest(packet.processId, packet.secretKey);
         socket.end();
         return;
       }
@@ -200,7 +230,8 @@ export class PgListener {
     this.startingSessions++;
     let session: Session;
     let reported: Array<[string, string]>;
-    const pid = this.nextPid++;
+    const pid = this.allocatePid();
+    this.startingPids.add(pid);
     const secretKey = randomInt(0x7fffffff);
     const seen = backendOfConnection(this.backends, socket, { pid, database, user, applicationName: params.application_name ?? '' }, log.child({ session: pid }));
     try {
@@ -227,10 +258,12 @@ export class PgListener {
       }
     } catch (err) {
       this.startingSessions--;
+      this.startingPids.delete(pid);
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'session start failed');
       return fail(err instanceof SqlError ? err : new SqlError(SQLSTATE.internalError, 'could not start a query engine for this session'));
     }
     this.startingSessions--;
+    this.startingPids.delete(pid);
     if (socket.destroyed) {
       log.debug({ session: pid }, 'the client left before its session started');
       await session.close();
