@@ -44,16 +44,16 @@ after(async () => {
 });
 
 /**
- * 30 queries at once, by six sessions spread over the instances (two each), each query asking Keap
- * (AutoCache=false, and every session's first look at a table fetches it).
+ * 30 sessions at once, spread over the instances (ten each), each asking Keap (AutoCache=false, and every
+ * session's first look at a table fetches it).
  */
 async function thirtyQueries(): Promise<number> {
-  const perSession = await Promise.all(Array.from({ length: 6 }, (_, i) => instances[i % 3]!.withClient(async (c) => {
-    const tables = ['tags', 'campaigns', 'products', 'users', 'tag_categories'];
-    const counts = await Promise.all(tables.map((t) => c.query(`SELECT count(*)::int AS n FROM (SELECT * FROM ${t}) s`)));
-    return counts.length;
+  const tables = ['tags', 'campaigns', 'products', 'users', 'tag_categories'];
+  const done = await Promise.all(Array.from({ length: 30 }, (_, i) => instances[i % 3]!.withClient(async (c) => {
+    await c.query(`SELECT count(*)::int AS n FROM (SELECT * FROM ${tables[i % tables.length]}) s`);
+    return 1;
   })));
-  return perSession.reduce((a, b) => a + b, 0);
+  return done.reduce((a, b) => a + b, 0);
 }
 
 test('three instances starting at once make one refresh between them; the pair is a row in the shared PostgreSQL', { skip }, async () => {
@@ -71,7 +71,7 @@ test('three instances starting at once make one refresh between them; the pair i
   }
 });
 
-test('30 queries over three instances while the token expires: exactly one refresh, no failed query', { skip }, async () => {
+test('30 sessions over three instances while the token expires: exactly one refresh, no failed query', { skip }, async () => {
   await thirtyQueries();
   sandbox.expireAccessTokens();
   sandbox.resetStats();
