@@ -11,6 +11,8 @@ export interface RemoteHead {
   /** epoch ms */
   syncedAt: number;
   truncated: boolean;
+  /** rows the stored version holds */
+  rows: number;
 }
 
 export interface RemoteRows extends RemoteHead {
@@ -30,6 +32,8 @@ export interface Publication {
   truncated: boolean;
   /** epoch ms when the synchronisation that made this version began */
   syncedAt: number;
+  /** rows the new version holds */
+  rows: number;
   /** the rows' keys and COPY lines that are new or changed, and the keys deleted */
   changed: ReadonlyArray<readonly [string, string]>;
   deleted: readonly string[];
@@ -38,7 +42,8 @@ export interface Publication {
 }
 
 export interface CacheBackplane {
-  head(key: string): Promise<RemoteHead | undefined>;
+  /** the stored entries of these keys (one round trip), by key */
+  heads(keys: readonly string[]): Promise<Map<string, RemoteHead>>;
   /** rows changed after `from` (same id), or every row */
   rows(key: string, from?: { id: number; version: number }): Promise<RemoteRows | undefined>;
   /** stores a new version; returns its head */

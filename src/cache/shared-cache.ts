@@ -147,14 +147,25 @@ export class SharedCache {
    * missing one is synchronised (or fetched) by one instance at a time, the others then read its result.
    */
   private async syncShared(bp: CacheBackplane, table: TableSchema, plan: FetchPlan, request: RequestDescription, local: CacheEntry | undefined, signal: AbortSignal): Promise<Synced> {
-    const key = local?.key ?? entryKey(table, request.pushed, request.limitPushed, plan);
+    let key = local?.key ?? entryKey(table, request.pushed, request.limitPushed, plan);
     if (this.flights.has(key)) return this.join(table, plan, request, signal);
     let turn = this.sharedTurns.get(key);
     if (!turn) {
       await this.remoteQueue;
       let head: RemoteHead | undefined;
       try {
-        head = await bp.head(key);
+        // nothing here yet for a filtered query: the stored whole table answers it as a local one would
+        const fullKey = !local && request.pushed.length > 0 && !request.limitPushed ? entryKey(table, [], false) : undefined;
+        const heads = await bp.heads(fullKey ? [key, fullKey] : [key]);
+        head = heads.get(key);
+        const full = fullKey ? heads.get(fullKey) : undefined;
+        if (!head && full && !full.truncated && this.wholeAnswers(table, request, full.rows)) {
+          key = fullKey!;
+          head = full;
+          plan = { table: table.name, conditions: [] };
+          request = this.o.connector.describe(table, plan);
+          turn = this.sharedTurns.get(key);
+        }
       } catch (err) {
         // the shared PostgreSQL is down: what this instance holds still answers within the tolerance
         if (local && this.fresh(local)) {
@@ -164,9 +175,13 @@ export class SharedCache {
         throw err;
       }
       if (local && head && sameVersion(local, head) && this.fresh(local)) return this.use(local, zeroCost());
-      turn = this.sharedTurn(bp, table, plan, request, key, head);
-      this.sharedTurns.set(key, turn);
-      void turn.catch(() => undefined).finally(() => { if (this.sharedTurns.get(key) === turn) this.sharedTurns.delete(key); });
+      if (!turn) {
+        const mine = this.sharedTurn(bp, table, plan, request, key, head);
+        const k = key;
+        this.sharedTurns.set(k, mine);
+        void mine.catch(() => undefined).finally(() => { if (this.sharedTurns.get(k) === mine) this.sharedTurns.delete(k); });
+        turn = mine;
+      }
     }
     const cost = await abortable(turn, signal);
     if (this.flights.has(key)) return this.join(table, plan, request, signal);
@@ -184,7 +199,7 @@ export class SharedCache {
     const release = await bp.lock(key, AbortSignal.timeout(30 * 60_000));
     let handedOn = false;
     try {
-      const head = await bp.head(key);
+      const head = (await bp.heads([key])).get(key);
       let local = this.entries.get(key);
       if (head && (!local || !sameVersion(local, head))) local = await this.pull(bp, table, request, key);
       if (head && local && this.freshAt(head.syncedAt)) return zeroCost(); // another instance synchronised it meanwhile
@@ -248,7 +263,7 @@ export class SharedCache {
       if (line !== undefined) changed.push([k, line]);
     }
     const head = await bp.publish({
-      table: entry.table, key: entry.key, pushed: entry.pushed, limited: entry.limited, truncated: entry.truncated, syncedAt: entry.syncedAt,
+      table: entry.table, key: entry.key, pushed: entry.pushed, limited: entry.limited, truncated: entry.truncated, syncedAt: entry.syncedAt, rows: entry.rows.count,
       changed, deleted: changes ? [...changes.deleted] : [], base: changes ? base : undefined,
     });
     entry.remote = { id: head.id, version: head.version };
@@ -461,11 +476,15 @@ export class SharedCache {
       if (!e.pushed.every((c) => wanted.has(conditionKey(c)))) continue;
       if (!best || e.rows.count < best.rows.count) best = e;
     }
-    if (best && best.pushed.length === 0 && request.pushed.length > 0 && best.rows.count > (this.o.largeEntryRows ?? 20_000) && !this.offline) {
-      const selective = request.pushed.some((c) => c.op === '=' || c.op === 'in' || c.op === 'prefix');
-      if (selective && !pinsKey(table, request.pushed)) return undefined;
-    }
+    if (best && best.pushed.length === 0 && !this.offline && !this.wholeAnswers(table, request, best.rows.count)) return undefined;
     return best ?? (exact && this.offline ? exact : undefined);
+  }
+
+  /** Whether a whole table of `rows` rows should answer `request`: a selective query on a large one is fetched on its own. */
+  private wholeAnswers(table: TableSchema, request: RequestDescription, rows: number): boolean {
+    if (request.pushed.length === 0 || rows <= (this.o.largeEntryRows ?? 20_000)) return true;
+    const selective = request.pushed.some((c) => c.op === '=' || c.op === 'in' || c.op === 'prefix');
+    return !selective || pinsKey(table, request.pushed);
   }
 
   /**

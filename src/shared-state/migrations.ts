@@ -41,6 +41,7 @@ const STEPS: readonly string[] = [
      pushed jsonb NOT NULL,
      limited boolean NOT NULL,
      truncated boolean NOT NULL,
+     row_count bigint NOT NULL DEFAULT 0,
      version bigint NOT NULL,
      synced_at timestamptz NOT NULL,
      UNIQUE (account, key)

@@ -22,7 +22,10 @@ interface HeadRow {
   version: string;
   synced_at: Date;
   truncated: boolean;
+  row_count: string;
 }
+
+const HEAD = 'id, version, synced_at, truncated, row_count';
 
 export class PostgresCacheBackplane implements CacheBackplane {
   private constructor(private readonly db: SharedPostgres & { release(): Promise<void> }, private readonly account: string) {}
@@ -35,9 +38,9 @@ export class PostgresCacheBackplane implements CacheBackplane {
     return this.db.display;
   }
 
-  async head(key: string): Promise<RemoteHead | undefined> {
-    const { rows } = await this.query<HeadRow>(`SELECT id, version, synced_at, truncated FROM ${SCHEMA}.cache_entries WHERE account = $1 AND key = $2`, [this.account, key]);
-    return rows[0] ? toHead(rows[0]) : undefined;
+  async heads(keys: readonly string[]): Promise<Map<string, RemoteHead>> {
+    const { rows } = await this.query<HeadRow & { key: string }>(`SELECT key, ${HEAD} FROM ${SCHEMA}.cache_entries WHERE account = $1 AND key = ANY($2::text[])`, [this.account, keys]);
+    return new Map(rows.map((r) => [r.key, toHead(r)]));
   }
 
   async rows(key: string, from?: { id: number; version: number }): Promise<RemoteRows | undefined> {
@@ -45,7 +48,7 @@ export class PostgresCacheBackplane implements CacheBackplane {
     try {
       // one snapshot: the head and the rows agree
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const { rows: heads } = await client.query<HeadRow>(`SELECT id, version, synced_at, truncated FROM ${SCHEMA}.cache_entries WHERE account = $1 AND key = $2`, [this.account, key]);
+      const { rows: heads } = await client.query<HeadRow>(`SELECT ${HEAD} FROM ${SCHEMA}.cache_entries WHERE account = $1 AND key = $2`, [this.account, key]);
       if (!heads[0]) {
         await client.query('COMMIT');
         return undefined;
@@ -75,15 +78,15 @@ export class PostgresCacheBackplane implements CacheBackplane {
     const client = await this.connect();
     try {
       await client.query('BEGIN');
-      const { rows: before } = await client.query<HeadRow>(`SELECT id, version, synced_at, truncated FROM ${SCHEMA}.cache_entries WHERE account = $1 AND key = $2 FOR UPDATE`, [this.account, p.key]);
+      const { rows: before } = await client.query<HeadRow>(`SELECT ${HEAD} FROM ${SCHEMA}.cache_entries WHERE account = $1 AND key = $2 FOR UPDATE`, [this.account, p.key]);
       const old = before[0] ? toHead(before[0]) : undefined;
       // changes apply only on the version they were made from; else the stored rows are replaced
       const onBase = p.base !== undefined && old !== undefined && old.id === p.base.id && old.version === p.base.version;
       let head: RemoteHead;
       if (old) {
         const { rows } = await client.query<HeadRow>(
-          `UPDATE ${SCHEMA}.cache_entries SET version = version + 1, synced_at = $2, truncated = $3 WHERE id = $1 RETURNING id, version, synced_at, truncated`,
-          [old.id, new Date(p.syncedAt), p.truncated],
+          `UPDATE ${SCHEMA}.cache_entries SET version = version + 1, synced_at = $2, truncated = $3, row_count = $4 WHERE id = $1 RETURNING ${HEAD}`,
+          [old.id, new Date(p.syncedAt), p.truncated, p.rows],
         );
         head = toHead(rows[0]!);
         if (!onBase) {
@@ -91,9 +94,9 @@ export class PostgresCacheBackplane implements CacheBackplane {
         }
       } else {
         const { rows } = await client.query<HeadRow>(
-          `INSERT INTO ${SCHEMA}.cache_entries (account, key, table_name, pushed, limited, truncated, version, synced_at)
-           VALUES ($1, $2, $3, $4, $5, $6, 1, $7) RETURNING id, version, synced_at, truncated`,
-          [this.account, p.key, p.table, JSON.stringify(p.pushed), p.limited, p.truncated, new Date(p.syncedAt)],
+          `INSERT INTO ${SCHEMA}.cache_entries (account, key, table_name, pushed, limited, truncated, row_count, version, synced_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8) RETURNING ${HEAD}`,
+          [this.account, p.key, p.table, JSON.stringify(p.pushed), p.limited, p.truncated, p.rows, new Date(p.syncedAt)],
         );
         head = toHead(rows[0]!);
       }
@@ -184,5 +187,5 @@ export class PostgresCacheBackplane implements CacheBackplane {
 }
 
 function toHead(r: HeadRow): RemoteHead {
-  return { id: Number(r.id), version: Number(r.version), syncedAt: r.synced_at.getTime(), truncated: r.truncated };
+  return { id: Number(r.id), version: Number(r.version), syncedAt: r.synced_at.getTime(), truncated: r.truncated, rows: Number(r.row_count) };
 }
