@@ -87,6 +87,16 @@ test('a filtered query on another instance is answered by the whole table one in
   assert.ok(some.length > 0);
 });
 
+test('EXPLAIN in an instance that holds nothing says the shared cache is read first; EXPLAIN ANALYZE shows no call', { skip }, async () => {
+  await a.rows('SELECT count(*) FROM (SELECT * FROM campaigns) c');
+  const plan = (await c.rows<{ 'QUERY PLAN': string }>('EXPLAIN SELECT name FROM campaigns')).map((r) => r['QUERY PLAN']).join('\n');
+  assert.match(plan, /miss here: from the shared cache \(CacheConnection\), else a full fetch by one instance/);
+  sandbox.resetStats();
+  const analyzed = (await c.rows<{ 'QUERY PLAN': string }>('EXPLAIN ANALYZE SELECT name FROM campaigns')).map((r) => r['QUERY PLAN']).join('\n');
+  assert.match(analyzed, /Keap calls: 0 /);
+  assert.equal(listCalls(), 0);
+});
+
 test('a stale entry is synchronised by one instance for all three, by changes, and every instance sees the change', { skip }, async () => {
   await a.rows(CARD);
   assert.equal(await keap('PATCH', '/v2/contacts/7', { family_name: 'Zzyzx-shared' }), 200);

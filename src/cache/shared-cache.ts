@@ -46,6 +46,8 @@ export interface CachePlan {
   request: RequestDescription;
   mode: CacheMode;
   entry?: CacheEntry;
+  /** CacheConnection: the stored entry is looked at first (another instance may hold it, or a fresher one) */
+  shared?: boolean;
 }
 
 /** What a synchronisation cost (EXPLAIN ANALYZE). */
@@ -113,9 +115,10 @@ export class SharedCache {
     const request = this.o.connector.describe(table, plan);
     const entry = this.containing(table, request, plan);
     if (this.offline) return { request, entry, mode: entry ? 'hit' : 'offline, not cached' };
-    if (!entry) return { request, mode: 'fetch' };
-    if (this.fresh(entry)) return { request, entry, mode: 'hit' };
-    return { request, entry, mode: this.changesPlan(table, entry) ? 'refresh by changes' : 'full refetch' };
+    const shared = this.o.backplane !== undefined;
+    if (!entry) return { request, mode: 'fetch', shared };
+    if (this.fresh(entry)) return { request, entry, mode: 'hit', shared };
+    return { request, entry, mode: this.changesPlan(table, entry) ? 'refresh by changes' : 'full refetch', shared };
   }
 
   /** The full entry of a table when the cache has one (any age). */

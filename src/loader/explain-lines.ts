@@ -10,6 +10,8 @@ export interface TableReport {
   table: string;
   request: RequestDescription;
   mode: CacheMode;
+  /** CacheConnection: instances share the cache */
+  shared?: boolean;
   entryRows?: number;
   syncedAgoMs?: number;
   /** what the session's engine did: held the rows already, caught up, loaded */
@@ -69,11 +71,13 @@ function requestText(d: RequestDescription): string {
 function cacheText(r: TableReport): string {
   const age = r.syncedAgoMs !== undefined ? `, synchronised ${Math.max(0, Math.round(r.syncedAgoMs / 1000))} s ago` : '';
   const rows = r.entryRows !== undefined ? `${r.entryRows} rows` : '';
+  // with CacheConnection the stored entry is read first: another instance may have fetched or refreshed it
+  const unless = r.shared ? ' unless another instance stored a fresh one (CacheConnection)' : '';
   switch (r.mode) {
     case 'hit': return `hit (${rows}${age})${r.engine === 'held' ? ', already in this session' : ''}`;
-    case 'refresh by changes': return `refresh by changes (${rows}${age}), then hit`;
-    case 'full refetch': return `stale (${rows}${age}): full fetch`;
-    case 'fetch': return 'miss: full fetch';
+    case 'refresh by changes': return `refresh by changes (${rows}${age}), then hit${unless}`;
+    case 'full refetch': return `stale (${rows}${age}): full fetch${unless}`;
+    case 'fetch': return r.shared ? 'miss here: from the shared cache (CacheConnection), else a full fetch by one instance' : 'miss: full fetch';
     case 'offline, not cached': return 'miss, Offline=true: the table is empty';
   }
 }

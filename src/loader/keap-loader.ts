@@ -572,6 +572,7 @@ export class KeapSessionLoader implements BatchPreparer {
       table: table.name,
       request: p.request,
       mode: p.mode,
+      shared: p.shared,
       entryRows: p.entry?.rows.count,
       syncedAgoMs: p.entry ? Date.now() - p.entry.syncedAt : undefined,
       engine: inEngine ? 'held' : undefined,
