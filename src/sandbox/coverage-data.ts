@@ -11,7 +11,7 @@ import { customValue } from './generate.js';
 
 const DAY = 86_400_000;
 /** stream ids of these kinds (generate.ts's KIND stops well below) */
-const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, discount: 117, bundle: 118, custom: 120, card: 121, referral: 122, stageMove: 123 } as const;
+const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, discount: 117, bundle: 118, custom: 120, card: 121, referral: 122, stageMove: 123, programResource: 124 } as const;
 const when = (r: Rng, from = DATA_START, to = DATA_END): number => from + Math.floor(r.next() * Math.max(1, (to - from) / 1000)) * 1000;
 
 export interface NamedRecord { id: number; name: string; createdAt: number }
@@ -84,6 +84,19 @@ export const CONTACT_OPTIONS = {
   contact_types: ['Lead', 'Customer', 'Other'], fax_types: ['Work', 'Home'], phone_types: ['Work', 'Home', 'Mobile', 'Other'],
   suffix_types: ['Jr', 'Sr', 'III'], title_types: ['Mr.', 'Mrs.', 'Ms.', 'Dr.'],
 };
+export const USER_GROUPS = ['Administrators', 'Sales', 'Marketing', 'Support', 'Fulfillment'];
+export const WORDPRESS_OPT_INS: [string, string][] = [['newsletter', 'Monthly newsletter'], ['free-guide', 'Free guide download'], ['webinar', 'Webinar registration']];
+/** Custom-field tabs: one per record type (ids 1…7 in this order). */
+export const TAB_RECORD_TYPES: CustomRecordType[] = ['CONTACT', 'COMPANY', 'OPPORTUNITY', 'ORDER', 'SUBSCRIPTION', 'TASK_NOTE_APPOINTMENT', 'REFERRAL_PARTNER'];
+/** Fields of saved reports (by report id): what a run of the report can return. */
+export const REPORT_FIELDS: [string, string][][] = [
+  [['Month', 'Month'], ['OrderCount', 'Orders'], ['Total', 'Total sales']],
+  [['LeadSource', 'Lead source'], ['Contacts', 'Contacts'], ['Customers', 'Customers'], ['Revenue', 'Revenue']],
+  [['InvoiceId', 'Invoice'], ['ContactId', 'Contact id'], ['FirstName', 'First name'], ['LastName', 'Last name'], ['TotalDue', 'Total due'], ['DateCreated', 'Date created']],
+  [['TagName', 'Tag'], ['Applied', 'Applied'], ['Removed', 'Removed']],
+  [['Subject', 'Subject'], ['Sent', 'Sent'], ['Opened', 'Opened'], ['Clicked', 'Clicked']],
+];
+export interface ProgramResource { id: number; title: string; type: 'EMAIL' | 'BANNER' | 'PAGE'; notes: string | null; url: string | null; order: number; html: string | null; width: number | null; height: number | null; programIds: number[] }
 const CARD_BRANDS = ['Visa', 'Visa', 'MasterCard', 'American Express', 'Discover'];
 export const COUNTRIES: Country[] = [
   { alpha2: 'US', alpha3: 'USA', name: 'United States', provinces: [] },
@@ -369,6 +382,24 @@ export class CoverageData {
   categoryProducts(categoryId: number): number[] {
     if (categoryId < 1 || categoryId > 6) return [];
     return [...this.s.products.scanIds(0)].filter((p) => 1 + ((p - 1) % 6) === categoryId);
+  }
+
+  /** Promotional resources of the commission programs: each serves one or two programs. */
+  programResources(): ProgramResource[] {
+    const programs = this.programs.size;
+    const rows: [string, ProgramResource['type']][] = [['Welcome email', 'EMAIL'], ['Sidebar banner', 'BANNER'], ['Landing page', 'PAGE'], ['Launch email', 'EMAIL'], ['Leaderboard banner', 'BANNER']];
+    return rows.map(([title, type], i) => {
+      const id = i + 1;
+      const r = new Rng(this.s.seed, K.programResource, id);
+      const first = 1 + (i % programs);
+      const programIds = r.chance(0.4) ? [...new Set([first, 1 + ((i + 1) % programs)])].sort((a, b) => a - b) : [first];
+      return {
+        id, title, type, notes: r.chance(0.5) ? 'Approved by marketing' : null, order: i, programIds,
+        url: type === 'EMAIL' ? null : `https://sandbox-business.example/partners/${title.toLowerCase().replace(/ /g, '-')}`,
+        html: type === 'BANNER' ? null : `<h1>${title}</h1><p>Share ~Affiliate.Link~ with your audience.</p>`,
+        width: type === 'PAGE' ? 960 : type === 'BANNER' ? r.pick([300, 728]) : null, height: type === 'PAGE' ? 1200 : type === 'BANNER' ? r.pick([90, 250]) : null,
+      };
+    });
   }
 
   /** A user's email signature (HTML). */

@@ -3,11 +3,15 @@
 import { ApiError } from './http-errors.js';
 import { listV1, listV2, v1Since, v1Until, type Source, type V2List } from './listing.js';
 import { money, currencyValue, parseTime, v1Time, v2Time } from './formats.js';
+import { hash32 } from './random.js';
+import { productOptions, productOptionV2 } from './product-options.js';
+import { DATA_END } from './generate.js';
 import { json, type Route, type RouteEnv, type RequestContext } from './routes.js';
-import { coverageData, COUNTRIES, AUTOMATION_CATEGORIES, CONTACT_OPTIONS, HOOK_EVENT_KEYS, type Commission, type Discount, type DiscountKind, type PaymentMethodRec, type Referral, type StageMove } from './coverage-data.js';
+import { coverageData, COUNTRIES, AUTOMATION_CATEGORIES, CONTACT_OPTIONS, HOOK_EVENT_KEYS, USER_GROUPS, WORDPRESS_OPT_INS, TAB_RECORD_TYPES, REPORT_FIELDS, type Commission, type Discount, type DiscountKind, type PaymentMethodRec, type Referral, type StageMove } from './coverage-data.js';
 import type { FilterSpec } from './filters.js';
 
 const REST = '/crm/rest';
+const HOUR = 3_600_000; const DAY = 24 * HOUR;
 const idOf = (c: RequestContext, name: string, kind: string): number => {
   const raw = c.params[name]!; const n = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new ApiError(404, `Invalid id: ${raw}`);
@@ -441,6 +445,77 @@ export function coverageRoutes(env: RouteEnv): Route[] {
   v1('/setting/contact/optionTypes', () => json(200, { value: CONTACT_OPTIONS.contact_types.join(',') }));
   v1('/locales/defaultOptions', () => json(200, CONTACT_OPTIONS));
   v1('/hooks/event_keys', () => json(200, HOOK_EVENT_KEYS));
+
+  // ---------------- email address statuses: one record per address of any contact ----------------
+  v2('/emailAddresses', (c) => {
+    // an address two contacts share is one record (the first contact's); ids order the addresses by contact and slot
+    interface AddressStatus { id: number; email: string; status: string; createdAt: number; sentAt: number | null; openedAt: number | null; clickedAt: number | null }
+    const rows: AddressStatus[] = []; const seen = new Set<string>();
+    for (const ct of s.contacts.scan()) {
+      ct.emails.forEach((e, k) => {
+        const key = e.email.toLowerCase();
+        if (seen.has(key)) return;
+        seen.add(key);
+        const h = hash32(s.seed, ct.id, k + 7);
+        const sentAt = h % 3 === 0 ? null : Math.min(DATA_END, ct.createdAt + (h % 300) * DAY);
+        const openedAt = sentAt !== null && h % 5 < 3 ? sentAt + ((h >>> 8) % 48) * HOUR : null;
+        rows.push({ id: ct.id * 4 + k, email: e.email, status: e.status, createdAt: ct.createdAt, sentAt, openedAt, clickedAt: openedAt !== null && h % 5 === 0 ? openedAt + HOUR : null });
+      });
+    }
+    const marketable = new Set(['UNENGAGED_MARKETABLE', 'SINGLE_OPT_IN', 'DOUBLE_OPT_IN', 'CONFIRMED']);
+    return json(200, listV2(listSource(rows), {
+      envelope: 'email_addresses', maxPageSize: 1000,
+      filters: { emails: { type: 'set', get: (x) => x.email }, statuses: { type: 'set', get: (x) => x.status }, opted_in: { type: 'bool', get: (x) => marketable.has(x.status) } },
+      orderBy: { email: (x) => x.email, status: (x) => x.status, create_time: (x) => x.createdAt, last_click_time: (x) => x.clickedAt, last_open_time: (x) => x.openedAt, last_sent_time: (x) => x.sentAt },
+      serialize: (x) => ({
+        email: x.email, opted_in: marketable.has(x.status), status: x.status, create_time: v2Time(x.createdAt),
+        last_click_time: x.clickedAt === null ? undefined : v2Time(x.clickedAt), last_open_time: x.openedAt === null ? undefined : v2Time(x.openedAt), last_sent_time: x.sentAt === null ? undefined : v2Time(x.sentAt),
+      }),
+    }, c.query));
+  });
+
+  // ---------------- a product's options (v1's and v2's products listings carry them too) ----------------
+  v2('/products/{product_id}/options', (c) => {
+    const id = idOf(c, 'product_id', 'Product');
+    if (!s.products.has(id)) throw new ApiError(404, 'Unable to find this Product');
+    return json(200, { product_options: productOptions(id).map(productOptionV2) });
+  });
+
+  // ---------------- user groups, WordPress opt-ins ----------------
+  v2('/userGroups', () => json(200, unpaged('user_groups', USER_GROUPS.map((name, i) => ({ id: String(i + 1), name })))));
+  v2('/integrations/wordpress/options', () => json(200, unpaged('wordpress_opt_in_options', WORDPRESS_OPT_INS.map(([key, name]) => ({ key, name })))));
+
+  // ---------------- custom-field tabs and groups, per record type (as the /model endpoints) ----------------
+  const modelPaths: [string, (typeof TAB_RECORD_TYPES)[number]][] = [
+    ['contacts', 'CONTACT'], ['companies', 'COMPANY'], ['opportunities', 'OPPORTUNITY'], ['orders', 'ORDER'], ['subscriptions', 'SUBSCRIPTION'],
+    ['tasks', 'TASK_NOTE_APPOINTMENT'], ['notes', 'TASK_NOTE_APPOINTMENT'], ['affiliates', 'REFERRAL_PARTNER'],
+  ];
+  for (const [path, type] of modelPaths) {
+    const tabId = TAB_RECORD_TYPES.indexOf(type) + 1;
+    v2(`/${path}/model/customFields/tabs`, () => json(200, { tabs: [{ id: String(tabId), name: 'Custom Fields', order: 1, record_type: type }] }));
+    // the groups the record type's fields are in (the generator files contacts' under 1, the rest under 2), on its one tab
+    v2(`/${path}/model/customFields/groups`, (c) => {
+      const ids = [...new Set([type === 'CONTACT' ? 1 : 2, ...s.customFields(type).map((f) => f.groupId)])].sort((a, b) => a - b);
+      const tab = c.query.get('tab_id');
+      const groups = tab !== null && tab !== String(tabId) ? [] : ids.map((id, k) => ({ id: String(id), name: k === 0 ? 'Custom fields' : `More fields ${k}`, order: k + 1, tab_id: String(tabId), record_type: type }));
+      return json(200, { groups });
+    });
+  }
+
+  // ---------------- commission program resources, report fields (per parent) ----------------
+  v2('/affiliates/commissionPrograms/{commission_program_id}/resources', (c) => {
+    const id = idOf(c, 'commission_program_id', 'Commission Program');
+    if (!d().programs.has(id)) throw new ApiError(404, 'Unable to find this Commission Program');
+    return json(200, unpaged('resources', d().programResources().filter((r) => r.programIds.includes(id)).map((r) => ({
+      id: String(r.id), title: r.title, type: r.type, notes: r.notes ?? undefined, url: r.url ?? undefined, order: r.order, content_html: r.html ?? undefined,
+      page_width: r.width ?? undefined, page_height: r.height ?? undefined, commission_programs: r.programIds.map((p) => ({ commission_program_id: String(p) })),
+    }))));
+  });
+  v2('/reporting/reports/{report_id}/model', (c) => {
+    const id = idOf(c, 'report_id', 'Report');
+    if (!d().reports.has(id)) throw new ApiError(404, 'Unable to find this Report');
+    return json(200, { fields: (REPORT_FIELDS[id - 1] ?? []).map(([name, label]) => ({ name, label })) });
+  });
   return routes;
 }
 
