@@ -279,7 +279,8 @@ test('contact_credit_cards and contact_lead_scores: a full scan of the listing\'
     assert.deepEqual(cheap.rows, full.rows, table);
     assert.ok(cheap.rows.length > 0, table);
     const plan = await calls(`EXPLAIN SELECT ${columns} FROM ${table}`);
-    assert.match(plan.rows.map((r) => r[0]).join('\n'), new RegExp(listing.slice(4).replace(/\//g, '\\/') + '\\b'), `${table}: EXPLAIN names the listing`);
+    const planText = plan.rows.map((r) => r[0]).join('\n');
+    assert.ok(planText.includes(listing.slice(4)) && !planText.includes(catalog().tables.get(table)!.source.path), `${table}: EXPLAIN names the listing, not the per-contact endpoint:\n${planText}`);
   }
   // a lead score's time, or a card's masked number, needs its contact's endpoint: pinned, one call
   const pinned = await calls('SELECT last_update_time FROM contact_lead_scores WHERE contact_id = 3');
