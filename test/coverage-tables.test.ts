@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './support/keapgres.js';
+import { javaSkip, runJdbcChecks } from './support/java.js';
 import type { ColumnSchema, TableSchema } from '../src/schema/types.js';
 
 /** the tables issue 13 added */
@@ -17,7 +18,13 @@ export const NEW_TABLES = [
   'affiliate_commissions', 'affiliate_clawbacks', 'company_tags', 'note_templates', 'webforms', 'reports',
   'free_trial_discounts', 'order_total_discounts', 'product_category_discounts', 'product_discounts', 'shipping_discounts',
   'automations', 'product_interest_bundles',
+  'product_category_products', 'payment_methods', 'contact_credit_cards', 'contact_lead_scores', 'affiliate_referrals',
+  'opportunity_stage_moves', 'contact_option_types', 'locale_default_options', 'rest_hook_event_types',
+  'user_groups', 'wordpress_opt_in_options', 'custom_field_tabs', 'custom_field_groups', 'commission_program_resources', 'report_fields',
+  'email_address_statuses', 'product_options',
 ];
+/** the tables added last (the README's "not yet tables" and the newer swagger's lists) */
+const LAST_TABLES = NEW_TABLES.slice(NEW_TABLES.indexOf('product_category_products'));
 const CONTACTS = 400;
 let server: TestServer;
 before(async () => { server = await startTestServer({ contacts: CONTACTS, config: { sandbox: { seed: 3, contacts: CONTACTS, cache: 'AutoCache=false' } } }); });
@@ -86,7 +93,15 @@ async function records(path: string, t: TableSchema): Promise<unknown[]> {
 /** The sandbox's records of a table, each with its parent record (per-parent tables). */
 async function reference(t: TableSchema): Promise<Array<{ rec: unknown; parent: unknown }>> {
   const pp = t.source.perParent;
-  if (!pp) return (await records(t.source.path, t)).map((rec) => ({ rec, parent: undefined }));
+  // a child table: one row per element of each record's list, $parent. paths reading the record
+  const un = t.source.unnest;
+  if (un) return (await records(t.source.path, t)).flatMap((parent) => ((parent as Rec)[un] as unknown[] ?? []).map((rec) => ({ rec, parent })));
+  if (!pp) {
+    const out: Array<{ rec: unknown; parent: unknown }> = [];
+    // extraPaths: more endpoints whose records are rows too (custom_fields, custom_field_tabs, custom_field_groups)
+    for (const path of [t.source.path, ...(t.source.extraPaths ?? [])]) for (const rec of await records(path, t)) out.push({ rec, parent: undefined });
+    return out;
+  }
   const parentTable = catalog().tables.get(pp.table)!;
   const parentPath = parentTable.columns.find((c) => c.name === pp.column)!.path;
   const out: Array<{ rec: unknown; parent: unknown }> = [];
@@ -101,6 +116,7 @@ async function reference(t: TableSchema): Promise<Array<{ rec: unknown; parent: 
 function expected(col: ColumnSchema, rec: unknown, parent: unknown): unknown {
   let v: unknown;
   if (col.path === '$one') v = 1;
+  else if (col.path === '$element') v = rec;
   else if (col.path.startsWith('$parent.')) v = readPath(parent, col.path.slice('$parent.'.length));
   else v = readPath(rec, col.path);
   if (col.transform === 'currency_amount' && v !== null && typeof v === 'object') v = Number((v as Rec).amount) / 100;
@@ -173,7 +189,7 @@ test('each pushable equality on a new table gives the rows the full table gives,
 
 test('a pinned parent calls only that parent\'s endpoint', async () => {
   const sb = server.sandbox!;
-  for (const [name, column, value] of [['campaign_goals', 'campaign_id', 2], ['country_regions', 'country_code', 'CAN'], ['user_signatures', 'user_id', 1], ['affiliate_payments', 'affiliate_id', 1], ['contact_links', 'contact_id', 1], ['company_tags', 'tag_id', 3]] as const) {
+  for (const [name, column, value] of [['campaign_goals', 'campaign_id', 2], ['country_regions', 'country_code', 'CAN'], ['user_signatures', 'user_id', 1], ['affiliate_payments', 'affiliate_id', 1], ['contact_links', 'contact_id', 1], ['company_tags', 'tag_id', 3], ['contact_credit_cards', 'contact_id', 4], ['contact_lead_scores', 'contact_id', 3], ['commission_program_resources', 'commission_program_id', 1], ['report_fields', 'report_id', 2]] as const) {
     const before = { ...sb.stats().byEndpoint };
     await query(`SELECT * FROM ${name} WHERE ${column} = $1`, [value]);
     const after = sb.stats().byEndpoint;
@@ -224,5 +240,86 @@ test('subscriptions, tasks, notes and affiliates have their custom fields as typ
       }
     }
     assert.ok(filled > 0, `${table} has custom values`);
+  }
+});
+
+/** The GET calls a statement made, by endpoint, and its rows. */
+async function calls(sql: string): Promise<{ rows: unknown[][]; byEndpoint: Record<string, number> }> {
+  const sb = server.sandbox!;
+  const c = new pg.Client(server.clientConfig());
+  await c.connect();
+  try {
+    const before = { ...sb.stats().byEndpoint };
+    const r = await c.query({ text: sql, rowMode: 'array' });
+    const after = sb.stats().byEndpoint;
+    const byEndpoint: Record<string, number> = {};
+    for (const [k, v] of Object.entries(after)) if (v - (before[k] ?? 0) > 0 && k.startsWith('GET /v')) byEndpoint[k] = v - (before[k] ?? 0);
+    return { rows: r.rows, byEndpoint };
+  } finally {
+    await c.end();
+  }
+}
+const total = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
+
+// Issue 13 item 2 for the per-parent tables added last: the listing that carries their rows answers a scan that
+// reads only its columns, for no more calls than the parent (contacts) scan; other columns need the per-contact calls.
+test('contact_credit_cards and contact_lead_scores: a full scan of the listing\'s columns costs no more than the contacts scan, with the per-contact rows', async () => {
+  const parent = await calls('SELECT id FROM contacts');
+  for (const [table, columns, listing] of [
+    ['contact_credit_cards', 'contact_id, id, payment_method_id', 'GET /v2/paymentMethods'],
+    ['contact_lead_scores', 'contact_id, score', 'GET /v2/contacts'],
+  ] as const) {
+    const path = `GET ${catalog().tables.get(table)!.source.path}`;
+    const cheap = await calls(`SELECT ${columns} FROM ${table} ORDER BY 1, 2`);
+    assert.deepEqual(Object.keys(cheap.byEndpoint), [listing], `${table}: ${JSON.stringify(cheap.byEndpoint)}`);
+    assert.ok(total(cheap.byEndpoint) <= total(parent.byEndpoint), `${table}: ${JSON.stringify(cheap.byEndpoint)} against ${JSON.stringify(parent.byEndpoint)}`);
+    // the same rows through the per-contact endpoint (SELECT * reads a column only it gives)
+    const full = await calls(`SELECT ${columns} FROM (SELECT * FROM ${table}) x ORDER BY 1, 2`);
+    assert.ok((full.byEndpoint[path] ?? 0) >= CONTACTS, `${table}: ${JSON.stringify(full.byEndpoint)}`);
+    assert.deepEqual(cheap.rows, full.rows, table);
+    assert.ok(cheap.rows.length > 0, table);
+    const plan = await calls(`EXPLAIN SELECT ${columns} FROM ${table}`);
+    const planText = plan.rows.map((r) => r[0]).join('\n');
+    assert.ok(planText.includes(listing.slice(4)) && !planText.includes(catalog().tables.get(table)!.source.path), `${table}: EXPLAIN names the listing, not the per-contact endpoint:\n${planText}`);
+  }
+  // a lead score's time, or a card's masked number, needs its contact's endpoint: pinned, one call
+  const pinned = await calls('SELECT last_update_time FROM contact_lead_scores WHERE contact_id = 3');
+  assert.deepEqual(pinned.byEndpoint, { 'GET /v2/contacts/{contact_id}/leadScore': 1 });
+});
+
+// Issue 13 item 3: custom_* columns come from a record type's custom fields; the records of the tables added last
+// carry none (the spec gives them no custom_fields), so they have no custom columns, and the record types that do
+// keep theirs.
+test('the tables added last carry no custom fields, and every record type with custom fields still has its custom_* columns', async () => {
+  for (const name of LAST_TABLES) {
+    const t = catalog().tables.get(name)!;
+    assert.equal(t.source.customFieldsModel, undefined, name);
+    assert.ok(!t.columns.some((c) => c.name.startsWith('custom_')), name);
+  }
+  // the per-contact records of the first contacts, and a page of each listing
+  const sample: unknown[] = [];
+  for (let id = 1; id <= 20; id++) sample.push(...((await get(`/v1/contacts/${id}/creditCards`)) as unknown[]), await get(`/v2/contacts/${id}/leadScore`));
+  for (const path of ['/v2/paymentMethods', '/v2/referrals', '/v2/opportunities/stageMoves', '/v2/productCategories/assignedProducts', '/v2/affiliates/commissionPrograms/1/resources', '/v2/reporting/reports/1/model', '/v2/contacts/model/customFields/groups', '/v2/userGroups']) sample.push(...(Object.values((await get(path)) as Rec).find(Array.isArray) as unknown[]));
+  assert.ok(sample.length > 40);
+  for (const rec of sample) assert.ok(rec !== null && typeof rec === 'object' && !('custom_fields' in rec), JSON.stringify(rec));
+  for (const table of ['contacts', 'companies', 'opportunities', 'orders', 'subscriptions', 'tasks', 'notes', 'affiliates']) {
+    assert.ok(catalog().tables.get(table)!.columns.some((c) => c.customFieldId !== undefined), `${table} has custom_* columns`);
+  }
+});
+
+test('pgjdbc (DBeaver\'s navigator) lists the tables added last: description, columns with types and remarks, foreign keys', { skip: javaSkip() }, async () => {
+  const names = LAST_TABLES;
+  const out = await runJdbcChecks(server.port, 'keap', 'tester', 'metadata', names.join(','));
+  const typname: Record<string, string> = { bigint: 'int8', integer: 'int4', numeric: 'numeric', 'double precision': 'float8', boolean: 'bool', text: 'text', date: 'date', timestamptz: 'timestamptz', jsonb: 'jsonb', 'text[]': '_text', 'bigint[]': '_int8' };
+  for (const name of names) {
+    const t = catalog().tables.get(name)!;
+    const v = (check: string): unknown => { const o = out[`${check} ${name}`]; assert.ok(o, `${check} ${name}`); assert.equal(o.error, undefined, `${check} ${name}: ${o.error}`); return o.value; };
+    assert.deepEqual(v('getTables'), [[name, t.description]]);
+    const columns = v('getColumns') as string[][];
+    assert.deepEqual(columns.map((c) => [c[0], c[1], c[4]]), t.columns.map((c) => [c.name, typname[c.type], c.description]), name);
+    for (const k of t.primaryKey) assert.equal(columns.find((c) => c[0] === k)![3], '0', `${name}.${k} is not nullable`);
+    const imported = (v('getImportedKeys') as string[][]).map((r) => r.join(' ')).sort();
+    // a composite key is one row per column pair
+    assert.deepEqual(imported, t.foreignKeys.flatMap((fk) => fk.columns.map((c, i) => [fk.references.table, fk.references.columns[i], name, c, `${name}_${fk.columns.join('_')}_fkey`].join(' '))).sort(), name);
   }
 });

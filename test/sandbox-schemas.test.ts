@@ -34,6 +34,7 @@ const V1: [string, string][] = [
   ['/v1/tags/2/contacts', '/v1/tags/{tagId}/contacts'],
   ['/v1/products', '/v1/products'],
   ['/v1/products/2', '/v1/products/{productId}'],
+  ['/v1/products/3', '/v1/products/{productId}'],
   ['/v1/orders?limit=50', '/v1/orders'],
   ['/v1/orders/4', '/v1/orders/{orderId}'],
   ['/v1/orders/model', '/v1/orders/model'],
@@ -66,6 +67,10 @@ const V1: [string, string][] = [
   ['/v1/affiliates/model', '/v1/affiliates/model'],
   ['/v1/oauth/connect/userinfo', '/v1/oauth/connect/userinfo'],
   ['/v1/account/profile', '/v1/account/profile'],
+  ['/v1/contacts/4/creditCards', '/v1/contacts/{contactId}/creditCards'],
+  ['/v1/hooks/event_keys', '/v1/hooks/event_keys'],
+  ['/v1/locales/defaultOptions', '/v1/locales/defaultOptions'],
+  ['/v1/setting/contact/optionTypes', '/v1/setting/contact/optionTypes'],
 ];
 
 const V2: [string, string][] = [
@@ -83,6 +88,7 @@ const V2: [string, string][] = [
   ['/v2/tags/2/contacts', '/v2/tags/{tag_id}/contacts'],
   ['/v2/products', '/v2/products'],
   ['/v2/products/2', '/v2/products/{product_id}'],
+  ['/v2/products/12', '/v2/products/{product_id}'],
   ['/v2/orders?page_size=50', '/v2/orders'],
   ['/v2/orders/4', '/v2/orders/{order_id}'],
   ['/v2/orders/model', '/v2/orders/model'],
@@ -114,12 +120,19 @@ const V2: [string, string][] = [
   ['/v2/leadSources/3', '/v2/leadSources/{lead_source_id}'],
   ['/v2/leadSourceCategories', '/v2/leadSourceCategories'],
   ['/v2/leadSourceCategories/2', '/v2/leadSourceCategories/{lead_source_category_id}'],
+  ['/v2/contacts/3/leadScore', '/v2/contacts/{contact_id}/leadScore'],
+  ['/v2/contacts/4/paymentMethods', '/v2/contacts/{contact_id}/paymentMethods'],
+  ['/v2/contacts/-/paymentMethods?page_size=50', '/v2/contacts/{contact_id}/paymentMethods'],
+  ['/v2/settings/contactOptionTypes', '/v2/settings/contactOptionTypes'],
 ];
 
 /** v2 lists the 2025-11-05 file lacks (they come from Keap's newer swagger): envelope key and item component. */
 const V2_BY_COMPONENT: [string, string, string][] = [
   ['/v2/notes?page_size=50', 'notes', 'Note'],
   ['/v2/contacts/5/tags', 'tags', 'Tag'],
+  ['/v2/paymentMethods?page_size=50', 'payment_methods', 'PaymentMethod'],
+  ['/v2/referrals', 'referrals', 'Referral'],
+  ['/v2/affiliates/1/referrals', 'referrals', 'Referral'],
 ];
 
 function check(label: string, got: Got, schema: Schema | undefined, allowNull: boolean): void {

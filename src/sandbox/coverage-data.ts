@@ -11,7 +11,7 @@ import { customValue } from './generate.js';
 
 const DAY = 86_400_000;
 /** stream ids of these kinds (generate.ts's KIND stops well below) */
-const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, discount: 117, bundle: 118, custom: 120 } as const;
+const K = { linkType: 101, contactLink: 102, productCategory: 103, emailTemplate: 104, program: 105, redirect: 106, payout: 107, expense: 108, recurring: 109, goal: 110, sequence: 111, clawback: 112, companyTag: 113, noteTemplate: 114, webform: 115, report: 116, discount: 117, bundle: 118, custom: 120, card: 121, referral: 122, stageMove: 123, programResource: 124 } as const;
 const when = (r: Rng, from = DATA_START, to = DATA_END): number => from + Math.floor(r.next() * Math.max(1, (to - from) / 1000)) * 1000;
 
 export interface NamedRecord { id: number; name: string; createdAt: number }
@@ -44,6 +44,13 @@ export interface Discount {
 }
 export const DISCOUNT_KINDS: DiscountKind[] = ['freeTrials', 'orderTotals', 'productCategories', 'products', 'shipping'];
 export interface InterestBundle { id: number; name: string; description: string; products: { productId: number; quantity: number; priceCents: number; discount: number }[] }
+/** A card saved on a contact: v2 lists it as a payment method, v1 as a credit card (ids differ: id and creditCardId). */
+export interface PaymentMethodRec {
+  id: number; contactId: number; creditCardId: number; merchantId: number; brand: string; cardType: 'CREDIT' | 'DEBIT' | 'PREPAID';
+  lastFour: string; expMonth: number; expYear: number; expired: boolean; fingerprint: string; validation: 'Good' | 'Bad' | 'Unknown'; createdAt: number;
+}
+export interface Referral { id: number; contactId: number; affiliateId: number; type: 'COOKIE' | 'MANUAL' | 'PERMANENT'; source: string; description: string; referredAt: number; expiresAt: number | null; ip: string | null }
+export interface StageMove { id: number; opportunityId: number; from: number; to: number; movedAt: number; prevMovedAt: number | null; userId: number; createdBy: number }
 export interface Country { alpha2: string; alpha3: string; name: string; provinces: [code: string, name: string][] }
 
 export const AUTOMATION_CATEGORIES = ['Lead nurture', 'Onboarding', 'Sales follow-up', 'Events', 'Win-back'];
@@ -63,6 +70,34 @@ const TEMPLATE_TITLES = ['Welcome', 'Thank you for your order', 'Appointment rem
 const GOAL_TYPES = ['WebForm', 'LandingPage', 'LinkClick', 'EmailOpened', 'Purchase', 'Tag', 'AppointmentEvent', 'StageMove'];
 const NOTE_TEMPLATES: [string, string][] = [['Discovery call', 'Call'], ['Follow-up email', 'Email'], ['Site visit', 'Appointment'], ['Quote sent', 'Other'], ['Renewal check-in', 'Call'], ['Letter mailed', 'Letter']];
 const HOOK_EVENTS = ['contact.add', 'contact.edit', 'order.add', 'invoice.payment.add'];
+/** GET /v1/hooks/event_keys: every event a hook may subscribe to (HOOK_EVENTS are among them). */
+export const HOOK_EVENT_KEYS = [
+  'appointment.add', 'appointment.delete', 'appointment.edit', 'company.add', 'company.delete', 'company.edit', 'contact.add', 'contact.delete',
+  'contact.edit', 'contact.redact', 'contactGroup.add', 'contactGroup.applied', 'contactGroup.delete', 'contactGroup.edit', 'contactGroup.removed',
+  'invoice.add', 'invoice.delete', 'invoice.edit', 'invoice.payment.add', 'invoice.payment.delete', 'invoice.payment.edit', 'leadsource.add',
+  'leadsource.delete', 'leadsource.edit', 'opportunity.add', 'opportunity.delete', 'opportunity.edit', 'opportunity.stage_move', 'order.add',
+  'order.delete', 'order.edit', 'product.add', 'product.delete', 'product.edit', 'subscription.add', 'subscription.delete', 'subscription.edit',
+  'task.add', 'task.delete', 'task.edit',
+];
+/** The contact dropdowns' options: the same lists application_configuration's contact section holds. */
+export const CONTACT_OPTIONS = {
+  contact_types: ['Lead', 'Customer', 'Other'], fax_types: ['Work', 'Home'], phone_types: ['Work', 'Home', 'Mobile', 'Other'],
+  suffix_types: ['Jr', 'Sr', 'III'], title_types: ['Mr.', 'Mrs.', 'Ms.', 'Dr.'],
+};
+export const USER_GROUPS = ['Administrators', 'Sales', 'Marketing', 'Support', 'Fulfillment'];
+export const WORDPRESS_OPT_INS: [string, string][] = [['newsletter', 'Monthly newsletter'], ['free-guide', 'Free guide download'], ['webinar', 'Webinar registration']];
+/** Custom-field tabs: one per record type (ids 1…7 in this order). */
+export const TAB_RECORD_TYPES: CustomRecordType[] = ['CONTACT', 'COMPANY', 'OPPORTUNITY', 'ORDER', 'SUBSCRIPTION', 'TASK_NOTE_APPOINTMENT', 'REFERRAL_PARTNER'];
+/** Fields of saved reports (by report id): what a run of the report can return. */
+export const REPORT_FIELDS: [string, string][][] = [
+  [['Month', 'Month'], ['OrderCount', 'Orders'], ['Total', 'Total sales']],
+  [['LeadSource', 'Lead source'], ['Contacts', 'Contacts'], ['Customers', 'Customers'], ['Revenue', 'Revenue']],
+  [['InvoiceId', 'Invoice'], ['ContactId', 'Contact id'], ['FirstName', 'First name'], ['LastName', 'Last name'], ['TotalDue', 'Total due'], ['DateCreated', 'Date created']],
+  [['TagName', 'Tag'], ['Applied', 'Applied'], ['Removed', 'Removed']],
+  [['Subject', 'Subject'], ['Sent', 'Sent'], ['Opened', 'Opened'], ['Clicked', 'Clicked']],
+];
+export interface ProgramResource { id: number; title: string; type: 'EMAIL' | 'BANNER' | 'PAGE'; notes: string | null; url: string | null; order: number; html: string | null; width: number | null; height: number | null; programIds: number[] }
+const CARD_BRANDS = ['Visa', 'Visa', 'MasterCard', 'American Express', 'Discover'];
 export const COUNTRIES: Country[] = [
   { alpha2: 'US', alpha3: 'USA', name: 'United States', provinces: [] },
   { alpha2: 'CA', alpha3: 'CAN', name: 'Canada', provinces: [['CA-AB', 'Alberta'], ['CA-BC', 'British Columbia'], ['CA-MB', 'Manitoba'], ['CA-ON', 'Ontario'], ['CA-QC', 'Quebec']] },
@@ -94,6 +129,8 @@ export class CoverageData {
   readonly webforms: Collection<Webform>;
   readonly reports: Collection<SavedReport>;
   readonly bundles: Collection<InterestBundle>;
+  readonly paymentMethods: Sparse<PaymentMethodRec>;
+  readonly referrals: Sparse<Referral>;
 
   constructor(private readonly s: SandboxStore) {
     const seed = s.seed;
@@ -172,6 +209,38 @@ export class CoverageData {
       const r = new Rng(seed, K.bundle, id);
       const products = Array.from({ length: 1 + r.int(3) }, () => { const p = s.products.get(r.range(1, s.sizes.products))!; return { productId: p.id, quantity: r.range(1, 3), priceCents: p.priceCents, discount: r.pick([0, 0, 10, 15]) }; });
       return { id, name: ['Starter bundle', 'Growth bundle', 'VIP bundle'][id - 1]!, description: 'Products offered together on quotes and forms', products };
+    });
+    // about one contact in three has a saved card, one in ten of those a second (ids contact*2-1, contact*2)
+    this.paymentMethods = sparse('payment method', s.sizes.contacts * 2, (id) => {
+      const contactId = Math.ceil(id / 2);
+      if (!s.contacts.has(contactId) || hash32(seed, K.card, contactId * 2 - 1) % 3 !== 0) return undefined;
+      const r = new Rng(seed, K.card, id);
+      if (id % 2 === 0 && !r.chance(0.3)) return undefined;
+      const expYear = r.range(2023, 2031); const expMonth = r.range(1, 12);
+      const end = new Date(DATA_END);
+      const expired = expYear < end.getUTCFullYear() || (expYear === end.getUTCFullYear() && expMonth <= end.getUTCMonth());
+      return {
+        id, contactId, creditCardId: 100_000 + id, merchantId: r.pick([1, 1, 2, 4]), brand: r.pick(CARD_BRANDS), cardType: r.chance(0.7) ? 'CREDIT' : r.chance(0.8) ? 'DEBIT' : 'PREPAID',
+        lastFour: r.digits(4), expMonth, expYear, expired, fingerprint: hash32(seed, K.card, id * 7).toString(16).padStart(8, '0') + hash32(seed, K.card, id * 7 + 1).toString(16).padStart(8, '0'),
+        validation: expired ? 'Bad' : r.chance(0.9) ? 'Good' : 'Unknown', createdAt: when(r, s.contactCreatedAt(contactId)),
+      };
+    });
+    // about one contact in eight was referred by an affiliate (id = the contact's id)
+    this.referrals = sparse('referral', s.sizes.contacts, (id) => {
+      const h = hash32(seed, K.referral, id);
+      const c = s.contacts.get(id);
+      if (h % 8 !== 0 || !c || affiliates === 0) return undefined;
+      const a = s.affiliates.get(1 + ((h >>> 3) % affiliates));
+      if (!a) return undefined;
+      const r = new Rng(seed, K.referral, id);
+      const type = r.chance(0.6) ? 'COOKIE' : r.chance(0.6) ? 'MANUAL' : 'PERMANENT';
+      const referredAt = Math.max(c.createdAt, a.createdAt);
+      return {
+        id, contactId: id, affiliateId: a.id, type, referredAt, expiresAt: type === 'COOKIE' ? referredAt + a.trackLeadsDays * DAY : null,
+        source: type === 'COOKIE' ? `Affiliate link ${a.code}` : type === 'MANUAL' ? 'Added by a user' : 'Affiliate assignment',
+        description: type === 'COOKIE' ? 'Visited through a tracking link' : type === 'MANUAL' ? 'Referral recorded by hand' : 'Contact assigned to the affiliate for good',
+        ip: type === 'COOKIE' ? `198.51.100.${r.range(1, 254)}` : null,
+      } satisfies Referral;
     });
     this.hooks = HOOK_EVENTS.slice(0, 3).map((eventKey, i) => ({ key: String(101 + i), eventKey, hookUrl: `https://hooks.example.com/keap/${eventKey}`, status: i === 2 ? 'Unverified' : 'Verified' }));
   }
@@ -276,6 +345,61 @@ export class CoverageData {
     const ids = new Set<number>();
     for (let k = r.int(4); k > 0; k--) ids.add(r.range(1, tags));
     return [...ids].filter((id) => this.s.tags.has(id)).sort((a, b) => a - b).map((tagId) => ({ tagId, appliedAt: when(r, c.createdAt) }));
+  }
+
+  /** A contact's lead score and when it last changed (none: the contact has no score). */
+  leadScore(contactId: number): { score: string; updatedAt: number } | undefined {
+    const c = this.s.contacts.get(contactId);
+    if (!c || c.scoreValue === null) return undefined;
+    const r = new Rng(this.s.seed, K.referral, -contactId);
+    return { score: c.scoreValue, updatedAt: Math.min(c.updatedAt, c.createdAt + r.int(60) * DAY) };
+  }
+
+  /**
+   * An opportunity's moves through the pipeline (ids opportunity*10 + k): stage by stage from the first to its
+   * stage now, or to Closed Lost (the last stage) from an earlier one; spread between creation and last update.
+   */
+  stageMoves(opportunityId: number): StageMove[] {
+    const o = this.s.opportunities.get(opportunityId);
+    if (!o) return [];
+    const stages = this.s.sizes.stages;
+    const r = new Rng(this.s.seed, K.stageMove, opportunityId);
+    const path: number[] = [];
+    const lastBeforeLost = o.stageId === stages ? 1 + r.int(stages - 2) : o.stageId;
+    for (let k = 1; k <= lastBeforeLost; k++) path.push(k);
+    if (o.stageId === stages) path.push(stages);
+    const n = path.length - 1;
+    const span = Math.max(0, o.updatedAt - o.createdAt);
+    const out: StageMove[] = [];
+    for (let k = 0; k < n; k++) {
+      const movedAt = o.createdAt + Math.floor((span * (k + 1)) / (n + 1) / 1000) * 1000;
+      out.push({ id: opportunityId * 10 + k + 1, opportunityId, from: path[k]!, to: path[k + 1]!, movedAt, prevMovedAt: k === 0 ? null : out[k - 1]!.movedAt, userId: o.userId, createdBy: r.chance(0.2) ? 1 : o.userId });
+    }
+    return out;
+  }
+
+  /** Products of a product category: products cycle through the first six categories (as /productCategories filters them). */
+  categoryProducts(categoryId: number): number[] {
+    if (categoryId < 1 || categoryId > 6) return [];
+    return [...this.s.products.scanIds(0)].filter((p) => 1 + ((p - 1) % 6) === categoryId);
+  }
+
+  /** Promotional resources of the commission programs: each serves one or two programs. */
+  programResources(): ProgramResource[] {
+    const programs = this.programs.size;
+    const rows: [string, ProgramResource['type']][] = [['Welcome email', 'EMAIL'], ['Sidebar banner', 'BANNER'], ['Landing page', 'PAGE'], ['Launch email', 'EMAIL'], ['Leaderboard banner', 'BANNER']];
+    return rows.map(([title, type], i) => {
+      const id = i + 1;
+      const r = new Rng(this.s.seed, K.programResource, id);
+      const first = 1 + (i % programs);
+      const programIds = r.chance(0.4) ? [...new Set([first, 1 + ((i + 1) % programs)])].sort((a, b) => a - b) : [first];
+      return {
+        id, title, type, notes: r.chance(0.5) ? 'Approved by marketing' : null, order: i, programIds,
+        url: type === 'EMAIL' ? null : `https://sandbox-business.example/partners/${title.toLowerCase().replace(/ /g, '-')}`,
+        html: type === 'BANNER' ? null : `<h1>${title}</h1><p>Share ~Affiliate.Link~ with your audience.</p>`,
+        width: type === 'PAGE' ? 960 : type === 'BANNER' ? r.pick([300, 728]) : null, height: type === 'PAGE' ? 1200 : type === 'BANNER' ? r.pick([90, 250]) : null,
+      };
+    });
   }
 
   /** A user's email signature (HTML). */

@@ -3,11 +3,15 @@
 import { ApiError } from './http-errors.js';
 import { listV1, listV2, v1Since, v1Until, type Source, type V2List } from './listing.js';
 import { money, currencyValue, parseTime, v1Time, v2Time } from './formats.js';
+import { hash32 } from './random.js';
+import { productOptions, productOptionV2 } from './product-options.js';
+import { DATA_END } from './generate.js';
 import { json, type Route, type RouteEnv, type RequestContext } from './routes.js';
-import { coverageData, COUNTRIES, AUTOMATION_CATEGORIES, type Commission, type Discount, type DiscountKind } from './coverage-data.js';
+import { coverageData, COUNTRIES, AUTOMATION_CATEGORIES, CONTACT_OPTIONS, HOOK_EVENT_KEYS, USER_GROUPS, WORDPRESS_OPT_INS, TAB_RECORD_TYPES, REPORT_FIELDS, type Commission, type Discount, type DiscountKind, type PaymentMethodRec, type Referral, type StageMove } from './coverage-data.js';
 import type { FilterSpec } from './filters.js';
 
 const REST = '/crm/rest';
+const HOUR = 3_600_000; const DAY = 24 * HOUR;
 const idOf = (c: RequestContext, name: string, kind: string): number => {
   const raw = c.params[name]!; const n = Number(raw);
   if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new ApiError(404, `Invalid id: ${raw}`);
@@ -327,6 +331,191 @@ export function coverageRoutes(env: RouteEnv): Route[] {
     orderBy: { id: (x) => x.id, name: (x) => x.name, created_time: (x) => x.createdAt },
     serialize: (x) => ({ id: String(x.id), name: x.name, updated_time: v2Time(x.updatedAt), created_time: v2Time(x.createdAt), user_ids: x.userIds.map(String) }),
   }, c.query)));
+
+  // ---------------- products in categories ----------------
+  v2('/productCategories/assignedProducts', (c) => {
+    // one record per category that has products; the filters select categories (a product filter keeps every
+    // product of the categories it selects)
+    interface Assigned { id: number; productIds: number[] }
+    const rows: Assigned[] = [...d().productCategories.scan()].map((x) => ({ id: x.id, productIds: d().categoryProducts(x.id) })).filter((x) => x.productIds.length > 0);
+    return json(200, listV2(listSource(rows), {
+      envelope: 'assigned_product_categories', maxPageSize: 1000,
+      filters: { product_category_ids: { type: 'set', isId: true, get: (x) => x.id }, product_ids: { type: 'set', get: (x) => x.productIds as never } },
+      orderBy: { product_category_id: (x) => x.id },
+      serialize: (x) => ({ product_category_id: String(x.id), product_ids: x.productIds.map(String) }),
+    }, c.query));
+  });
+
+  // ---------------- payment methods (v2: every contact's, or one contact's; v1: a contact's credit cards) ----------------
+  const paymentMethodV2 = (m: PaymentMethodRec): Record<string, unknown> => ({
+    contact_id: String(m.contactId), payment_method_id: String(m.id), credit_card_id: String(m.creditCardId),
+    merchant_account_type: d().merchants.get(m.merchantId)!.type, merchant_account_id: String(m.merchantId), payment_method_type: 'CARD', created_time: v2Time(m.createdAt),
+    card_info: { brand: m.brand, fingerprint: m.fingerprint, card_type: m.cardType, last_four: m.lastFour, expiration_year: String(m.expYear), expiration_month: String(m.expMonth).padStart(2, '0') },
+    status: m.expired ? 'EXPIRED' : undefined,
+  });
+  const ofContact = (contactId: number | undefined): Source<PaymentMethodRec> => ({
+    get: (id) => { const m = d().paymentMethods.get(id); return m && (contactId === undefined || m.contactId === contactId) ? m : undefined; },
+    *scanIds(after) { for (const m of d().paymentMethods.scan(contactId === undefined ? after : Math.max(after, contactId * 2 - 2))) { if (contactId !== undefined && m.contactId > contactId) return; if (contactId === undefined || m.contactId === contactId) yield m.id; } },
+  });
+  v2('/paymentMethods', (c) => json(200, listV2(ofContact(undefined), {
+    envelope: 'payment_methods', maxPageSize: 1000,
+    filters: {
+      payment_method_id: { type: 'set', isId: true, get: (m) => m.id }, credit_card_id: { type: 'set', get: (m) => m.creditCardId },
+      contact_id: { type: 'set', get: (m) => m.contactId }, merchant_account_id: { type: 'set', get: (m) => m.merchantId },
+      since_time: { type: 'time', bound: 'since', get: (m) => m.createdAt }, until_time: { type: 'time', bound: 'until', get: (m) => m.createdAt },
+    },
+    orderBy: { payment_method_id: (m) => m.id, created_time: (m) => m.createdAt, contact_id: (m) => m.contactId, merchant_account_id: (m) => m.merchantId },
+    serialize: paymentMethodV2,
+  }, c.query)));
+  v2('/contacts/{contact_id}/paymentMethods', (c) => {
+    // '-' lists every contact's (the spec's wildcard)
+    let contactId: number | undefined;
+    if (c.params.contact_id !== '-') { contactId = idOf(c, 'contact_id', 'Contact'); if (!s.contacts.has(contactId)) throw new ApiError(404, 'Unable to find this Contact'); }
+    return json(200, listV2(ofContact(contactId), {
+      envelope: 'records', maxPageSize: 1000,
+      filters: { merchant_account_id: { type: 'set', get: (m) => m.merchantId } },
+      // the reference names the order created_time, the 2025-11-05 file date_created: both are taken
+      orderBy: { created_time: (m) => m.createdAt, date_created: (m) => m.createdAt },
+      serialize: paymentMethodV2,
+    }, c.query));
+  });
+  v1('/contacts/{contactId}/creditCards', (c) => {
+    const id = idOf(c, 'contactId', 'Contact');
+    if (!s.contacts.has(id)) throw new ApiError(404, 'Unable to find this Contact');
+    return json(200, [...ofContact(id).scanIds(0)].map((k) => d().paymentMethods.get(k)!).map((m) => ({
+      id: m.creditCardId, payment_method_id: String(m.id), card_type: m.brand, card_number: `${'*'.repeat(m.brand === 'American Express' ? 11 : 12)}${m.lastFour}`, validation_status: m.validation,
+    })));
+  });
+
+  // ---------------- lead scores ----------------
+  v2('/contacts/{contact_id}/leadScore', (c) => {
+    const id = idOf(c, 'contact_id', 'Contact');
+    if (!s.contacts.has(id)) throw new ApiError(404, 'Unable to find this Contact');
+    const x = d().leadScore(id);
+    // a contact without a score: an empty LeadScore, as the contacts listing then sends no score_value
+    return json(200, x ? { score: x.score, last_updated: v2Time(x.updatedAt) } : {});
+  });
+
+  // ---------------- affiliate referrals (every affiliate's, or one affiliate's) ----------------
+  const referralV2 = (x: Referral): Record<string, unknown> => ({
+    id: String(x.id), description: x.description, source: x.source, contact_id: String(x.contactId), referral_partner_id: String(x.affiliateId),
+    referral_time: v2Time(x.referredAt), expiration_time: x.expiresAt === null ? undefined : v2Time(x.expiresAt), ip_address: x.ip ?? undefined, referral_type: x.type,
+  });
+  const cmp: ('!=' | '>' | '>=' | '<' | '<=')[] = ['!=', '>', '>=', '<', '<='];
+  v2('/referrals', (c) => json(200, listV2(d().referrals, {
+    envelope: 'referrals', maxPageSize: 1000,
+    filters: {
+      referral_partner_id: { type: 'id', ops: cmp, get: (x) => x.affiliateId }, contact_id: { type: 'id', ops: cmp, get: (x) => x.contactId },
+      source: { type: 'string', prefix: true, get: (x) => x.source }, description: { type: 'string', prefix: true, get: (x) => x.description }, type: { type: 'string', get: (x) => x.type },
+    },
+    orderBy: { id: (x) => x.id, referral_time: (x) => x.referredAt },
+    serialize: referralV2,
+  }, c.query)));
+  v2('/affiliates/{affiliate_id}/referrals', (c) => {
+    const id = idOf(c, 'affiliate_id', 'Affiliate');
+    if (!s.affiliates.has(id)) throw new ApiError(404, 'Unable to find this Affiliate');
+    const src: Source<Referral> = { get: (k) => { const x = d().referrals.get(k); return x && x.affiliateId === id ? x : undefined; }, *scanIds(after) { for (const x of d().referrals.scan(after)) if (x.affiliateId === id) yield x.id; } };
+    return json(200, listV2(src, {
+      envelope: 'referrals', maxPageSize: 1000,
+      filters: { source: { type: 'string', prefix: true, get: (x) => x.source } },
+      orderBy: { id: (x) => x.id, referral_time: (x) => x.referredAt },
+      serialize: referralV2,
+    }, c.query));
+  });
+
+  // ---------------- opportunity stage moves ----------------
+  const stageMoveV2 = (m: StageMove): Record<string, unknown> => ({
+    id: String(m.id), opportunity_id: String(m.opportunityId), move_time: v2Time(m.movedAt), move_from_stage_id: String(m.from), move_to_stage_id: String(m.to),
+    prev_stage_move_time: m.prevMovedAt === null ? undefined : v2Time(m.prevMovedAt), user_id: String(m.userId), created_by: String(m.createdBy), create_time: v2Time(m.movedAt),
+  });
+  const moves: Source<StageMove> = {
+    get: (id) => d().stageMoves(Math.floor(id / 10)).find((m) => m.id === id),
+    *scanIds(after) { for (const o of s.opportunities.scanIds(Math.max(0, Math.floor(after / 10) - 1))) for (const m of d().stageMoves(o)) if (m.id > after) yield m.id; },
+  };
+  v2('/opportunities/stageMoves', (c) => json(200, listV2(moves, {
+    envelope: 'stage_moves', maxPageSize: 1000,
+    filters: { opportunity_id: { type: 'id', get: (m) => m.opportunityId }, user_id: { type: 'id', get: (m) => m.userId } },
+    orderBy: { id: (m) => m.id, move_date: (m) => m.movedAt },
+    serialize: stageMoveV2,
+  }, c.query)));
+  v2('/opportunities/stageMoves/{stage_move_id}', (c) => json(200, stageMoveV2(moves.get(idOf(c, 'stage_move_id', 'Stage Move')) ?? (() => { throw new ApiError(404, 'Unable to find this Stage Move'); })())));
+
+  // ---------------- contact option types, the dropdowns' default options, hook event keys ----------------
+  v2('/settings/contactOptionTypes', () => json(200, { option_types: CONTACT_OPTIONS.contact_types }));
+  v1('/setting/contact/optionTypes', () => json(200, { value: CONTACT_OPTIONS.contact_types.join(',') }));
+  v1('/locales/defaultOptions', () => json(200, CONTACT_OPTIONS));
+  v1('/hooks/event_keys', () => json(200, HOOK_EVENT_KEYS));
+
+  // ---------------- email address statuses: one record per address of any contact ----------------
+  v2('/emailAddresses', (c) => {
+    // an address two contacts share is one record (the first contact's); ids order the addresses by contact and slot
+    interface AddressStatus { id: number; email: string; status: string; createdAt: number; sentAt: number | null; openedAt: number | null; clickedAt: number | null }
+    const rows: AddressStatus[] = []; const seen = new Set<string>();
+    for (const ct of s.contacts.scan()) {
+      ct.emails.forEach((e, k) => {
+        const key = e.email.toLowerCase();
+        if (seen.has(key)) return;
+        seen.add(key);
+        const h = hash32(s.seed, ct.id, k + 7);
+        const sentAt = h % 3 === 0 ? null : Math.min(DATA_END, ct.createdAt + (h % 300) * DAY);
+        const openedAt = sentAt !== null && h % 5 < 3 ? sentAt + ((h >>> 8) % 48) * HOUR : null;
+        rows.push({ id: ct.id * 4 + k, email: e.email, status: e.status, createdAt: ct.createdAt, sentAt, openedAt, clickedAt: openedAt !== null && h % 5 === 0 ? openedAt + HOUR : null });
+      });
+    }
+    const marketable = new Set(['UNENGAGED_MARKETABLE', 'SINGLE_OPT_IN', 'DOUBLE_OPT_IN', 'CONFIRMED']);
+    return json(200, listV2(listSource(rows), {
+      envelope: 'email_addresses', maxPageSize: 1000,
+      filters: { emails: { type: 'set', get: (x) => x.email }, statuses: { type: 'set', get: (x) => x.status }, opted_in: { type: 'bool', get: (x) => marketable.has(x.status) } },
+      orderBy: { email: (x) => x.email, status: (x) => x.status, create_time: (x) => x.createdAt, last_click_time: (x) => x.clickedAt, last_open_time: (x) => x.openedAt, last_sent_time: (x) => x.sentAt },
+      serialize: (x) => ({
+        email: x.email, opted_in: marketable.has(x.status), status: x.status, create_time: v2Time(x.createdAt),
+        last_click_time: x.clickedAt === null ? undefined : v2Time(x.clickedAt), last_open_time: x.openedAt === null ? undefined : v2Time(x.openedAt), last_sent_time: x.sentAt === null ? undefined : v2Time(x.sentAt),
+      }),
+    }, c.query));
+  });
+
+  // ---------------- a product's options (v1's and v2's products listings carry them too) ----------------
+  v2('/products/{product_id}/options', (c) => {
+    const id = idOf(c, 'product_id', 'Product');
+    if (!s.products.has(id)) throw new ApiError(404, 'Unable to find this Product');
+    return json(200, { product_options: productOptions(id).map(productOptionV2) });
+  });
+
+  // ---------------- user groups, WordPress opt-ins ----------------
+  v2('/userGroups', () => json(200, unpaged('user_groups', USER_GROUPS.map((name, i) => ({ id: String(i + 1), name })))));
+  v2('/integrations/wordpress/options', () => json(200, unpaged('wordpress_opt_in_options', WORDPRESS_OPT_INS.map(([key, name]) => ({ key, name })))));
+
+  // ---------------- custom-field tabs and groups, per record type (as the /model endpoints) ----------------
+  const modelPaths: [string, (typeof TAB_RECORD_TYPES)[number]][] = [
+    ['contacts', 'CONTACT'], ['companies', 'COMPANY'], ['opportunities', 'OPPORTUNITY'], ['orders', 'ORDER'], ['subscriptions', 'SUBSCRIPTION'],
+    ['tasks', 'TASK_NOTE_APPOINTMENT'], ['notes', 'TASK_NOTE_APPOINTMENT'], ['affiliates', 'REFERRAL_PARTNER'],
+  ];
+  for (const [path, type] of modelPaths) {
+    const tabId = TAB_RECORD_TYPES.indexOf(type) + 1;
+    v2(`/${path}/model/customFields/tabs`, () => json(200, { tabs: [{ id: String(tabId), name: 'Custom Fields', order: 1, record_type: type }] }));
+    // the groups the record type's fields are in (the generator files contacts' under 1, the rest under 2), on its one tab
+    v2(`/${path}/model/customFields/groups`, (c) => {
+      const ids = [...new Set([type === 'CONTACT' ? 1 : 2, ...s.customFields(type).map((f) => f.groupId)])].sort((a, b) => a - b);
+      const tab = c.query.get('tab_id');
+      const groups = tab !== null && tab !== String(tabId) ? [] : ids.map((id, k) => ({ id: String(id), name: k === 0 ? 'Custom fields' : `More fields ${k}`, order: k + 1, tab_id: String(tabId), record_type: type }));
+      return json(200, { groups });
+    });
+  }
+
+  // ---------------- commission program resources, report fields (per parent) ----------------
+  v2('/affiliates/commissionPrograms/{commission_program_id}/resources', (c) => {
+    const id = idOf(c, 'commission_program_id', 'Commission Program');
+    if (!d().programs.has(id)) throw new ApiError(404, 'Unable to find this Commission Program');
+    return json(200, unpaged('resources', d().programResources().filter((r) => r.programIds.includes(id)).map((r) => ({
+      id: String(r.id), title: r.title, type: r.type, notes: r.notes ?? undefined, url: r.url ?? undefined, order: r.order, content_html: r.html ?? undefined,
+      page_width: r.width ?? undefined, page_height: r.height ?? undefined, commission_programs: r.programIds.map((p) => ({ commission_program_id: String(p) })),
+    }))));
+  });
+  v2('/reporting/reports/{report_id}/model', (c) => {
+    const id = idOf(c, 'report_id', 'Report');
+    if (!d().reports.has(id)) throw new ApiError(404, 'Unable to find this Report');
+    return json(200, { fields: (REPORT_FIELDS[id - 1] ?? []).map(([name, label]) => ({ name, label })) });
+  });
   return routes;
 }
 

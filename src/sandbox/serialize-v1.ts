@@ -1,5 +1,6 @@
 // v1 JSON for every resource (reference §3.1, §5, Appendix A): integer ids, `…SSS+0000` times, CamelCase enums,
 // plain-number money, and unset values as null.
+import { productOptions, productOptionV1 } from './product-options.js';
 import { v1Time, money, v1EmailStatus, isOptedIn } from './formats.js';
 import type { SandboxStore } from './store.js';
 import type {
@@ -102,7 +103,7 @@ export function tagV1(store: SandboxStore, t: Tag): Json {
 export function productV1(p: Product): Json {
   return {
     id: p.id, product_name: p.name, product_desc: p.description, product_short_desc: p.shortDescription, product_price: money(p.priceCents),
-    sku: p.sku, status: p.active ? 1 : 0, subscription_only: p.subscriptionOnly, url: null, product_options: [],
+    sku: p.sku, status: p.active ? 1 : 0, subscription_only: p.subscriptionOnly, url: null, product_options: productOptions(p.id).map(productOptionV1),
     subscription_plans: p.plans.map((s) => ({ id: s.id, active: s.active, cycle: ({ YEAR: 1, MONTH: 2, WEEK: 3, DAY: 6 } as const)[s.cycle], frequency: s.frequency, number_of_cycles: s.cycles, plan_price: money(s.priceCents), subscription_plan_index: s.index, subscription_plan_name: s.name, url: null })),
   };
 }

@@ -1,5 +1,6 @@
 // v2 JSON for every resource (reference §3.2, §5): string ids, ISO-8601 times, UPPER_SNAKE enums, CurrencyValue money,
 // and unset values left out.
+import { productOptions, productOptionV2Listing } from './product-options.js';
 import { v2Time, isoDay, currencyValue, money, upperSnake } from './formats.js';
 import type { SandboxStore } from './store.js';
 import type {
@@ -110,7 +111,7 @@ export function productV2(p: Product): Json {
   return {
     id: String(p.id), name: p.name, price: currencyValue(p.priceCents), active: p.active, description: p.description, short_description: p.shortDescription,
     sku: p.sku, shippable: p.shippable, weight: p.weight, taxable: p.taxable, country_taxable: p.taxable, state_taxable: p.taxable, city_taxable: false,
-    categories: [], options: [], subscription_only: p.subscriptionOnly, storefront_hidden: !p.active,
+    categories: [], options: productOptions(p.id).map(productOptionV2Listing), subscription_only: p.subscriptionOnly, storefront_hidden: !p.active,
     subscription_plans: p.plans.map((s) => ({
       id: String(s.id), product_id: String(s.productId), active: s.active, allow_prorating: false,
       cycle_type: ({ YEAR: 'YEARLY', MONTH: 'MONTHLY', WEEK: 'WEEKLY', DAY: 'DAILY' } as const)[s.cycle], frequency: s.frequency,

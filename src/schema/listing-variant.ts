@@ -22,7 +22,8 @@ export function listingVariant(catalog: Catalog, table: TableSchema): TableSchem
       ...(via.fields ? { fields: via.fields } : listing.source.fields ? { fields: listing.source.fields } : {}),
       ...(listing.source.query ? { query: listing.source.query } : {}),
       ...(listing.source.baseFilter ? { baseFilter: listing.source.baseFilter } : {}),
-      unnest: via.unnest,
+      // no unnest: each record of the listing is one row
+      ...(via.unnest !== undefined ? { unnest: via.unnest } : {}),
     },
     columns: table.columns.map((c) => ({ ...c, path: via.columns[c.name] ?? '$none' })),
     // the listing's filters name its own columns: none of this table's conditions go to the API

@@ -346,7 +346,7 @@ function parseSource(r: Reader, value: unknown): TableSource {
     const cols = vr.object(v.columns, 'columns', Object.keys((v.columns ?? {}) as object));
     source.viaListing = {
       table: vr.identifier(v.table, 'table'),
-      unnest: vr.string(v.unnest, 'unnest'),
+      ...(v.unnest !== undefined ? { unnest: vr.string(v.unnest, 'unnest') } : {}),
       ...(v.fields !== undefined ? { fields: vr.stringList(v.fields, 'fields') } : {}),
       columns: Object.fromEntries(Object.entries(cols).map(([k, p]) => {
         const path = vr.string(p, `columns.${k}`);

@@ -120,9 +120,11 @@ export interface TableSource {
    * per-parent endpoint gives (contact_tags from contacts.tag_ids, without applied_time). A scan that
    * reads none of those columns, and does not pin the parents, reads that listing instead: what the
    * parent scan costs, not a call per parent. `columns` maps each column it gives to a path in the
-   * listing's record: "$parent.<path>" reads the record, "$element" the array element itself.
+   * listing's record: "$parent.<path>" reads the record, "$element" the array element itself. Without
+   * `unnest` each record of the listing is one row and plain paths read it (contact_credit_cards from
+   * payment_methods, contact_lead_scores from contacts).
    */
-  viaListing?: { table: string; unnest: string; fields?: string[]; columns: Record<string, string> };
+  viaListing?: { table: string; unnest?: string; fields?: string[]; columns: Record<string, string> };
   /** Where the API can count matching records without paging (v1 `count`). */
   count?: { version: 1; path: string; key: string };
   /** record type for custom fields: the `/model` endpoint, e.g. "/v2/contacts/model" */

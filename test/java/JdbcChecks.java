@@ -1,6 +1,7 @@
 // pgjdbc against keapgres, as DBeaver and Metabase use it. Run with the single-file source launcher:
 //   java -cp /usr/share/java/postgresql.jar test/java/JdbcChecks.java <port> [database] [user] [cross-session]
 //   … JdbcChecks.java <port> <database,database,…> <user> dbeaver   DBeaver's default settings, per database
+//   … JdbcChecks.java <port> <database> <user> metadata <table,table,…>   getTables/getColumns/getImportedKeys of those tables
 // With "cross-session" only the checks of sessions that see each other run (DBeaver's Session Manager,
 // LISTEN/NOTIFY); their values hold nothing that differs between servers (pids are compared, not
 // printed), so test/cross-session.test.ts runs them against keapgres and a real PostgreSQL and compares.
@@ -44,6 +45,18 @@ public class JdbcChecks {
         }
         return out;
       });
+      return;
+    }
+    // DBeaver's navigator on some tables (args[4]: comma-separated names): getTables, getColumns, getImportedKeys
+    if (args.length > 4 && args[3].equals("metadata")) {
+      try (Connection c = connect(new Properties())) {
+        DatabaseMetaData md = c.getMetaData();
+        for (String t : args[4].split(",")) {
+          report("getTables " + t, () -> rows(md.getTables(null, "public", t, new String[] { "TABLE" }), "TABLE_NAME", "REMARKS"));
+          report("getColumns " + t, () -> rows(md.getColumns(null, "public", t, "%"), "COLUMN_NAME", "TYPE_NAME", "DATA_TYPE", "NULLABLE", "REMARKS", "ORDINAL_POSITION"));
+          report("getImportedKeys " + t, () -> rows(md.getImportedKeys(null, "public", t), "PKTABLE_NAME", "PKCOLUMN_NAME", "FKTABLE_NAME", "FKCOLUMN_NAME", "FK_NAME"));
+        }
+      }
       return;
     }
     if (args.length > 3 && args[3].equals("timeouts")) {

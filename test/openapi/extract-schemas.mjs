@@ -44,7 +44,7 @@ for (const [version, spec] of Object.entries(specs)) {
   }
 }
 // Schemas of list endpoints the 2025-11-05 v2 file lacks (they are in Keap's newer swagger), validated item-wise.
-for (const name of ['Note', 'Tag', 'Payment', 'TransactionV2', 'EmailSent', 'FileMetadata', 'RestV2Opportunity', 'Company', 'Contact', 'OrderV2', 'Subscription', 'Task', 'User', 'RestAffiliate', 'Campaign', 'TagCategory', 'InvoiceOrderPayment']) {
+for (const name of ['Note', 'Tag', 'Payment', 'TransactionV2', 'EmailSent', 'FileMetadata', 'RestV2Opportunity', 'Company', 'Contact', 'OrderV2', 'Subscription', 'Task', 'User', 'RestAffiliate', 'Campaign', 'TagCategory', 'InvoiceOrderPayment', 'PaymentMethod', 'Referral']) {
   if (specs.v2.components.schemas[name]) out.components.v2[name] = patch(resolve(specs.v2, specs.v2.components.schemas[name]));
 }
 writeFileSync(new URL('test/openapi/response-schemas.json', root), JSON.stringify(out));

@@ -25,11 +25,11 @@ export function javaSkip(): string | false {
 
 export interface JdbcCheck { check: string; value?: unknown; error?: string }
 
-/** Runs one group of test/java/JdbcChecks.java against a server; its checks by name. */
-export function runJdbcChecks(port: number, database: string, user: string, group: string): Promise<Record<string, JdbcCheck>> {
+/** Runs one group of test/java/JdbcChecks.java against a server (with the group's own arguments); its checks by name. */
+export function runJdbcChecks(port: number, database: string, user: string, group: string, ...groupArgs: string[]): Promise<Record<string, JdbcCheck>> {
   const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
   return new Promise((resolve, reject) => {
-    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcChecks.java', String(port), database, user, group], { cwd: repoRoot, timeout: 120_000 },
+    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcChecks.java', String(port), database, user, group, ...groupArgs], { cwd: repoRoot, timeout: 120_000, maxBuffer: 16 << 20 },
       (err, stdout, stderr) => (err ? reject(new Error(`JdbcChecks ${group} failed: ${err.message}\n${stderr}`)) : resolve(Object.fromEntries(
         stdout.trim().split('\n').map((l) => JSON.parse(l) as JdbcCheck).map((o) => [o.check, o])))));
   });
