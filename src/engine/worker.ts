@@ -93,6 +93,9 @@ async function handle(msg: MainToWorker): Promise<void> {
       } finally {
         sharedMemoryWanted = false;
       }
+      // PL/pgSQL (keapgres's writes, the catalog helpers) is a side module loaded at its first use: 60–200 ms of a
+      // session's statement otherwise, paid here while the engine waits in the pool instead
+      if (msg.initDbParams === undefined) await db.exec("LOAD 'plpgsql'").catch(() => undefined);
       interrupt = interruptTargetOf(db);
       suppressEngineTimers();
       send({ type: 'ready', interrupt: interrupt?.target });

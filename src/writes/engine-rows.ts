@@ -12,7 +12,7 @@ import type { TableSchema } from '../schema/types.js';
 import type { TouchedRow, WriteOp } from './keap-calls.js';
 import type { Json } from './row-body.js';
 
-const CAPTURE = 'pg_temp.keapgres_w_capture';
+const CAPTURE = 'pg_temp.keapgres_w_captured';
 
 /** Engines with an apply trigger in place: the table it is on. */
 const pending = new WeakMap<EngineInstance, { table: string; op: WriteOp }>();
@@ -24,28 +24,33 @@ export interface ClientStatement {
 
 /** Runs the statement with the capture trigger: the rows it would touch, in the order it touches them. */
 export async function captureTouchedRows(engine: EngineInstance, table: TableSchema, stmt: ClientStatement, inTransaction: boolean): Promise<TouchedRow[]> {
-  // temporary objects go when the engine passes to another session (DISCARD ALL): made again each time, cheaply
-  await engine.query(`CREATE TEMP TABLE IF NOT EXISTS keapgres_w_capture (n serial PRIMARY KEY, old_row jsonb, new_row jsonb);
-CREATE OR REPLACE FUNCTION pg_temp.keapgres_w_capture() RETURNS trigger LANGUAGE plpgsql AS $keapgres$
+  // Temporary objects go when the engine passes to another session (DISCARD ALL): made again each time, cheaply.
+  // Everything is one round trip to the engine, and the rows come back as one JSON text (one row to decode, not
+  // one per touched row).
+  const trigger = `CREATE TRIGGER keapgres_capture BEFORE INSERT OR UPDATE OR DELETE ON ${qualifiedName(table)} FOR EACH ROW EXECUTE FUNCTION ${CAPTURE}()`;
+  const drop = `DROP TRIGGER keapgres_capture ON ${qualifiedName(table)}`;
+  // Inside the client's transaction (keap_writes = immediate) a failure aborts it anyway, as the statement would.
+  const script = [
+    `CREATE TEMP TABLE IF NOT EXISTS keapgres_w_captured (n bigserial, old_row jsonb, new_row jsonb)`,
+    `CREATE OR REPLACE FUNCTION ${CAPTURE}() RETURNS trigger LANGUAGE plpgsql AS $keapgres$
 BEGIN
   INSERT INTO ${CAPTURE} (old_row, new_row) VALUES (CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END);
   RETURN NULL;
-END $keapgres$`);
-  // Inside the client's transaction (keap_writes = immediate) a failure aborts it anyway, as the statement would.
-  const trigger = `CREATE TRIGGER keapgres_capture BEFORE INSERT OR UPDATE OR DELETE ON ${qualifiedName(table)} FOR EACH ROW EXECUTE FUNCTION pg_temp.keapgres_w_capture()`;
-  const drop = `DROP TRIGGER keapgres_capture ON ${qualifiedName(table)}`;
-  // one round trip to the engine: the statement between creating and dropping the trigger
-  const script = [inTransaction ? '' : 'BEGIN', `TRUNCATE ${CAPTURE} RESTART IDENTITY`, trigger, ...statementSql(stmt), drop, inTransaction ? '' : 'COMMIT']
-    .filter((x) => x !== '').join(';\n');
+END $keapgres$`,
+    inTransaction ? '' : 'BEGIN', `TRUNCATE ${CAPTURE} RESTART IDENTITY`, trigger, ...statementSql(stmt), drop, inTransaction ? '' : 'COMMIT',
+    `SELECT pg_catalog.json_agg(pg_catalog.json_build_array(old_row, new_row) ORDER BY n)::text AS touched FROM ${CAPTURE}`,
+  ].filter((x) => x !== '').join(';\n');
+  let rows: Record<string, unknown>[];
   try {
-    await engine.query(script);
+    ({ rows } = await engine.query(script));
   } catch (err) {
     if (!inTransaction) await engine.query('ROLLBACK').catch(() => undefined);
     await engine.query('DEALLOCATE keapgres_w_stmt').catch(() => undefined);
     throw err;
   }
-  const { rows } = await engine.query(`SELECT old_row::text AS o, new_row::text AS n FROM ${CAPTURE} ORDER BY n`);
-  return rows.map((r) => ({ old: parse(r.o), new: parse(r.n) }));
+  const text = rows[0]?.touched;
+  const pairs = typeof text === 'string' ? (JSON.parse(text) as Array<[Json | null, Json | null]>) : [];
+  return pairs.map(([o, n]) => ({ old: o ?? undefined, new: n ?? undefined }));
 }
 
 /** The client's statement; bound parameters go in as literals of unknown type (as the engine would infer them). */
@@ -59,66 +64,84 @@ function statementSql(stmt: ClientStatement): string[] {
   return [`PREPARE keapgres_w_stmt AS ${sql}`, `EXECUTE keapgres_w_stmt(${args})`, 'DEALLOCATE keapgres_w_stmt'];
 }
 
-function parse(text: unknown): Json | undefined {
-  return typeof text === 'string' ? (JSON.parse(text) as Json) : undefined;
+/** The names of a table's staging objects. */
+function stagingNames(table: TableSchema) {
+  return {
+    rows: `pg_temp.${quoteIdent(`keapgres_w_staged_${table.name}`)}`,
+    done: `pg_temp.${quoteIdent(`keapgres_w_done_${table.name}`)}`,
+    fn: `pg_temp.${quoteIdent(`keapgres_w_apply_${table.name}`)}`,
+    seq: `pg_temp.keapgres_w_seq`,
+  };
 }
 
 /**
- * Stages what Keap wrote and puts the apply trigger on the table. `lines`: COPY lines of the rows as Keap returned
- * them (INSERT in the statement's row order, by `ordinals`; UPDATE by key); `unchangedKeys`: UPDATE rows with no
- * call (they keep their values); `deletedKeys`: DELETE rows Keap deleted. Keys are COPY text of the key columns.
+ * The part of staging that does not depend on Keap's answer: the empty staging tables and the apply function.
+ * Run while the Keap calls are in flight (the engine is idle then), so only the rows and the trigger are left
+ * for after them. `rows` holds Keap's rows, each with the statement's ordinal (INSERT) — one indexed lookup per
+ * touched row; `done` the keys Keap deleted.
  */
-export async function stageAndArm(engine: EngineInstance, table: TableSchema, op: WriteOp, staged: {
-  lines: string[];
-  ordinals?: number[];
-  keysOfLines: string[];
-  unchangedKeys: string[];
-  deletedKeys: string[];
-}): Promise<void> {
+export async function prepareStaging(engine: EngineInstance, table: TableSchema): Promise<void> {
   const t = qualifiedName(table);
-  const rowsName = quoteIdent(`keapgres_w_rows_${table.name}`);
-  const doneName = quoteIdent(`keapgres_w_done_${table.name}`);
-  const fn = `pg_temp.${quoteIdent(`keapgres_w_apply_${table.name}`)}`;
+  const n = stagingNames(table);
   const pk = table.primaryKey.map(quoteIdent);
-  // indexed: the trigger looks a row up per row the statement touches
-  await engine.query(`CREATE TEMP TABLE IF NOT EXISTS ${rowsName} (LIKE ${t} INCLUDING INDEXES);
-CREATE TEMP TABLE IF NOT EXISTS ${doneName} AS SELECT 0 AS keapgres_ord, ${pk.join(', ')} FROM ${t} WITH NO DATA;
-CREATE INDEX IF NOT EXISTS ${quoteIdent(`keapgres_w_ord_${table.name}`)} ON pg_temp.${doneName} (keapgres_ord);
-CREATE INDEX IF NOT EXISTS ${quoteIdent(`keapgres_w_key_${table.name}`)} ON pg_temp.${doneName} (${pk.join(', ')});
-CREATE TEMP SEQUENCE IF NOT EXISTS keapgres_w_seq;
-TRUNCATE pg_temp.${rowsName}, pg_temp.${doneName};
-ALTER SEQUENCE pg_temp.keapgres_w_seq RESTART WITH 1`);
-  if (staged.lines.length) await engine.query(copyStatement(table).replace(t, `pg_temp.${rowsName}`), Buffer.from(staged.lines.join('\n') + '\n', 'utf8'));
-  const done: string[] = [];
-  if (op === 'insert') staged.keysOfLines.forEach((k, i) => done.push(`${staged.ordinals![i]}\t${k}`));
-  if (op === 'delete') for (const k of staged.deletedKeys) done.push(`\\N\t${k}`);
-  if (done.length) await engine.query(`COPY pg_temp.${doneName} FROM '/dev/blob'`, Buffer.from(done.join('\n') + '\n', 'utf8'));
-  if (staged.unchangedKeys.length) {
-    const keys = staged.unchangedKeys.map((k) => `(${k.split('\t').map((v) => quoteLiteral(unescapeCopy(v))).join(', ')})`).join(', ');
-    await engine.query(`INSERT INTO pg_temp.${rowsName} SELECT * FROM ${t} WHERE (${pk.join(', ')}) IN (${keys})`);
-  }
+  const cols = table.columns.map((c) => quoteIdent(c.name));
   const onOld = pk.map((k) => `r.${k} = OLD.${k}`).join(' AND ');
-  const onDone = pk.map((k) => `r.${k} = d.${k}`).join(' AND ');
   const onDoneOld = pk.map((k) => `d.${k} = OLD.${k}`).join(' AND ');
+  const into = `SELECT ${cols.map((c) => `r.${c}`).join(', ')} INTO NEW FROM ${n.rows} r`;
   // No counter is updated per row: updating one row n times in a statement costs n² (every version stays).
-  await engine.query(`CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $keapgres$
-DECLARE n bigint;
+  await engine.query(`CREATE TEMP TABLE IF NOT EXISTS ${n.rows.slice('pg_temp.'.length)} (LIKE ${t} INCLUDING INDEXES, keapgres_ord integer);
+CREATE INDEX IF NOT EXISTS ${quoteIdent(`keapgres_w_ord_${table.name}`)} ON ${n.rows} (keapgres_ord);
+CREATE TEMP TABLE IF NOT EXISTS ${n.done.slice('pg_temp.'.length)} AS SELECT ${pk.join(', ')} FROM ${t} WITH NO DATA;
+CREATE INDEX IF NOT EXISTS ${quoteIdent(`keapgres_w_key_${table.name}`)} ON ${n.done} (${pk.join(', ')});
+CREATE TEMP SEQUENCE IF NOT EXISTS keapgres_w_seq;
+TRUNCATE ${n.rows}, ${n.done};
+SELECT pg_catalog.setval('${n.seq}', 1, false);
+CREATE OR REPLACE FUNCTION ${n.fn}() RETURNS trigger LANGUAGE plpgsql AS $keapgres$
+DECLARE n integer;
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    n := pg_catalog.nextval('pg_temp.keapgres_w_seq');
-    SELECT r.* INTO NEW FROM pg_temp.${rowsName} r JOIN pg_temp.${doneName} d ON ${onDone} WHERE d.keapgres_ord = n;
+    n := pg_catalog.nextval('${n.seq}');
+    ${into} WHERE r.keapgres_ord = n;
     IF NOT FOUND THEN RETURN NULL; END IF;
   ELSIF TG_OP = 'UPDATE' THEN
-    SELECT r.* INTO NEW FROM pg_temp.${rowsName} r WHERE ${onOld};
+    ${into} WHERE ${onOld};
     IF NOT FOUND THEN RETURN NULL; END IF;
   ELSE
-    PERFORM 1 FROM pg_temp.${doneName} d WHERE ${onDoneOld};
+    PERFORM 1 FROM ${n.done} d WHERE ${onDoneOld};
     IF NOT FOUND THEN RETURN NULL; END IF;
   END IF;
   IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
   RETURN NEW;
-END $keapgres$;
-CREATE TRIGGER keapgres_write BEFORE INSERT OR UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+END $keapgres$`);
+}
+
+/**
+ * Stages what Keap wrote and puts the apply trigger on the table (after `prepareStaging`). `lines`: COPY lines of
+ * the rows as Keap returned them (INSERT in the statement's row order, by `ordinals`; UPDATE by key);
+ * `unchangedKeys`: UPDATE rows with no call (they keep their values); `deletedKeys`: DELETE rows Keap deleted.
+ * Keys are COPY text of the key columns.
+ */
+export async function stageAndArm(engine: EngineInstance, table: TableSchema, op: WriteOp, staged: {
+  lines: string[];
+  ordinals?: number[];
+  unchangedKeys: string[];
+  deletedKeys: string[];
+}): Promise<void> {
+  const t = qualifiedName(table);
+  const n = stagingNames(table);
+  const pk = table.primaryKey.map(quoteIdent);
+  const cols = table.columns.map((c) => quoteIdent(c.name));
+  if (staged.lines.length) {
+    const lines = op === 'insert' ? staged.lines.map((l, i) => `${l}\t${staged.ordinals![i]}`) : staged.lines.map((l) => `${l}\t\\N`);
+    await engine.query(`COPY ${n.rows} (${cols.join(', ')}, keapgres_ord) FROM '/dev/blob'`, Buffer.from(lines.join('\n') + '\n', 'utf8'));
+  }
+  if (op === 'delete' && staged.deletedKeys.length) {
+    await engine.query(`COPY ${n.done} FROM '/dev/blob'`, Buffer.from(staged.deletedKeys.join('\n') + '\n', 'utf8'));
+  }
+  const unchanged = staged.unchangedKeys.length
+    ? `INSERT INTO ${n.rows} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${t} WHERE (${pk.join(', ')}) IN (${staged.unchangedKeys.map((k) => `(${k.split('\t').map((v) => quoteLiteral(unescapeCopy(v))).join(', ')})`).join(', ')});\n`
+    : '';
+  await engine.query(`${unchanged}CREATE TRIGGER keapgres_write BEFORE INSERT OR UPDATE OR DELETE ON ${t} FOR EACH ROW EXECUTE FUNCTION ${n.fn}()`);
   pending.set(engine, { table: table.name, op });
 }
 
@@ -133,17 +156,16 @@ export async function disarm(engine: EngineInstance, tables: ReadonlyMap<string,
   const table = tables.get(p.table);
   if (!table) return { table: p.table, complete: false };
   const t = qualifiedName(table);
-  const rowsName = `pg_temp.${quoteIdent(`keapgres_w_rows_${table.name}`)}`;
-  const doneName = `pg_temp.${quoteIdent(`keapgres_w_done_${table.name}`)}`;
+  const n = stagingNames(table);
   const on = (a: string, b: string) => table.primaryKey.map((k) => `${a}.${quoteIdent(k)} = ${b}.${quoteIdent(k)}`).join(' AND ');
+  const row = (a: string) => `ROW(${table.columns.map((c) => `${a}.${quoteIdent(c.name)}`).join(', ')})`;
   let complete = false;
   try {
-    await engine.query(`DROP TRIGGER IF EXISTS keapgres_write ON ${t}`);
     // the statement applied every staged row: each is in the table as staged (DELETE: none is left)
-    const sql = p.op === 'delete'
-      ? `SELECT NOT EXISTS (SELECT 1 FROM ${doneName} d JOIN ${t} x ON ${on('x', 'd')}) AS ok`
-      : `SELECT NOT EXISTS (SELECT 1 FROM ${rowsName} r WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE ${on('x', 'r')} AND ROW(x.*) IS NOT DISTINCT FROM ROW(r.*))) AS ok`;
-    complete = (await engine.query(sql)).rows[0]?.ok === true;
+    const check = p.op === 'delete'
+      ? `SELECT NOT EXISTS (SELECT 1 FROM ${n.done} d JOIN ${t} x ON ${on('x', 'd')}) AS ok`
+      : `SELECT NOT EXISTS (SELECT 1 FROM ${n.rows} r WHERE NOT EXISTS (SELECT 1 FROM ${t} x WHERE ${on('x', 'r')} AND ${row('x')} IS NOT DISTINCT FROM ${row('r')})) AS ok`;
+    complete = (await engine.query(`DROP TRIGGER IF EXISTS keapgres_write ON ${t};\n${check}`)).rows[0]?.ok === true;
   } catch {
     complete = false;
   }

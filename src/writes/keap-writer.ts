@@ -12,7 +12,7 @@ import { runCalls } from './call-runner.js';
 import { planCalls, type TouchedRow } from './keap-calls.js';
 import type { RowOutcome } from './keap-errors.js';
 import { runThroughParent } from './through-parent.js';
-import { captureTouchedRows, jsonToCopyField, stageAndArm, type ClientStatement } from './engine-rows.js';
+import { captureTouchedRows, jsonToCopyField, prepareStaging, stageAndArm, type ClientStatement } from './engine-rows.js';
 import { topLevelName, type Json } from './row-body.js';
 
 export interface WriteRequest {
@@ -54,6 +54,8 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   const t1 = performance.now();
   const through = table.write![target.op]!.through !== undefined;
   const plan = through ? { calls: [], unchanged: [] } : planCalls(table, target.op, touched, target.upsert === true);
+  // the engine is idle while Keap answers: what staging needs that does not depend on the answer is made meanwhile
+  const staging = touched.length ? prepareStaging(w.engine, table).then(() => undefined, (err: unknown) => err) : Promise.resolve(undefined);
   const run = through
     ? await runThroughParent(w.connector, table, target.op, touched, w.signal)
     : await runCalls(w.connector, plan.calls, touched.length, w.signal, w.concurrency);
@@ -64,7 +66,6 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
 
   const encoder = new CopyRowEncoder(table);
   const lines: string[] = [];
-  const keysOfLines: string[] = [];
   const ordinals: number[] = [];
   const deleted: string[] = [];
   const gone: string[] = [];
@@ -92,13 +93,11 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
           const mine = all.find((l) => keyOfLine(table, l) === key);
           if (!mine) return;
           lines.push(mine);
-          keysOfLines.push(key);
           ordinals.push(i + 1);
           return;
         }
         const line = lineOf(table, encoder, row, o.record, o.date);
         lines.push(line);
-        keysOfLines.push(keyOfLine(table, line));
         ordinals.push(i + 1);
         return;
       }
@@ -156,9 +155,10 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   }
   return {
     changes, notices, error, calls: run.calls, engineFollows: !through, ms: { capture: Math.round(t1 - t0), calls: Math.round(t2 - t1) },
-    arm: () => stageAndArm(w.engine, table, target.op, {
-      lines, keysOfLines, ordinals, unchangedKeys, deletedKeys: deleted,
-    }),
+    arm: async () => {
+      if ((await staging) !== undefined || touched.length === 0) await prepareStaging(w.engine, table);
+      await stageAndArm(w.engine, table, target.op, { lines, ordinals, unchangedKeys, deletedKeys: deleted });
+    },
   };
 }
 
