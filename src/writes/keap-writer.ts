@@ -12,7 +12,7 @@ import { runCalls } from './call-runner.js';
 import { planCalls, type TouchedRow } from './keap-calls.js';
 import type { RowOutcome } from './keap-errors.js';
 import { runThroughParent } from './through-parent.js';
-import { captureTouchedRows, jsonToCopyField, prepareStaging, stageAndArm, type ClientStatement } from './engine-rows.js';
+import { captureTouchedRows, jsonToCopyField, prepareStaging, type ClientStatement, type StagedStatement } from './engine-rows.js';
 import { topLevelName, type Json } from './row-body.js';
 
 export interface WriteRequest {
@@ -21,8 +21,10 @@ export interface WriteRequest {
   table: TableSchema;
   target: WriteTarget;
   statement: ClientStatement;
-  /** inside the client's transaction (keapgres.keap_writes = 'immediate') */
+  /** inside a transaction: the client's (keapgres.keap_writes = 'immediate'), or the one a batch of writes is decided in */
   inTransaction: boolean;
+  /** make the staging objects while Keap answers (false: the caller has made them) */
+  prestage: boolean;
   signal: AbortSignal;
   concurrency: number;
 }
@@ -38,8 +40,10 @@ export interface WriteResult {
   notices: ErrorFields[];
   /** the statement must fail with this: the changes are applied by the caller without running it */
   error?: SqlError;
-  /** arms the engine so the client's statement applies Keap's rows (when there is no error) */
-  arm: () => Promise<void>;
+  /** what the client's statement takes when it runs (src/writes/engine-rows.ts stageAndArm) */
+  staged: StagedStatement;
+  /** the staging objects made while Keap answered: an error when that failed (make them again) */
+  staging: Promise<unknown>;
   calls: number;
   /** the engine's table ends up as the cache has it (false: Keap's answer changed rows the statement did not touch) */
   engineFollows: boolean;
@@ -55,7 +59,7 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   const through = table.write![target.op]!.through !== undefined;
   const plan = through ? { calls: [], unchanged: [] } : planCalls(table, target.op, touched, target.upsert === true);
   // the engine is idle while Keap answers: what staging needs that does not depend on the answer is made meanwhile
-  const staging = touched.length ? prepareStaging(w.engine, table).then(() => undefined, (err: unknown) => err) : Promise.resolve(undefined);
+  const staging = w.prestage ? prepareStaging(w.engine, [table]).then(() => undefined, (err: unknown) => err ?? new Error('staging failed')) : Promise.resolve(undefined);
   const run = through
     ? await runThroughParent(w.connector, table, target.op, touched, w.signal)
     : await runCalls(w.connector, plan.calls, touched.length, w.signal, w.concurrency);
@@ -155,10 +159,8 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   }
   return {
     changes, notices, error, calls: run.calls, engineFollows: !through, ms: { capture: Math.round(t1 - t0), calls: Math.round(t2 - t1) },
-    arm: async () => {
-      if ((await staging) !== undefined || touched.length === 0) await prepareStaging(w.engine, table);
-      await stageAndArm(w.engine, table, target.op, { lines, ordinals, unchangedKeys, deletedKeys: deleted });
-    },
+    staging,
+    staged: { table, op: target.op, lines, ordinals, unchangedKeys, deletedKeys: deleted, upsert: target.upsert === true },
   };
 }
 
