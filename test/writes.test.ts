@@ -463,6 +463,58 @@ test('pgjdbc: prepared UPDATEs (named, binary), RETURNING, generated keys; refus
   assert.deepEqual(again.rows.map((r) => r.job_title), Array.from({ length: 7 }, (_, i) => `JDBC title ${200 + i}`));
 });
 
+test('pgjdbc executeBatch in autocommit: several prepared writes, each made when it runs, counted per statement; a failure stops the batch there', { skip: javaSkip() }, async () => {
+  await one('SELECT id, job_title FROM contacts');
+  await one('SELECT id, description FROM tags');
+  const task4 = store().tasks.get(4);
+  assert.ok(task4, 'task 4 exists before the batch');
+  sb().resetStats();
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcWrites.java', String(server.port), 'batch'], { cwd: repoRoot, timeout: 120_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout)));
+  });
+  const seen = new Map(out.trim().split('\n').map((l) => { const o = JSON.parse(l) as { check: string; value?: unknown; error?: string }; return [o.check, o]; }));
+  const value = (check: string): unknown => {
+    const o = seen.get(check);
+    assert.ok(o && o.error === undefined, `${check}: ${o?.error ?? 'nothing printed'}`);
+    return o.value;
+  };
+  assert.deepEqual(value('executeBatch of a prepared UPDATE'), [1, 1, 1, 1, 1]);
+  for (let i = 0; i < 5; i++) assert.equal(store().contacts.get(220 + i)!.jobTitle, `Batch title ${220 + i}`);
+  // each statement's new value was computed over the row the statement before it left at Keap
+  const [sameCounts, sameTitle] = value("executeBatch: the second statement sees the first's row") as [number[], string];
+  assert.deepEqual(sameCounts, [1, 1, 1]);
+  assert.match(store().contacts.get(226)!.jobTitle ?? '', /<a><b><c>$/);
+  assert.equal(sameTitle, store().contacts.get(226)!.jobTitle);
+  assert.deepEqual(value('executeBatch of INSERT, UPDATE and DELETE on three tables'), [1, 2, 1]);
+  assert.ok([...store().notes.scan()].some((n) => n.title === 'Batch note' && n.contactId === 14));
+  assert.equal(store().tags.get(6)!.description, 'batch description');
+  assert.equal(store().tags.get(7)!.description, 'batch description');
+  assert.equal(store().tasks.get(4), undefined);
+  const [keyCounts, ...keys] = value('executeBatch of a prepared INSERT with generated keys') as [number[], ...Array<[number, string]>];
+  assert.deepEqual(keyCounts, [1, 1, 1]);
+  assert.deepEqual(keys.map(([id, title]) => [store().tasks.get(id)?.title, title]), [0, 1, 2].map((i) => [`Batch task ${i}`, `Batch task ${i}`]));
+  // the second statement was refused by Keap: the first stays written, the third was never sent
+  const [state, counts, message, after] = value('executeBatch with a statement Keap refuses') as [string, number[], string, string];
+  assert.equal(state, '22P02');
+  // pgjdbc marks every statement of a failed autocommit batch EXECUTE_FAILED, as it does against PostgreSQL
+  assert.deepEqual(counts, [-3, -3, -3]);
+  assert.match(message, /Invalid email address/);
+  assert.match(message, /Statement 1 of this batch of 3 writes was written to Keap and stays written/);
+  assert.equal(store().contacts.get(230)!.jobTitle, 'Batch kept');
+  assert.notEqual(store().contacts.get(232)!.jobTitle, 'Batch never');
+  assert.equal(after, 'Batch kept', 'the session reads what Keap holds');
+  const c = calls();
+  assert.equal(c['PATCH /v2/contacts/{contact_id}'], 5 + 3 + 1, JSON.stringify(c));
+  assert.equal(c['POST /v2/contacts'], 1);
+  assert.equal(c['POST /v2/tasks'], 3);
+  // another session sees every write
+  const again = await one<{ id: string; job_title: string }>('SELECT id, job_title FROM contacts WHERE id IN (220, 224, 226, 230, 232) ORDER BY id');
+  assert.deepEqual(again.rows.map((r) => r.job_title), ['Batch title 220', 'Batch title 224', store().contacts.get(226)!.jobTitle, 'Batch kept', store().contacts.get(232)!.jobTitle]);
+  const gone = await one('SELECT id FROM tasks WHERE id = 4');
+  assert.equal(gone.rowCount, 0);
+});
+
 test('psql: an UPDATE … RETURNING and a DELETE print what Keap wrote, with the command tags', async () => {
   const sql = "UPDATE products SET name = 'Renamed by psql' WHERE id = 2 RETURNING id, name;\nDELETE FROM tasks WHERE id = 3;\n";
   const out = await new Promise<string>((resolve, reject) => {
