@@ -258,6 +258,57 @@ test("order items: added, changed and removed through the order's item calls; th
   assert.equal(left.rows[0]!.n, store().orders.get(order.id)!.items.length);
 });
 
+test('reads see writes to slot and item tables without refetching: the cache and the engines take the parent as Keap answered it', async () => {
+  const contactId = 11;
+  const order = [...store().orders.scan()].find((o) => o.items.length >= 2 && o.id > 20)!;
+  const item = order.items[0]!;
+  const reader = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'reader' });
+  const writer = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'writer' });
+  await reader.connect();
+  await writer.connect();
+  try {
+    // a grid is open in another session: contacts, their email slots, orders and their items are loaded and cached whole
+    for (const c of [reader, writer]) {
+      await c.query('SELECT id, email, update_time FROM contacts');
+      await c.query('SELECT contact_id, field, email FROM contact_email_addresses');
+      await c.query('SELECT id, total, modification_time FROM orders');
+      await c.query('SELECT id, order_id, quantity FROM order_items');
+    }
+    const email = 'primary.changed@example.com';
+    await writer.query(`UPDATE contact_email_addresses SET email = $1 WHERE contact_id = $2 AND field = 'EMAIL1'`, [email, contactId]);
+    sb().resetStats();
+    const u = await writer.query('UPDATE order_items SET quantity = quantity + 3 WHERE id = $1', [item.id]);
+    assert.equal(u.rowCount, 1);
+    // the order Keap recomputed is read back by its id: no listing
+    assert.deepEqual(calls(), { 'PATCH /v2/orders/{order_id}/items/{order_item_id}': 1, 'GET /v2/orders/{order_id}': 1 });
+    const contact = store().contacts.get(contactId)!;
+    const stored = store().orders.get(order.id)!;
+    assert.equal(contact.emails[0]!.email, email);
+    assert.equal(stored.items.find((x) => x.id === item.id)!.quantity, item.quantity + 3);
+    sb().resetStats();
+    for (const [who, c] of [['the reader (holding the old rows)', reader], ['the writer', writer]] as const) {
+      const seen = await c.query<{ email: string; update_time: Date }>('SELECT email, update_time FROM contacts WHERE id = $1', [contactId]);
+      assert.equal(seen.rows[0]!.email, email, who);
+      assert.equal(seen.rows[0]!.update_time.getTime(), contact.updatedAt, `${who}: the update time Keap set`);
+      const byEmail = await c.query<{ id: string }>('SELECT id FROM contacts WHERE email = $1', [email]);
+      assert.deepEqual(byEmail.rows.map((r) => Number(r.id)), [contactId], who);
+      const slots = await c.query<{ field: string; email: string }>('SELECT field, email FROM contact_email_addresses WHERE contact_id = $1 ORDER BY field', [contactId]);
+      assert.deepEqual(slots.rows.map((r) => [r.field, r.email]), contact.emails.map((e) => [e.field, e.email]), who);
+      const o = await c.query<{ total: string; modification_time: Date }>('SELECT total, modification_time FROM orders WHERE id = $1', [order.id]);
+      assert.equal(Math.round(Number(o.rows[0]!.total) * 100), stored.totalCents, `${who}: the order's total as Keap recomputed it`);
+      assert.equal(o.rows[0]!.modification_time.getTime(), stored.updatedAt, who);
+      const q = await c.query<{ quantity: number }>('SELECT quantity FROM order_items WHERE id = $1', [item.id]);
+      assert.equal(q.rows[0]!.quantity, item.quantity + 3, who);
+    }
+    const fresh = await one<{ email: string; total: string }>('SELECT c.email, o.total FROM contacts c, orders o WHERE c.id = $1 AND o.id = $2', [contactId, order.id]);
+    assert.deepEqual([fresh.rows[0]!.email, Math.round(Number(fresh.rows[0]!.total) * 100)], [email, stored.totalCents], 'a new session');
+    assert.deepEqual(calls(), {}, 'no call to Keap: every session read what the writes left in the cache');
+  } finally {
+    await reader.end();
+    await writer.end();
+  }
+});
+
 test('INSERT … SELECT into contact_tags applies a tag with one bulk call; DELETE removes it with one', async () => {
   const tagId = 3;
   const targets = Array.from({ length: 50 }, (_, i) => 100 + i);

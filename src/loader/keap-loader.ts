@@ -345,7 +345,7 @@ export class KeapSessionLoader implements BatchPreparer {
     if (units.length === 1) {
       const { table, target, statement } = units[0]!;
       const result = await executeWrite({
-        engine, connector: this.source.connector, table, target, statement, inTransaction, prestage: true, signal, concurrency: WRITE_CONCURRENCY,
+        engine, connector: this.source.connector, table, target, statement, inTransaction, prestage: true, parent: this.parentOf(table), signal, concurrency: WRITE_CONCURRENCY,
       });
       this.cacheTakes(result, held, chains);
       if (result.error) return this.writeFailed(engine, result, held, chains, inTransaction);
@@ -370,7 +370,7 @@ export class KeapSessionLoader implements BatchPreparer {
         let result: WriteResult;
         try {
           result = await executeWrite({
-            engine, connector: this.source.connector, table, target, statement, inTransaction: true, prestage: false, signal, concurrency: WRITE_CONCURRENCY,
+            engine, connector: this.source.connector, table, target, statement, inTransaction: true, prestage: false, parent: this.parentOf(table), signal, concurrency: WRITE_CONCURRENCY,
           });
         } catch (err) {
           // nothing of this statement reached Keap; the ones before it did
@@ -421,12 +421,19 @@ export class KeapSessionLoader implements BatchPreparer {
     if (result.engineFollows && full && chain.follows && chain.entry === full.entry && chain.version === full.before) chain.version = full.entry.version;
     else chain.follows = false;
     // a row of a list inside a parent (a contact's email, an order's item) changed the parent too (its update time, an
-    // order's totals): the next read of the parent's table catches up
-    const parentTable = table.source.unnest ? [...this.catalog.tables.values()].find((t) => t.source.path === table.source.path && !t.source.unnest) : undefined;
-    if (parentTable) this.cache.expire(parentTable);
+    // order's totals): the cache takes the parent as Keap answered it (engines holding it catch up from the cache);
+    // when it could not be had, the next read of the parent's table synchronises it
+    const parentTable = this.parentOf(table);
+    if (parentTable && result.parentLines) this.cache.applyWrite(parentTable, result.parentLines, []);
+    else if (parentTable) this.cache.expire(parentTable);
     // a per-parent table another listing carries (contact_tags in contacts.tag_ids): that listing's rows changed too
     const listing = table.source.viaListing ? this.catalog.tables.get(table.source.viaListing.table) : undefined;
     if (listing) this.cache.expire(listing);
+  }
+
+  /** The table whose records carry this one's rows as a list (contacts for contact_email_addresses, orders for order_items). */
+  private parentOf(table: TableSchema): TableSchema | undefined {
+    return table.source.unnest ? [...this.catalog.tables.values()].find((t) => t.source.path === table.source.path && !t.source.unnest) : undefined;
   }
 
   /** The first write failed part-way: the engine takes what Keap wrote directly, and the statement fails with the error. */
