@@ -591,8 +591,6 @@ test('keap.* functions: campaign sequences in one bulk call, opt-in, sending an 
   assert.equal(opted.rows[0]!.ok, true);
   assert.equal(store().contacts.get(311)!.emails[0]!.status, 'SINGLE_OPT_IN');
   assert.equal(store().contacts.get(311)!.emails[0]!.optInReason, 'Asked at the booth');
-  const out = await refused("SELECT keap.opt_out_email(311, 'asked')");
-  assert.equal(out.code, '0A000');
 
   const emailsBefore = store().emails.size;
   const sent = await one<{ ok: boolean }>("SELECT keap.send_email(id, 1, 'Hello', '<p>Hi</p>') AS ok FROM contacts WHERE id IN (312, 313)");
@@ -617,6 +615,73 @@ test('keap.* functions: campaign sequences in one bulk call, opt-in, sending an 
     await assert.rejects(c.query('SELECT keap.complete_task(1)'), (e: pg.DatabaseError) => e.code === '25000');
     await c.query('ROLLBACK');
   });
+});
+
+test("keap.opt_out_email: the contact's address is read, opted out through Keap's XML-RPC, and every session sees its status without a listing", async () => {
+  const id = 314;
+  const primary = store().contacts.get(id)!.emails[0]!;
+  if (!['SINGLE_OPT_IN', 'DOUBLE_OPT_IN', 'CONFIRMED', 'UNENGAGED_MARKETABLE'].includes(primary.status)) {
+    store().contacts.put({ ...store().contacts.get(id)!, emails: store().contacts.get(id)!.emails.map((e, i) => (i === 0 ? { ...e, status: 'SINGLE_OPT_IN' as const } : e)) });
+  }
+  await one('SELECT id, email_opt_status FROM contacts');
+  await one('SELECT contact_id, field, email_opt_status FROM contact_email_addresses');
+  sb().resetStats();
+  const r = await one<{ ok: boolean }>("SELECT keap.opt_out_email($1, 'Asked to stop at the booth') AS ok", [id]);
+  assert.equal(r.rows[0]!.ok, true);
+  // the address as Keap has it, the XML-RPC call, and the contact read back for the cache: no listing
+  assert.deepEqual(calls(), { 'GET /v2/contacts/{contact_id}': 2, 'POST /crm/xmlrpc/v1': 1 });
+  const after = store().contacts.get(id)!;
+  assert.equal(after.emails[0]!.status, 'ADMIN');
+  assert.equal(after.emails[0]!.email, primary.email);
+  sb().resetStats();
+  const seen = await one<{ contact: string; slot: string; is_opt_in: boolean; update_time: Date }>(
+    "SELECT c.email_opt_status AS contact, e.email_opt_status AS slot, e.is_opt_in, c.update_time FROM contacts c JOIN contact_email_addresses e ON e.contact_id = c.id AND e.field = 'EMAIL1' WHERE c.id = $1", [id]);
+  assert.deepEqual([seen.rows[0]!.contact, seen.rows[0]!.slot, seen.rows[0]!.is_opt_in], ['ADMIN', 'ADMIN', false]);
+  assert.equal(seen.rows[0]!.update_time.getTime(), after.updatedAt);
+  assert.deepEqual(calls(), {}, 'read from what the cache took');
+
+  // a contact without an address: false, and no XML-RPC call
+  const bare = [...store().contacts.scan()].find((c) => c.emails.length === 0);
+  if (bare) {
+    sb().resetStats();
+    const none = await one<{ ok: boolean }>('SELECT keap.opt_out_email($1, $2) AS ok', [bare.id, 'no address']);
+    assert.equal(none.rows[0]!.ok, false);
+    assert.equal(calls()['POST /crm/xmlrpc/v1'] ?? 0, 0);
+  }
+  // a contact Keap does not have
+  const missing = await refused("SELECT keap.opt_out_email(999999, 'gone')");
+  assert.equal(missing.code, '23503');
+});
+
+test("the sandbox's XML-RPC endpoint speaks XML-RPC as Keap's does: a boolean answer, faults for bad input, the gateway's 401", async () => {
+  const token = sb().issueTokens().access_token;
+  const rpc = async (body: string, auth = true): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`${sb().url}/crm/xmlrpc/v1`, { method: 'POST', headers: { 'content-type': 'text/xml', ...(auth ? { authorization: `Bearer ${token}` } : {}) }, body });
+    return { status: res.status, text: await res.text() };
+  };
+  const call = (method: string, params: string[]) => `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param><value>${p}</value></param>`).join('')}</params></methodCall>`;
+  const faultOf = (text: string) => /<name>faultString<\/name><value>([^<]*)<\/value>/.exec(text)?.[1];
+  const marketable = new Set(['SINGLE_OPT_IN', 'DOUBLE_OPT_IN', 'CONFIRMED', 'UNENGAGED_MARKETABLE']);
+  const id = [...store().contacts.scan(400)].find((c) => c.emails[0] && marketable.has(c.emails[0].status))!.id;
+  const email = store().contacts.get(id)!.emails[0]!.email;
+  // a bare <value> is a string; entities are decoded
+  const ok = await rpc(call('APIEmailService.optOut', ['<string>key</string>', email.replace('@', '&#64;'), '<string>Tom &amp; Jerry</string>']));
+  assert.equal(ok.status, 200);
+  assert.match(ok.text, /^<\?xml version="1.0" encoding="UTF-8"\?><methodResponse><params><param><value><boolean>1<\/boolean><\/value><\/param><\/params><\/methodResponse>$/);
+  assert.equal(store().contacts.get(id)!.emails[0]!.status, 'ADMIN');
+  const unknown = await rpc(call('APIEmailService.optOut', ['<string>key</string>', '<string>nobody.here@example.org</string>', '<string>x</string>']));
+  assert.match(unknown.text, /<boolean>0<\/boolean>/, 'an address the account does not have');
+  assert.equal(faultOf((await rpc(call('APIEmailService.optOut', ['<string>key</string>', '<string>not an address</string>', '<string>x</string>']))).text), '[InvalidParameter]Invalid email address: not an address');
+  assert.equal(faultOf((await rpc(call('APIEmailService.optOut', ['<string>key</string>', '<int>5</int>', '<string>x</string>']))).text), 'No method matching arguments: java.lang.String, java.lang.Integer, java.lang.String');
+  assert.equal(faultOf((await rpc(call('APIEmailService.optOut', ['<string>key</string>']))).text), 'No method matching arguments: java.lang.String');
+  assert.equal(faultOf((await rpc(call('APIEmailService.noSuchMethod', ['<string>key</string>']))).text), 'No such handler: APIEmailService.noSuchMethod');
+  const broken = await rpc('<methodCall><methodName>APIEmailService.optOut</methodName><params>');
+  assert.equal(broken.status, 200);
+  assert.match(faultOf(broken.text) ?? '', /^Failed to parse XML-RPC request: /);
+  assert.match(faultOf((await rpc('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><methodCall/>')).text) ?? '', /^Failed to parse XML-RPC request: /);
+  assert.match(broken.text, /<member><name>faultCode<\/name><value><i4>0<\/i4><\/value><\/member>/);
+  const anonymous = await rpc(call('APIEmailService.optOut', ['<string>key</string>', `<string>${email}</string>`, '<string>x</string>']), false);
+  assert.equal(anonymous.status, 401);
 });
 
 test("CData's OAuth procedures: the authorization URL, a code exchanged for tokens, a refresh", async () => {

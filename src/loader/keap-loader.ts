@@ -7,7 +7,7 @@ import { SqlError } from '../errors.js';
 import type { EngineInstance } from '../engine/instance.js';
 import { planSql, mergeBatchPlans, type FetchPlan, type PlannerContext } from '../planner/index.js';
 import type { WriteTarget } from '../planner/types.js';
-import { executeWrite, type WriteResult } from '../writes/keap-writer.js';
+import { executeWrite, fieldsQuery, type WriteResult } from '../writes/keap-writer.js';
 import { applyInTransaction, armed, disarm, prepareStaging, stageAndArm, type StagedStatement, type StatementFailure } from '../writes/engine-rows.js';
 import { checkWriteAllowed } from '../writes/write-guards.js';
 import { callsKeapActions, runKeapActions, type OAuthApp } from '../writes/keap-actions.js';
@@ -500,8 +500,36 @@ export class KeapSessionLoader implements BatchPreparer {
         this.afterWrite(tasks, held, follows ? full!.entry.version : undefined, false);
       } else if (h) h.dirty = true;
     }
+    if (outcome.contactIds.length) await this.takeContacts([...new Set(outcome.contactIds)], signal);
     this.logger.debug({ calls: outcome.calls }, 'keap actions');
     return { notices };
+  }
+
+  /**
+   * Contacts a Keap action changed (an email opted in or out): each is read back by id, and the cache takes it and
+   * its email, phone and address rows, so no listing is fetched again. When one cannot be read, the tables are
+   * synchronised at their next use instead.
+   */
+  private async takeContacts(ids: readonly string[], signal: AbortSignal): Promise<void> {
+    const contacts = this.catalog.tables.get('contacts');
+    if (!contacts) return;
+    const lists = [...this.catalog.tables.values()].filter((t) => this.parentOf(t) === contacts);
+    const records: unknown[] = [];
+    try {
+      for (const id of ids) {
+        const res = await this.source.connector.send('GET', `${contacts.source.path}/${encodeURIComponent(id)}`, fieldsQuery(contacts), undefined, signal, true);
+        if (res.status < 200 || res.status >= 300 || !res.body || typeof res.body !== 'object') throw new Error(`HTTP ${res.status}`);
+        records.push(res.body);
+      }
+    } catch {
+      for (const t of [contacts, ...lists]) this.cache.expire(t);
+      return;
+    }
+    for (const t of [contacts, ...lists]) {
+      const encoder = new CopyRowEncoder(t);
+      const lines = records.flatMap((r) => encoder.encodeRecord(r).split('\n').filter((l) => l !== ''));
+      this.cache.applyWrite(t, lines, []);
+    }
   }
 
   /** What the engine's table holds after a write: the full entry's new version, or rows to reload before use. */

@@ -170,7 +170,7 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
 }
 
 /** A v2 read's `fields` (v1's `optional_properties`) as the table's listing asks them. */
-function fieldsQuery(table: TableSchema): Array<[string, string]> {
+export function fieldsQuery(table: TableSchema): Array<[string, string]> {
   const fields = table.source.fields;
   return fields && fields.length ? [[table.source.version === 2 ? 'fields' : 'optional_properties', fields.join(',')]] : [];
 }
