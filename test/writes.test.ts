@@ -414,6 +414,30 @@ test('hostile values reach Keap exactly, as literals and as parameters; a value 
   });
 });
 
+test('two lookups by key of one table in one statement, in an engine that does not hold the table, both read the written rows', async () => {
+  // The hostile-values test above failed now and then in full runs: its last SELECT has two subqueries on contacts
+  // (id = 61, id = 62) that the one full cache entry answers, and when its session got an engine that did not hold
+  // contacts whole (the previous sessions' engines still being handed on: a busy machine), only the first
+  // subquery's key was loaded. Here the first session stays open, so the second one surely gets another engine.
+  const first = new pg.Client(server.clientConfig());
+  const second = new pg.Client(server.clientConfig());
+  await first.connect();
+  try {
+    await first.query('SELECT id, given_name FROM contacts');
+    await first.query("UPDATE contacts SET given_name = 'Written 63' WHERE id = 63");
+    await first.query("UPDATE contacts SET given_name = 'Written 64' WHERE id = 64");
+    await second.connect();
+    sb().resetStats();
+    const r = await second.query<{ a: string; b: string; c: string }>(
+      'SELECT (SELECT given_name FROM contacts WHERE id = 63) AS a, (SELECT given_name FROM contacts WHERE id = 64) AS b, (SELECT given_name FROM contacts WHERE id = 65) AS c');
+    assert.deepEqual(r.rows[0], { a: 'Written 63', b: 'Written 64', c: store().contacts.get(65)!.givenName });
+    assert.equal(sum(/^GET/), 0, 'from the cache');
+  } finally {
+    await first.end();
+    await second.end();
+  }
+});
+
 test('read-only columns and tables are refused before any call, naming the column', async () => {
   sb().resetStats();
   const col = await refused('UPDATE contacts SET create_time = now() WHERE id = 1');

@@ -557,16 +557,22 @@ export class KeapSessionLoader implements BatchPreparer {
 
   /** The parts a table's work needs once synchronised (a full entry serves pinned keys alone when not held whole). */
   private needsOf(w: TableWork, held: Map<string, HeldTable>): HeldPart[] {
-    const out: HeldPart[] = [];
+    // One part per entry: several references to a table the same entry answers (`(SELECT … WHERE id = 61)`,
+    // `(SELECT … WHERE id = 62)` from one full entry) need the union of their keys, or every row when one of them
+    // pins none. (Kept apart, the load used the first reference's keys for both: key 62 was never loaded.)
+    const out = new Map<HeldPart['entry'], HeldPart>();
     const h = held.get(w.table.name);
     w.synced.forEach((x, i) => {
       if (x.kind !== 'entry') return;
       const e = x.entry;
       const heldWhole = h && !h.dirty && h.parts.some((p) => p.entry === e && !p.keys);
       const keys = e.full && !heldWhole ? pinnedKeys(w.table, this.source.connector.describe(w.table, w.plans[i]!).pushed) : undefined;
-      out.push({ entry: e, version: e.version, keys: keys ? new Set(keys) : undefined });
+      const part = out.get(e);
+      if (!part) out.set(e, { entry: e, version: e.version, keys: keys ? new Set(keys) : undefined });
+      else if (!keys) part.keys = undefined;
+      else if (part.keys) for (const k of keys) part.keys.add(k);
     });
-    return out;
+    return [...out.values()];
   }
 
   /**
@@ -614,8 +620,12 @@ export class KeapSessionLoader implements BatchPreparer {
     let truncated = false;
     let first = true;
     const sources: string[] = [];
+    const loadedEntries = new Set<HeldPart['entry']>();
     for (const x of w.synced) {
       if (x.kind === 'offline-miss') continue;
+      // an entry several references share is loaded once, with all their keys (needsOf)
+      if (x.kind === 'entry' && loadedEntries.has(x.entry)) continue;
+      if (x.kind === 'entry') loadedEntries.add(x.entry);
       sources.push(x.kind === 'entry' ? 'cache' : 'keap');
       let pages: AsyncIterable<CopyChunk> | Iterable<CopyChunk>;
       if (x.kind === 'entry') {
@@ -661,9 +671,12 @@ export class KeapSessionLoader implements BatchPreparer {
     }
     child.dirty = true;
     let truncated = false;
+    const loadedEntries = new Set<HeldPart['entry']>();
     for (const x of w.synced) {
       if (x.kind === 'offline-miss') continue;
       if (x.kind === 'entry') {
+        if (loadedEntries.has(x.entry)) continue;
+        loadedEntries.add(x.entry);
         const need = needs.find((n) => n.entry === x.entry)!;
         await this.copyPages(engine, table, x.entry.rows.blobs(need.keys), signal, { into: childName(table) });
         child.parts.push(need);
