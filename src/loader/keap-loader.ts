@@ -546,6 +546,7 @@ export class KeapSessionLoader implements BatchPreparer {
   /** Before the next batch: the apply trigger of the last write goes; a statement that failed in the engine leaves its table to reload. */
   private async finishWrite(engine: EngineInstance, held: Map<string, HeldTable>): Promise<void> {
     if (!armed(engine)) return;
+    const t0 = performance.now();
     const done = await disarm(engine, this.catalog.tables);
     if (!done) return;
     for (const d of done) {
@@ -553,6 +554,7 @@ export class KeapSessionLoader implements BatchPreparer {
       if (h && !d.complete) h.dirty = true;
     }
     await this.recordCounters(engine, held);
+    this.logger.debug({ tables: done, ms: Math.round(performance.now() - t0) }, 'write disarmed');
   }
 
   /** The parts a table's work needs once synchronised (a full entry serves pinned keys alone when not held whole). */
