@@ -258,6 +258,57 @@ test("order items: added, changed and removed through the order's item calls; th
   assert.equal(left.rows[0]!.n, store().orders.get(order.id)!.items.length);
 });
 
+test('reads see writes to slot and item tables without refetching: the cache and the engines take the parent as Keap answered it', async () => {
+  const contactId = 11;
+  const order = [...store().orders.scan()].find((o) => o.items.length >= 2 && o.id > 20)!;
+  const item = order.items[0]!;
+  const reader = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'reader' });
+  const writer = new pg.Client({ host: '127.0.0.1', port: server.port, database: 'keap', user: 'writer' });
+  await reader.connect();
+  await writer.connect();
+  try {
+    // a grid is open in another session: contacts, their email slots, orders and their items are loaded and cached whole
+    for (const c of [reader, writer]) {
+      await c.query('SELECT id, email, update_time FROM contacts');
+      await c.query('SELECT contact_id, field, email FROM contact_email_addresses');
+      await c.query('SELECT id, total, modification_time FROM orders');
+      await c.query('SELECT id, order_id, quantity FROM order_items');
+    }
+    const email = 'primary.changed@example.com';
+    await writer.query(`UPDATE contact_email_addresses SET email = $1 WHERE contact_id = $2 AND field = 'EMAIL1'`, [email, contactId]);
+    sb().resetStats();
+    const u = await writer.query('UPDATE order_items SET quantity = quantity + 3 WHERE id = $1', [item.id]);
+    assert.equal(u.rowCount, 1);
+    // the order Keap recomputed is read back by its id: no listing
+    assert.deepEqual(calls(), { 'PATCH /v2/orders/{order_id}/items/{order_item_id}': 1, 'GET /v2/orders/{order_id}': 1 });
+    const contact = store().contacts.get(contactId)!;
+    const stored = store().orders.get(order.id)!;
+    assert.equal(contact.emails[0]!.email, email);
+    assert.equal(stored.items.find((x) => x.id === item.id)!.quantity, item.quantity + 3);
+    sb().resetStats();
+    for (const [who, c] of [['the reader (holding the old rows)', reader], ['the writer', writer]] as const) {
+      const seen = await c.query<{ email: string; update_time: Date }>('SELECT email, update_time FROM contacts WHERE id = $1', [contactId]);
+      assert.equal(seen.rows[0]!.email, email, who);
+      assert.equal(seen.rows[0]!.update_time.getTime(), contact.updatedAt, `${who}: the update time Keap set`);
+      const byEmail = await c.query<{ id: string }>('SELECT id FROM contacts WHERE email = $1', [email]);
+      assert.deepEqual(byEmail.rows.map((r) => Number(r.id)), [contactId], who);
+      const slots = await c.query<{ field: string; email: string }>('SELECT field, email FROM contact_email_addresses WHERE contact_id = $1 ORDER BY field', [contactId]);
+      assert.deepEqual(slots.rows.map((r) => [r.field, r.email]), contact.emails.map((e) => [e.field, e.email]), who);
+      const o = await c.query<{ total: string; modification_time: Date }>('SELECT total, modification_time FROM orders WHERE id = $1', [order.id]);
+      assert.equal(Math.round(Number(o.rows[0]!.total) * 100), stored.totalCents, `${who}: the order's total as Keap recomputed it`);
+      assert.equal(o.rows[0]!.modification_time.getTime(), stored.updatedAt, who);
+      const q = await c.query<{ quantity: number }>('SELECT quantity FROM order_items WHERE id = $1', [item.id]);
+      assert.equal(q.rows[0]!.quantity, item.quantity + 3, who);
+    }
+    const fresh = await one<{ email: string; total: string }>('SELECT c.email, o.total FROM contacts c, orders o WHERE c.id = $1 AND o.id = $2', [contactId, order.id]);
+    assert.deepEqual([fresh.rows[0]!.email, Math.round(Number(fresh.rows[0]!.total) * 100)], [email, stored.totalCents], 'a new session');
+    assert.deepEqual(calls(), {}, 'no call to Keap: every session read what the writes left in the cache');
+  } finally {
+    await reader.end();
+    await writer.end();
+  }
+});
+
 test('INSERT … SELECT into contact_tags applies a tag with one bulk call; DELETE removes it with one', async () => {
   const tagId = 3;
   const targets = Array.from({ length: 50 }, (_, i) => 100 + i);
@@ -363,6 +414,30 @@ test('hostile values reach Keap exactly, as literals and as parameters; a value 
   });
 });
 
+test('two lookups by key of one table in one statement, in an engine that does not hold the table, both read the written rows', async () => {
+  // The hostile-values test above failed now and then in full runs: its last SELECT has two subqueries on contacts
+  // (id = 61, id = 62) that the one full cache entry answers, and when its session got an engine that did not hold
+  // contacts whole (the previous sessions' engines still being handed on: a busy machine), only the first
+  // subquery's key was loaded. Here the first session stays open, so the second one surely gets another engine.
+  const first = new pg.Client(server.clientConfig());
+  const second = new pg.Client(server.clientConfig());
+  await first.connect();
+  try {
+    await first.query('SELECT id, given_name FROM contacts');
+    await first.query("UPDATE contacts SET given_name = 'Written 63' WHERE id = 63");
+    await first.query("UPDATE contacts SET given_name = 'Written 64' WHERE id = 64");
+    await second.connect();
+    sb().resetStats();
+    const r = await second.query<{ a: string; b: string; c: string }>(
+      'SELECT (SELECT given_name FROM contacts WHERE id = 63) AS a, (SELECT given_name FROM contacts WHERE id = 64) AS b, (SELECT given_name FROM contacts WHERE id = 65) AS c');
+    assert.deepEqual(r.rows[0], { a: 'Written 63', b: 'Written 64', c: store().contacts.get(65)!.givenName });
+    assert.equal(sum(/^GET/), 0, 'from the cache');
+  } finally {
+    await first.end();
+    await second.end();
+  }
+});
+
 test('read-only columns and tables are refused before any call, naming the column', async () => {
   sb().resetStats();
   const col = await refused('UPDATE contacts SET create_time = now() WHERE id = 1');
@@ -463,6 +538,58 @@ test('pgjdbc: prepared UPDATEs (named, binary), RETURNING, generated keys; refus
   assert.deepEqual(again.rows.map((r) => r.job_title), Array.from({ length: 7 }, (_, i) => `JDBC title ${200 + i}`));
 });
 
+test('pgjdbc executeBatch in autocommit: several prepared writes, each made when it runs, counted per statement; a failure stops the batch there', { skip: javaSkip() }, async () => {
+  await one('SELECT id, job_title FROM contacts');
+  await one('SELECT id, description FROM tags');
+  const task4 = store().tasks.get(4);
+  assert.ok(task4, 'task 4 exists before the batch');
+  sb().resetStats();
+  const out = await new Promise<string>((resolve, reject) => {
+    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcWrites.java', String(server.port), 'batch'], { cwd: repoRoot, timeout: 120_000 },
+      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout)));
+  });
+  const seen = new Map(out.trim().split('\n').map((l) => { const o = JSON.parse(l) as { check: string; value?: unknown; error?: string }; return [o.check, o]; }));
+  const value = (check: string): unknown => {
+    const o = seen.get(check);
+    assert.ok(o && o.error === undefined, `${check}: ${o?.error ?? 'nothing printed'}`);
+    return o.value;
+  };
+  assert.deepEqual(value('executeBatch of a prepared UPDATE'), [1, 1, 1, 1, 1]);
+  for (let i = 0; i < 5; i++) assert.equal(store().contacts.get(220 + i)!.jobTitle, `Batch title ${220 + i}`);
+  // each statement's new value was computed over the row the statement before it left at Keap
+  const [sameCounts, sameTitle] = value("executeBatch: the second statement sees the first's row") as [number[], string];
+  assert.deepEqual(sameCounts, [1, 1, 1]);
+  assert.match(store().contacts.get(226)!.jobTitle ?? '', /<a><b><c>$/);
+  assert.equal(sameTitle, store().contacts.get(226)!.jobTitle);
+  assert.deepEqual(value('executeBatch of INSERT, UPDATE and DELETE on three tables'), [1, 2, 1]);
+  assert.ok([...store().notes.scan()].some((n) => n.title === 'Batch note' && n.contactId === 14));
+  assert.equal(store().tags.get(6)!.description, 'batch description');
+  assert.equal(store().tags.get(7)!.description, 'batch description');
+  assert.equal(store().tasks.get(4), undefined);
+  const [keyCounts, ...keys] = value('executeBatch of a prepared INSERT with generated keys') as [number[], ...Array<[number, string]>];
+  assert.deepEqual(keyCounts, [1, 1, 1]);
+  assert.deepEqual(keys.map(([id, title]) => [store().tasks.get(id)?.title, title]), [0, 1, 2].map((i) => [`Batch task ${i}`, `Batch task ${i}`]));
+  // the second statement was refused by Keap: the first stays written, the third was never sent
+  const [state, counts, message, after] = value('executeBatch with a statement Keap refuses') as [string, number[], string, string];
+  assert.equal(state, '22P02');
+  // pgjdbc marks every statement of a failed autocommit batch EXECUTE_FAILED, as it does against PostgreSQL
+  assert.deepEqual(counts, [-3, -3, -3]);
+  assert.match(message, /Invalid email address/);
+  assert.match(message, /Statement 1 of this batch of 3 writes was written to Keap and stays written/);
+  assert.equal(store().contacts.get(230)!.jobTitle, 'Batch kept');
+  assert.notEqual(store().contacts.get(232)!.jobTitle, 'Batch never');
+  assert.equal(after, 'Batch kept', 'the session reads what Keap holds');
+  const c = calls();
+  assert.equal(c['PATCH /v2/contacts/{contact_id}'], 5 + 3 + 1, JSON.stringify(c));
+  assert.equal(c['POST /v2/contacts'], 1);
+  assert.equal(c['POST /v2/tasks'], 3);
+  // another session sees every write
+  const again = await one<{ id: string; job_title: string }>('SELECT id, job_title FROM contacts WHERE id IN (220, 224, 226, 230, 232) ORDER BY id');
+  assert.deepEqual(again.rows.map((r) => r.job_title), ['Batch title 220', 'Batch title 224', store().contacts.get(226)!.jobTitle, 'Batch kept', store().contacts.get(232)!.jobTitle]);
+  const gone = await one('SELECT id FROM tasks WHERE id = 4');
+  assert.equal(gone.rowCount, 0);
+});
+
 test('psql: an UPDATE … RETURNING and a DELETE print what Keap wrote, with the command tags', async () => {
   const sql = "UPDATE products SET name = 'Renamed by psql' WHERE id = 2 RETURNING id, name;\nDELETE FROM tasks WHERE id = 3;\n";
   const out = await new Promise<string>((resolve, reject) => {
@@ -488,8 +615,6 @@ test('keap.* functions: campaign sequences in one bulk call, opt-in, sending an 
   assert.equal(opted.rows[0]!.ok, true);
   assert.equal(store().contacts.get(311)!.emails[0]!.status, 'SINGLE_OPT_IN');
   assert.equal(store().contacts.get(311)!.emails[0]!.optInReason, 'Asked at the booth');
-  const out = await refused("SELECT keap.opt_out_email(311, 'asked')");
-  assert.equal(out.code, '0A000');
 
   const emailsBefore = store().emails.size;
   const sent = await one<{ ok: boolean }>("SELECT keap.send_email(id, 1, 'Hello', '<p>Hi</p>') AS ok FROM contacts WHERE id IN (312, 313)");
@@ -514,6 +639,73 @@ test('keap.* functions: campaign sequences in one bulk call, opt-in, sending an 
     await assert.rejects(c.query('SELECT keap.complete_task(1)'), (e: pg.DatabaseError) => e.code === '25000');
     await c.query('ROLLBACK');
   });
+});
+
+test("keap.opt_out_email: the contact's address is read, opted out through Keap's XML-RPC, and every session sees its status without a listing", async () => {
+  const id = 314;
+  const primary = store().contacts.get(id)!.emails[0]!;
+  if (!['SINGLE_OPT_IN', 'DOUBLE_OPT_IN', 'CONFIRMED', 'UNENGAGED_MARKETABLE'].includes(primary.status)) {
+    store().contacts.put({ ...store().contacts.get(id)!, emails: store().contacts.get(id)!.emails.map((e, i) => (i === 0 ? { ...e, status: 'SINGLE_OPT_IN' as const } : e)) });
+  }
+  await one('SELECT id, email_opt_status FROM contacts');
+  await one('SELECT contact_id, field, email_opt_status FROM contact_email_addresses');
+  sb().resetStats();
+  const r = await one<{ ok: boolean }>("SELECT keap.opt_out_email($1, 'Asked to stop at the booth') AS ok", [id]);
+  assert.equal(r.rows[0]!.ok, true);
+  // the address as Keap has it, the XML-RPC call, and the contact read back for the cache: no listing
+  assert.deepEqual(calls(), { 'GET /v2/contacts/{contact_id}': 2, 'POST /crm/xmlrpc/v1': 1 });
+  const after = store().contacts.get(id)!;
+  assert.equal(after.emails[0]!.status, 'ADMIN');
+  assert.equal(after.emails[0]!.email, primary.email);
+  sb().resetStats();
+  const seen = await one<{ contact: string; slot: string; is_opt_in: boolean; update_time: Date }>(
+    "SELECT c.email_opt_status AS contact, e.email_opt_status AS slot, e.is_opt_in, c.update_time FROM contacts c JOIN contact_email_addresses e ON e.contact_id = c.id AND e.field = 'EMAIL1' WHERE c.id = $1", [id]);
+  assert.deepEqual([seen.rows[0]!.contact, seen.rows[0]!.slot, seen.rows[0]!.is_opt_in], ['ADMIN', 'ADMIN', false]);
+  assert.equal(seen.rows[0]!.update_time.getTime(), after.updatedAt);
+  assert.deepEqual(calls(), {}, 'read from what the cache took');
+
+  // a contact without an address: false, and no XML-RPC call
+  const bare = [...store().contacts.scan()].find((c) => c.emails.length === 0);
+  if (bare) {
+    sb().resetStats();
+    const none = await one<{ ok: boolean }>('SELECT keap.opt_out_email($1, $2) AS ok', [bare.id, 'no address']);
+    assert.equal(none.rows[0]!.ok, false);
+    assert.equal(calls()['POST /crm/xmlrpc/v1'] ?? 0, 0);
+  }
+  // a contact Keap does not have
+  const missing = await refused("SELECT keap.opt_out_email(999999, 'gone')");
+  assert.equal(missing.code, '23503');
+});
+
+test("the sandbox's XML-RPC endpoint speaks XML-RPC as Keap's does: a boolean answer, faults for bad input, the gateway's 401", async () => {
+  const token = sb().issueTokens().access_token;
+  const rpc = async (body: string, auth = true): Promise<{ status: number; text: string }> => {
+    const res = await fetch(`${sb().url}/crm/xmlrpc/v1`, { method: 'POST', headers: { 'content-type': 'text/xml', ...(auth ? { authorization: `Bearer ${token}` } : {}) }, body });
+    return { status: res.status, text: await res.text() };
+  };
+  const call = (method: string, params: string[]) => `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${params.map((p) => `<param><value>${p}</value></param>`).join('')}</params></methodCall>`;
+  const faultOf = (text: string) => /<name>faultString<\/name><value>([^<]*)<\/value>/.exec(text)?.[1];
+  const marketable = new Set(['SINGLE_OPT_IN', 'DOUBLE_OPT_IN', 'CONFIRMED', 'UNENGAGED_MARKETABLE']);
+  const id = [...store().contacts.scan(400)].find((c) => c.emails[0] && marketable.has(c.emails[0].status))!.id;
+  const email = store().contacts.get(id)!.emails[0]!.email;
+  // a bare <value> is a string; entities are decoded
+  const ok = await rpc(call('APIEmailService.optOut', ['<string>key</string>', email.replace('@', '&#64;'), '<string>Tom &amp; Jerry</string>']));
+  assert.equal(ok.status, 200);
+  assert.match(ok.text, /^<\?xml version="1.0" encoding="UTF-8"\?><methodResponse><params><param><value><boolean>1<\/boolean><\/value><\/param><\/params><\/methodResponse>$/);
+  assert.equal(store().contacts.get(id)!.emails[0]!.status, 'ADMIN');
+  const unknown = await rpc(call('APIEmailService.optOut', ['<string>key</string>', '<string>nobody.here@example.org</string>', '<string>x</string>']));
+  assert.match(unknown.text, /<boolean>0<\/boolean>/, 'an address the account does not have');
+  assert.equal(faultOf((await rpc(call('APIEmailService.optOut', ['<string>key</string>', '<string>not an address</string>', '<string>x</string>']))).text), '[InvalidParameter]Invalid email address: not an address');
+  assert.equal(faultOf((await rpc(call('APIEmailService.optOut', ['<string>key</string>', '<int>5</int>', '<string>x</string>']))).text), 'No method matching arguments: java.lang.String, java.lang.Integer, java.lang.String');
+  assert.equal(faultOf((await rpc(call('APIEmailService.optOut', ['<string>key</string>']))).text), 'No method matching arguments: java.lang.String');
+  assert.equal(faultOf((await rpc(call('APIEmailService.noSuchMethod', ['<string>key</string>']))).text), 'No such handler: APIEmailService.noSuchMethod');
+  const broken = await rpc('<methodCall><methodName>APIEmailService.optOut</methodName><params>');
+  assert.equal(broken.status, 200);
+  assert.match(faultOf(broken.text) ?? '', /^Failed to parse XML-RPC request: /);
+  assert.match(faultOf((await rpc('<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><methodCall/>')).text) ?? '', /^Failed to parse XML-RPC request: /);
+  assert.match(broken.text, /<member><name>faultCode<\/name><value><i4>0<\/i4><\/value><\/member>/);
+  const anonymous = await rpc(call('APIEmailService.optOut', ['<string>key</string>', `<string>${email}</string>`, '<string>x</string>']), false);
+  assert.equal(anonymous.status, 401);
 });
 
 test("CData's OAuth procedures: the authorization URL, a code exchanged for tokens, a refresh", async () => {

@@ -93,6 +93,7 @@ async function handle(msg: MainToWorker): Promise<void> {
       } finally {
         sharedMemoryWanted = false;
       }
+      if (msg.initDbParams === undefined) await warmUp(db);
       interrupt = interruptTargetOf(db);
       suppressEngineTimers();
       send({ type: 'ready', interrupt: interrupt?.target });
@@ -274,6 +275,31 @@ function suppressEngineTimers(): void {
     return native(fn, ms, ...args);
   };
   (globalThis as unknown as { setTimeout: unknown }).setTimeout = replacement;
+}
+
+/**
+ * A new engine's first trigger, PL/pgSQL function, temporary table and jsonb aggregate cost several times what
+ * later ones do (the side module, catalog caches, code paths run for the first time): a session's first write
+ * paid 150–400 ms for it. Done here once, on temporary objects, while the engine waits in the pool.
+ */
+async function warmUp(engine: PGlite): Promise<void> {
+  try {
+    await engine.exec(`LOAD 'plpgsql';
+CREATE TEMP TABLE keapgres_warm_t (id bigint PRIMARY KEY, v text, at timestamptz);
+CREATE TEMP TABLE keapgres_warm_c (n bigserial, o jsonb, nw jsonb);
+CREATE FUNCTION pg_temp.keapgres_warm_f() RETURNS trigger LANGUAGE plpgsql AS $w$
+BEGIN
+  INSERT INTO pg_temp.keapgres_warm_c (o, nw) VALUES (CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, to_jsonb(NEW));
+  RETURN NULL;
+END $w$;
+CREATE TRIGGER keapgres_warm BEFORE INSERT OR UPDATE OR DELETE ON pg_temp.keapgres_warm_t FOR EACH ROW EXECUTE FUNCTION pg_temp.keapgres_warm_f();
+INSERT INTO pg_temp.keapgres_warm_t SELECT g, g::text, now() FROM generate_series(1, 200) g ON CONFLICT DO NOTHING;
+DROP TRIGGER keapgres_warm ON pg_temp.keapgres_warm_t;
+SELECT pg_catalog.json_agg(pg_catalog.json_build_array(o, nw) ORDER BY n)::text FROM pg_temp.keapgres_warm_c`);
+  } catch {
+    // only a warm-up
+  }
+  await engine.exec('DISCARD ALL').catch(() => undefined);
 }
 
 function mustHave(engine: PGlite | undefined): PGlite {

@@ -151,8 +151,8 @@ export class KeapConnector {
   }
 
   /** A write call (src/writes decides which), paced with every other request of the connection. */
-  send(method: string, path: string, query: Array<[string, string]>, body: unknown, signal: AbortSignal, idempotent: boolean): Promise<WriteResponse> {
-    return this.http.send(method, path, query, body, signal, idempotent);
+  send(method: string, path: string, query: Array<[string, string]>, body: unknown, signal: AbortSignal, idempotent: boolean, contentType?: string): Promise<WriteResponse> {
+    return this.http.send(method, path, query, body, signal, idempotent, contentType);
   }
 
   /**

@@ -187,11 +187,14 @@ export class KeapHttpClient {
    * otherwise the request may have reached Keap, and sending it twice could create a record twice, so
    * UncertainWrite is thrown. Any other status is returned for the caller to read.
    */
-  async send(method: string, path: string, query: Array<[string, string]>, body: unknown, signal: AbortSignal, idempotent: boolean): Promise<WriteResponse> {
+  async send(method: string, path: string, query: Array<[string, string]>, body: unknown, signal: AbortSignal, idempotent: boolean, contentType?: string): Promise<WriteResponse> {
     const search = new URLSearchParams(query);
     const qs = search.toString();
-    const target = `${this.basePath}${path}${qs ? `?${qs}` : ''}`;
-    const payload = body === undefined ? undefined : JSON.stringify(body);
+    // `../xmlrpc/v1`: beside the REST base (…/crm/rest → …/crm/xmlrpc/v1), for Keap's XML-RPC
+    const at = path.startsWith('../') ? new URL(path, `http://base${this.basePath}/`).pathname : `${this.basePath}${path}`;
+    const target = `${at}${qs ? `?${qs}` : ''}`;
+    // a body of another type (XML-RPC) is sent as given
+    const payload = body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body);
     let refreshed = false;
     let throttledWaitMs = 0;
     for (let attempt = 1; ; attempt++) {
@@ -202,7 +205,7 @@ export class KeapHttpClient {
       credentials = await this.opts.credentials.headers(signal);
       this.stats.requests++;
       try {
-        res = await this.attempt(target, credentials, signal, false, method, payload);
+        res = await this.attempt(target, credentials, signal, false, method, payload, contentType);
       } catch (err) {
         if (signal.aborted) throw cancelledError(signal);
         const transient = err instanceof AttemptTimedOut || isRetryableError(err);
@@ -261,6 +264,7 @@ export class KeapHttpClient {
     successAsBytes: boolean,
     method = 'GET',
     payload?: string,
+    contentType = 'application/json',
   ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bodyText: string; bodyBytes?: ArrayBuffer }> {
     const attemptController = new AbortController();
     const onAbort = (): void => attemptController.abort(signal.reason);
@@ -277,7 +281,7 @@ export class KeapHttpClient {
       const res = await this.pool.request({
         method: method as 'GET',
         path: target,
-        headers: payload === undefined ? { accept: 'application/json', ...credentials } : { accept: 'application/json', 'content-type': 'application/json', ...credentials },
+        headers: payload === undefined ? { accept: 'application/json', ...credentials } : { accept: contentType === 'application/json' ? contentType : `${contentType}, application/json`, 'content-type': contentType, ...credentials },
         body: payload,
         signal: attemptController.signal,
       });

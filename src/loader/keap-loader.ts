@@ -7,8 +7,8 @@ import { SqlError } from '../errors.js';
 import type { EngineInstance } from '../engine/instance.js';
 import { planSql, mergeBatchPlans, type FetchPlan, type PlannerContext } from '../planner/index.js';
 import type { WriteTarget } from '../planner/types.js';
-import { executeWrite } from '../writes/keap-writer.js';
-import { armed, disarm } from '../writes/engine-rows.js';
+import { executeWrite, fieldsQuery, type WriteResult } from '../writes/keap-writer.js';
+import { applyInTransaction, armed, disarm, prepareStaging, stageAndArm, type StagedStatement, type StatementFailure } from '../writes/engine-rows.js';
 import { checkWriteAllowed } from '../writes/write-guards.js';
 import { callsKeapActions, runKeapActions, type OAuthApp } from '../writes/keap-actions.js';
 import { CopyRowEncoder } from '../schema/rows.js';
@@ -61,6 +61,22 @@ const TOP_UP_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Keap calls of one write in flight at once (the pacer keeps them within Keap's rate limit). */
 const WRITE_CONCURRENCY = 8;
+
+/** The write statements of a batch. */
+interface WriteUnits {
+  /** pgjdbc's BEGIN (autocommit off), sent in the batch just before the writes */
+  pipelinedBegin?: { readOnly: boolean };
+  units: Array<{ statement: BatchWork['statements'][number]; target: WriteTarget; table: TableSchema }>;
+}
+
+/** One table's writes in a batch, for the cache: the entry and version the engine's table is at while it follows. */
+interface WriteChain {
+  table: TableSchema;
+  entry?: HeldPart['entry'];
+  version?: number;
+  follows: boolean;
+  changed: boolean;
+}
 
 /** Rows per COPY call: big enough to amortise the round trip to the engine, small enough to stream. */
 const COPY_CHUNK_BYTES = 2 * 1024 * 1024;
@@ -214,7 +230,9 @@ export class KeapSessionLoader implements BatchPreparer {
       });
       return { notices, explain: explain.text ? explainLines(reports, false) : undefined };
     }
-    if (plan.writes?.length && work.txStatus !== 'E') return this.prepareWrite(work, engine, plan.fetches, plan.writes, held, notices, signal);
+    if (plan.writes?.length && work.txStatus !== 'E') {
+      return this.prepareWrite(work, engine, plan.fetches, await this.writeUnits(work, plans, plan.writes, ctx), held, notices, signal);
+    }
     if (work.txStatus !== 'E' && work.statements.some((s) => callsKeapActions(s.sql))) return this.prepareActions(work, engine, plan.fetches, held, notices, signal);
     const count = await this.apiCount(work, plan.fetches, held, signal);
     if (count) return { notices, answer: count };
@@ -286,58 +304,153 @@ export class KeapSessionLoader implements BatchPreparer {
   }
 
   /**
-   * A statement that writes to a Keap table (src/writes): refused where Keap writes may not run, else the rows it
-   * reads are loaded, the engine decides which rows it touches, Keap is called, and the cache and the engine take
-   * Keap's rows — through the client's statement itself (armed), or directly when the write failed part-way.
+   * The writes of a batch, in order, after the BEGIN pgjdbc pipelines before them (autocommit off). A batch may hold
+   * several writes to Keap tables (pgjdbc's executeBatch, or a Query of several statements), each made, counted and
+   * reported in turn; anything else beside a write is refused.
    */
-  private async prepareWrite(work: BatchWork, engine: EngineInstance, fetches: FetchPlan[], writes: WriteTarget[], held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal): Promise<PrepareOutcome> {
-    const target = writes[0]!;
-    const table = this.catalog.tables.get(target.table)!;
-    // pgjdbc with autocommit off sends BEGIN in the same batch, just before the statement
-    const begins = work.statements.slice(0, -1);
-    const pipelinedBegin = begins.length > 0 && begins.every((s) => /^\s*(begin|start\s+transaction)\b/i.test(s.sql))
-      ? { readOnly: begins.some((s) => /\bread\s+only\b/i.test(s.sql)) } : undefined;
-    const statement = work.statements[work.statements.length - 1]!;
-    if (writes.length > 1 || (work.statements.length > 1 && !pipelinedBegin) || splitSimple(statement.sql).length > 1) {
-      throw new SqlError('0A000', `a write to Keap table "${table.name}" must be sent as a statement of its own`, {
-        detail: 'Each write to Keap is made, counted and reported by itself.',
-        hint: 'Send the write alone (one statement per Query, or one Bind/Execute per Sync).',
+  private async writeUnits(work: BatchWork, plans: ReadonlyArray<{ writes?: WriteTarget[] }>, writes: readonly WriteTarget[], ctx: PlannerContext): Promise<WriteUnits> {
+    const split = work.statements.some((s) => splitSimple(s.sql).length > 1);
+    const flat = split ? work.statements.flatMap((s) => splitSimple(s.sql).map((sql) => ({ sql, params: s.params }))) : work.statements;
+    let lead = 0;
+    while (lead < flat.length - 1 && /^\s*(begin|start\s+transaction)\b/i.test(flat[lead]!.sql)) lead++;
+    const begins = flat.slice(0, lead);
+    const statements = flat.slice(lead);
+    const targets = split
+      ? await Promise.all(statements.map(async (s) => (await planSql(s.sql, s.params, ctx)).writes ?? []))
+      : plans.slice(lead).map((p) => p.writes ?? []);
+    if (targets.length !== statements.length || targets.some((t) => t.length !== 1)) {
+      const table = writes[0]!.table;
+      throw new SqlError('0A000', `a write to Keap table "${table}" must be sent as a statement of its own`, {
+        detail: 'Each write to Keap is made, counted and reported by itself; a batch may hold several such writes, but nothing else.',
+        hint: 'Send the write alone (one statement per Query, or one Bind/Execute per Sync), or in a batch of writes only.',
       });
     }
+    return {
+      pipelinedBegin: begins.length ? { readOnly: begins.some((s) => /\bread\s+only\b/i.test(s.sql)) } : undefined,
+      units: statements.map((statement, i) => ({ statement, target: targets[i]![0]!, table: this.catalog.tables.get(targets[i]![0]!.table)! })),
+    };
+  }
+
+  /**
+   * Statements that write to Keap tables (src/writes): refused where Keap writes may not run, else the rows they
+   * read are loaded, the engine decides which rows each touches, Keap is called, and the cache and the engine take
+   * Keap's rows — through the client's statements themselves (armed), or directly when a write failed part-way.
+   */
+  private async prepareWrite(work: BatchWork, engine: EngineInstance, fetches: FetchPlan[], w: WriteUnits, held: Map<string, HeldTable>, notices: ErrorFields[], signal: AbortSignal): Promise<PrepareOutcome> {
+    const { pipelinedBegin, units } = w;
     const inTransaction = work.txStatus === 'T';
-    await checkWriteAllowed(engine, table.name, pipelinedBegin ? 'T' : work.txStatus, this.source.readOnly === true, pipelinedBegin?.readOnly === true);
+    await checkWriteAllowed(engine, units[0]!.table.name, pipelinedBegin ? 'T' : work.txStatus, this.source.readOnly === true, pipelinedBegin?.readOnly === true);
     await this.loadForStatement(engine, fetches, held, notices, signal, inTransaction);
-    const result = await executeWrite({
-      engine, connector: this.source.connector, table, target, statement, inTransaction, signal, concurrency: WRITE_CONCURRENCY,
-    });
+    const chains = new Map<string, WriteChain>();
+    if (units.length === 1) {
+      const { table, target, statement } = units[0]!;
+      const result = await executeWrite({
+        engine, connector: this.source.connector, table, target, statement, inTransaction, prestage: true, parent: this.parentOf(table), signal, concurrency: WRITE_CONCURRENCY,
+      });
+      this.cacheTakes(result, held, chains);
+      if (result.error) return this.writeFailed(engine, result, held, chains, inTransaction);
+      const armStart = performance.now();
+      if ((await result.staging) !== undefined) await prepareStaging(engine, [table]);
+      await stageAndArm(engine, [result.staged]);
+      this.afterWrites(held, chains, inTransaction || pipelinedBegin !== undefined);
+      this.logger.debug({ table: table.name, op: target.op, calls: result.calls, rows: result.changes.lines.length + result.changes.deleted.length, ms: { ...result.ms, arm: Math.round(performance.now() - armStart) } }, 'wrote to Keap');
+      return { notices: notices.concat(result.notices) };
+    }
+    // Several writes: each statement's rows are decided over what the statements before it left, so the engine
+    // takes each one's Keap rows inside a transaction that is rolled back once all are decided; the client's batch
+    // then makes the same changes by itself, each statement taking its own staged rows.
+    await prepareStaging(engine, [...new Set(units.map((u) => u.table))]);
+    await engine.query(inTransaction ? 'SAVEPOINT keapgres_w_batch' : 'BEGIN');
+    const staged: StagedStatement[] = [];
+    let failure: { at: number; error: StatementFailure } | undefined;
+    let firstFailed: WriteResult | undefined;
+    try {
+      for (const [i, unit] of units.entries()) {
+        const { table, target, statement } = unit;
+        let result: WriteResult;
+        try {
+          result = await executeWrite({
+            engine, connector: this.source.connector, table, target, statement, inTransaction: true, prestage: false, parent: this.parentOf(table), signal, concurrency: WRITE_CONCURRENCY,
+          });
+        } catch (err) {
+          // nothing of this statement reached Keap; the ones before it did
+          if (i === 0) throw err;
+          failure = { at: i, error: batchFailure(err, i, units.length) };
+          staged.push(emptyStaged(unit));
+          break;
+        }
+        this.cacheTakes(result, held, chains);
+        notices.push(...result.notices);
+        if (result.error) {
+          if (i === 0) { firstFailed = result; break; }
+          failure = { at: i, error: batchFailure(result.error, i, units.length) };
+          staged.push(emptyStaged(unit));
+          break;
+        }
+        staged.push(result.staged);
+        if (i < units.length - 1) await applyInTransaction(engine, table, result.changes.lines, result.changes.deleted);
+        this.logger.debug({ table: table.name, op: target.op, statement: i + 1, calls: result.calls, rows: result.changes.lines.length + result.changes.deleted.length, ms: result.ms }, 'wrote to Keap');
+      }
+    } finally {
+      await engine.query(inTransaction ? 'ROLLBACK TO SAVEPOINT keapgres_w_batch; RELEASE SAVEPOINT keapgres_w_batch' : 'ROLLBACK').catch(() => undefined);
+    }
+    if (firstFailed) return this.writeFailed(engine, firstFailed, held, chains, inTransaction);
+    // A later statement failed: the ones before it run, then it raises its error, so the engine's transaction
+    // rolls them back and the tables are reloaded before their next use (the cache has Keap's rows).
+    await stageAndArm(engine, staged, failure);
+    if (failure) for (const c of chains.values()) c.follows = false;
+    this.afterWrites(held, chains, inTransaction || pipelinedBegin !== undefined);
+    return { notices };
+  }
+
+  /** The cache takes what one statement wrote; `chains` follows whether the engine's tables stay at the cache's version. */
+  private cacheTakes(result: WriteResult, held: Map<string, HeldTable>, chains: Map<string, WriteChain>): void {
+    const table = result.staged.table;
     const { lines, deleted } = result.changes;
     const changed = lines.length > 0 || deleted.length > 0;
-    const full = changed ? this.cache.applyWrite(table, lines, deleted) : undefined;
-    const h = held.get(table.name);
-    const part = h && !h.dirty && h.parts.length === 1 ? h.parts[0]! : undefined;
+    let chain = chains.get(table.name);
+    if (!chain) {
+      const h = held.get(table.name);
+      const part = h && !h.dirty && h.parts.length === 1 && !h.parts[0]!.keys ? h.parts[0]! : undefined;
+      chains.set(table.name, (chain = { table, entry: part?.entry, version: part?.version, follows: part !== undefined, changed: false }));
+    }
+    if (!changed) return;
+    chain.changed = true;
+    const full = this.cache.applyWrite(table, lines, deleted);
     // The engine's table takes the very change the cache's full entry took: it stays at that entry's version.
-    const follows = result.engineFollows && full && part && part.entry === full.entry && !part.keys && part.version === full.before;
+    if (result.engineFollows && full && chain.follows && chain.entry === full.entry && chain.version === full.before) chain.version = full.entry.version;
+    else chain.follows = false;
     // a row of a list inside a parent (a contact's email, an order's item) changed the parent too (its update time, an
-    // order's totals): the next read of the parent's table catches up
-    const parentTable = table.source.unnest ? [...this.catalog.tables.values()].find((t) => t.source.path === table.source.path && !t.source.unnest) : undefined;
-    if (changed && parentTable) this.cache.expire(parentTable);
+    // order's totals): the cache takes the parent as Keap answered it (engines holding it catch up from the cache);
+    // when it could not be had, the next read of the parent's table synchronises it
+    const parentTable = this.parentOf(table);
+    if (parentTable && result.parentLines) this.cache.applyWrite(parentTable, result.parentLines, []);
+    else if (parentTable) this.cache.expire(parentTable);
     // a per-parent table another listing carries (contact_tags in contacts.tag_ids): that listing's rows changed too
     const listing = table.source.viaListing ? this.catalog.tables.get(table.source.viaListing.table) : undefined;
-    if (changed && listing) this.cache.expire(listing);
-    if (result.error) {
-      if (changed && !inTransaction) {
-        await applyChanges(engine, table, copyStatement(table), [{ bytes: Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8') }].filter((b) => b.bytes.length > 0), deleted);
-        await this.recordCounters(engine, held);
-      }
-      if (changed) this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction);
-      throw result.error;
+    if (listing) this.cache.expire(listing);
+  }
+
+  /** The table whose records carry this one's rows as a list (contacts for contact_email_addresses, orders for order_items). */
+  private parentOf(table: TableSchema): TableSchema | undefined {
+    return table.source.unnest ? [...this.catalog.tables.values()].find((t) => t.source.path === table.source.path && !t.source.unnest) : undefined;
+  }
+
+  /** The first write failed part-way: the engine takes what Keap wrote directly, and the statement fails with the error. */
+  private async writeFailed(engine: EngineInstance, result: WriteResult, held: Map<string, HeldTable>, chains: Map<string, WriteChain>, inTransaction: boolean): Promise<never> {
+    const table = result.staged.table;
+    const { lines, deleted } = result.changes;
+    if ((lines.length > 0 || deleted.length > 0) && !inTransaction) {
+      await applyChanges(engine, table, copyStatement(table), [{ bytes: Buffer.from(lines.join('\n') + (lines.length ? '\n' : ''), 'utf8') }].filter((b) => b.bytes.length > 0), deleted);
+      await this.recordCounters(engine, held);
     }
-    const armStart = performance.now();
-    await result.arm();
-    const armMs = Math.round(performance.now() - armStart);
-    this.afterWrite(table, held, follows ? full!.entry.version : undefined, inTransaction || pipelinedBegin !== undefined);
-    this.logger.debug({ table: table.name, op: target.op, calls: result.calls, rows: lines.length + deleted.length, ms: { ...result.ms, arm: armMs } }, 'wrote to Keap');
-    return { notices: notices.concat(result.notices) };
+    this.afterWrites(held, chains, inTransaction);
+    throw result.error!;
+  }
+
+  /** What the engine's tables hold after writes: the full entries' new versions, or rows to reload before use. */
+  private afterWrites(held: Map<string, HeldTable>, chains: Map<string, WriteChain>, inTransaction: boolean): void {
+    for (const c of chains.values()) if (c.changed) this.afterWrite(c.table, held, c.follows ? c.version : undefined, inTransaction);
   }
 
   /** Loads a write's or an action's rows (no streaming, no API count): the engine then runs the statement over them. */
@@ -387,8 +500,36 @@ export class KeapSessionLoader implements BatchPreparer {
         this.afterWrite(tasks, held, follows ? full!.entry.version : undefined, false);
       } else if (h) h.dirty = true;
     }
+    if (outcome.contactIds.length) await this.takeContacts([...new Set(outcome.contactIds)], signal);
     this.logger.debug({ calls: outcome.calls }, 'keap actions');
     return { notices };
+  }
+
+  /**
+   * Contacts a Keap action changed (an email opted in or out): each is read back by id, and the cache takes it and
+   * its email, phone and address rows, so no listing is fetched again. When one cannot be read, the tables are
+   * synchronised at their next use instead.
+   */
+  private async takeContacts(ids: readonly string[], signal: AbortSignal): Promise<void> {
+    const contacts = this.catalog.tables.get('contacts');
+    if (!contacts) return;
+    const lists = [...this.catalog.tables.values()].filter((t) => this.parentOf(t) === contacts);
+    const records: unknown[] = [];
+    try {
+      for (const id of ids) {
+        const res = await this.source.connector.send('GET', `${contacts.source.path}/${encodeURIComponent(id)}`, fieldsQuery(contacts), undefined, signal, true);
+        if (res.status < 200 || res.status >= 300 || !res.body || typeof res.body !== 'object') throw new Error(`HTTP ${res.status}`);
+        records.push(res.body);
+      }
+    } catch {
+      for (const t of [contacts, ...lists]) this.cache.expire(t);
+      return;
+    }
+    for (const t of [contacts, ...lists]) {
+      const encoder = new CopyRowEncoder(t);
+      const lines = records.flatMap((r) => encoder.encodeRecord(r).split('\n').filter((l) => l !== ''));
+      this.cache.applyWrite(t, lines, []);
+    }
   }
 
   /** What the engine's table holds after a write: the full entry's new version, or rows to reload before use. */
@@ -405,25 +546,35 @@ export class KeapSessionLoader implements BatchPreparer {
   /** Before the next batch: the apply trigger of the last write goes; a statement that failed in the engine leaves its table to reload. */
   private async finishWrite(engine: EngineInstance, held: Map<string, HeldTable>): Promise<void> {
     if (!armed(engine)) return;
+    const t0 = performance.now();
     const done = await disarm(engine, this.catalog.tables);
     if (!done) return;
-    const h = held.get(done.table);
-    if (h && !done.complete) h.dirty = true;
+    for (const d of done) {
+      const h = held.get(d.table);
+      if (h && !d.complete) h.dirty = true;
+    }
     await this.recordCounters(engine, held);
+    this.logger.debug({ tables: done, ms: Math.round(performance.now() - t0) }, 'write disarmed');
   }
 
   /** The parts a table's work needs once synchronised (a full entry serves pinned keys alone when not held whole). */
   private needsOf(w: TableWork, held: Map<string, HeldTable>): HeldPart[] {
-    const out: HeldPart[] = [];
+    // One part per entry: several references to a table the same entry answers (`(SELECT … WHERE id = 61)`,
+    // `(SELECT … WHERE id = 62)` from one full entry) need the union of their keys, or every row when one of them
+    // pins none. (Kept apart, the load used the first reference's keys for both: key 62 was never loaded.)
+    const out = new Map<HeldPart['entry'], HeldPart>();
     const h = held.get(w.table.name);
     w.synced.forEach((x, i) => {
       if (x.kind !== 'entry') return;
       const e = x.entry;
       const heldWhole = h && !h.dirty && h.parts.some((p) => p.entry === e && !p.keys);
       const keys = e.full && !heldWhole ? pinnedKeys(w.table, this.source.connector.describe(w.table, w.plans[i]!).pushed) : undefined;
-      out.push({ entry: e, version: e.version, keys: keys ? new Set(keys) : undefined });
+      const part = out.get(e);
+      if (!part) out.set(e, { entry: e, version: e.version, keys: keys ? new Set(keys) : undefined });
+      else if (!keys) part.keys = undefined;
+      else if (part.keys) for (const k of keys) part.keys.add(k);
     });
-    return out;
+    return [...out.values()];
   }
 
   /**
@@ -471,8 +622,12 @@ export class KeapSessionLoader implements BatchPreparer {
     let truncated = false;
     let first = true;
     const sources: string[] = [];
+    const loadedEntries = new Set<HeldPart['entry']>();
     for (const x of w.synced) {
       if (x.kind === 'offline-miss') continue;
+      // an entry several references share is loaded once, with all their keys (needsOf)
+      if (x.kind === 'entry' && loadedEntries.has(x.entry)) continue;
+      if (x.kind === 'entry') loadedEntries.add(x.entry);
       sources.push(x.kind === 'entry' ? 'cache' : 'keap');
       let pages: AsyncIterable<CopyChunk> | Iterable<CopyChunk>;
       if (x.kind === 'entry') {
@@ -518,9 +673,12 @@ export class KeapSessionLoader implements BatchPreparer {
     }
     child.dirty = true;
     let truncated = false;
+    const loadedEntries = new Set<HeldPart['entry']>();
     for (const x of w.synced) {
       if (x.kind === 'offline-miss') continue;
       if (x.kind === 'entry') {
+        if (loadedEntries.has(x.entry)) continue;
+        loadedEntries.add(x.entry);
         const need = needs.find((n) => n.entry === x.entry)!;
         await this.copyPages(engine, table, x.entry.rows.blobs(need.keys), signal, { into: childName(table) });
         child.parts.push(need);
@@ -814,5 +972,22 @@ function offlineNotice(table: string): ErrorFields {
     message: `table "${table}" is not in the cache and Offline=true: it is empty`,
     detail: 'With Offline=true keapgres answers from the cache only and never calls Keap.',
     hint: 'Query the table once with Offline=false to cache it.',
+  };
+}
+
+/** A statement of a batch that makes no change (it fails, or follows one that did). */
+function emptyStaged(u: WriteUnits['units'][number]): StagedStatement {
+  return { table: u.table, op: u.target.op, lines: [], ordinals: [], unchangedKeys: [], deletedKeys: [], upsert: u.target.upsert === true };
+}
+
+/** The error statement `at` (0-based) of a batch of writes raises when it runs: earlier statements stay written at Keap. */
+function batchFailure(err: unknown, at: number, count: number): StatementFailure {
+  const e = err instanceof SqlError ? err : new SqlError('58000', err instanceof Error ? err.message : String(err));
+  const earlier = `Statement${at === 1 ? '' : 's'} 1${at > 1 ? `–${at}` : ''} of this batch of ${count} writes ${at === 1 ? 'was' : 'were'} written to Keap and stay${at === 1 ? 's' : ''} written; statement ${at + 1} failed${at + 1 < count ? ' and the rest were not sent' : ''}.`;
+  return {
+    sqlstate: e.sqlstate,
+    message: e.message,
+    detail: e.detail ? `${e.detail} ${earlier}` : earlier,
+    hint: e.hint ?? 'Keap has no transactions: run the failed statement and those after it again once fixed.',
   };
 }

@@ -8,6 +8,7 @@ import { StatsCounter, type SandboxStats } from './stats.js';
 import { createStore, type SandboxStore } from './store.js';
 import { readRoutes } from './read-routes.js';
 import { writeRoutes } from './write-routes.js';
+import { xmlRpcRoutes } from './xml-rpc.js';
 import { coverageRoutes } from './coverage-routes.js';
 import { createSandboxServer } from './server.js';
 import { prewarmContacts, PREWARM_FIELD_SETS } from './prewarm.js';
@@ -71,7 +72,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const stats = new StatsCounter();
   let baseUrl = '';
   const env = { store, baseUrl: () => baseUrl, tenant };
-  const routes = [...readRoutes(env), ...coverageRoutes(env), ...writeRoutes(env)];
+  const routes = [...readRoutes(env), ...coverageRoutes(env), ...writeRoutes(env), ...xmlRpcRoutes(env)];
   const server = createSandboxServer({
     routes, auth, throttle, faults, stats, now, baseUrl: () => baseUrl,
     expireAccessTokens: () => auth.expireAccessTokens(), advanceClock: (ms) => { clockOffset += ms; },

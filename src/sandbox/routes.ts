@@ -20,6 +20,8 @@ export interface Route {
   /** e.g. `/crm/rest/v2/contacts/{contact_id}` */
   pattern: string;
   version: ApiVersion;
+  /** the body is handed over as text, not parsed as JSON (XML-RPC) */
+  rawBody?: boolean;
   handle(c: RequestContext): Reply;
 }
 

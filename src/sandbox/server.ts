@@ -174,7 +174,8 @@ export function createSandboxServer(parts: ServerParts): Server {
       let body: unknown = undefined;
       if (method === 'POST' || method === 'PUT' || method === 'PATCH') {
         const raw = (await readBody(req)).toString('utf8');
-        if (raw.trim() !== '') { try { body = JSON.parse(raw); } catch { throw new ApiError(400, 'Request body is not valid JSON'); } }
+        if (route.rawBody) body = raw;
+        else if (raw.trim() !== '') { try { body = JSON.parse(raw); } catch { throw new ApiError(400, 'Request body is not valid JSON'); } }
         else body = {};
       }
       const writeFault = method !== 'GET' ? parts.faults.writeFault(`${method} ${path.replace(/^\/crm\/rest/, '')}`) : undefined;
@@ -190,6 +191,7 @@ export function createSandboxServer(parts: ServerParts): Server {
     }
     finish(reply.status);
     const opts = { truncate: action.kind === 'truncate', slowMs: parts.faults.slowBodyMs };
+    if (reply.text !== undefined) return void await send(res, reply.status, reply.text, { ...headers, 'content-type': reply.contentType ?? 'text/plain;charset=UTF-8', ...reply.headers }, opts);
     await sendJson(res, reply.status, reply.body, { ...headers, ...reply.headers }, opts);
   }
 

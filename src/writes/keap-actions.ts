@@ -10,6 +10,7 @@ import { quoteLiteral } from '../schema/ddl.js';
 import { registerSecret } from '../log/logger.js';
 import type { ClientStatement } from './engine-rows.js';
 import { keapMessageOf, sqlstateOf } from './keap-errors.js';
+import { xmlRpcCall } from './xml-rpc.js';
 
 /** The OAuth app of the connection, for CData's OAuth procedures (secrets never leave keapgres but as results). */
 export interface OAuthApp {
@@ -52,7 +53,7 @@ const ACTIONS: ActionDef[] = [
   {
     name: 'opt_out_email', signature: 'contact_id bigint, reason text', returns: 'boolean',
     args: "jsonb_build_object('contact_id', contact_id, 'reason', reason)", result: "(r ->> 'result')::boolean",
-    comment: `Opts the contact's email out of marketing. Keap's REST API has no call for it (only XML-RPC APIEmailService.optOut): refused with 0A000.`,
+    comment: `Opts the contact's primary email address out of marketing, with the reason: its address is read (GET /v2/contacts/{id}), then opted out through Keap's XML-RPC APIEmailService.optOut (REST has no call for it); true when Keap opted it out, false when the contact has no address.`,
   },
   {
     name: 'send_email', signature: 'contact_id bigint, user_id bigint, subject text, html_content text DEFAULT NULL, plain_content text DEFAULT NULL', returns: 'boolean',
@@ -128,6 +129,8 @@ interface Captured {
 export interface ActionOutcome {
   /** task records Keap returned (complete_task): the cache and the engine take them */
   taskRecords: unknown[];
+  /** contacts whose email status the calls changed (opt-in, opt-out): the cache reads them back */
+  contactIds: string[];
   calls: number;
 }
 
@@ -160,10 +163,10 @@ TRUNCATE pg_temp.keapgres_action_calls, pg_temp.keapgres_action_results`);
     captured.push({ fn: String(r.fn), args: JSON.parse(String(r.a)) as Record<string, unknown>, argsText: String(r.a) });
   }
   const results: Array<[Captured, unknown]> = [];
-  const outcome: ActionOutcome = { taskRecords: [], calls: 0 };
-  const send = async (method: string, path: string, body: unknown, idempotent: boolean) => {
+  const outcome: ActionOutcome = { taskRecords: [], contactIds: [], calls: 0 };
+  const send = async (method: string, path: string, body: unknown, idempotent: boolean, query: Array<[string, string]> = []) => {
     outcome.calls++;
-    const res = await connector.send(method, path, [], body, signal, idempotent);
+    const res = await connector.send(method, path, query, body, signal, idempotent);
     if (res.status < 200 || res.status >= 300) {
       const message = keapMessageOf(res.body, res.bodyText) || `HTTP ${res.status}`;
       throw new SqlError(res.status === 404 ? '23503' : sqlstateOf(res.status, message), `Keap refused ${method} ${path}: ${message}`, {
@@ -204,12 +207,24 @@ TRUNCATE pg_temp.keapgres_action_calls, pg_temp.keapgres_action_results`);
       case 'opt_in_email':
         await send('PATCH', `/v1/contacts/${encodeURIComponent(String(c.args.contact_id))}`, { opt_in_reason: String(c.args.reason ?? 'Opted in through keapgres') }, true);
         results.push([c, { result: true }]);
+        outcome.contactIds.push(String(c.args.contact_id));
         break;
-      case 'opt_out_email':
-        throw new SqlError(SQLSTATE.featureNotSupported, 'Keap\'s REST API cannot opt an email out', {
-          detail: 'Only Keap\'s XML-RPC API (APIEmailService.optOut) opts an email out; keapgres speaks REST.',
-          hint: 'Opt the contact out in Keap, or through a campaign sequence that does it.',
-        });
+      case 'opt_out_email': {
+        // XML-RPC opts an address out, not a contact: the contact's primary address as Keap has it now
+        const id = String(c.args.contact_id);
+        const got = await send('GET', `/v2/contacts/${encodeURIComponent(id)}`, undefined, true, [['fields', 'email_addresses']]);
+        const addresses = ((got.body as { email_addresses?: Array<{ email?: string; field?: string }> } | undefined)?.email_addresses ?? []);
+        const primary = addresses.find((a) => a.field === 'EMAIL1')?.email;
+        if (!primary) {
+          results.push([c, { result: false }]);
+          break;
+        }
+        outcome.calls++;
+        const answer = await xmlRpcCall(connector, 'APIEmailService.optOut', [primary, String(c.args.reason ?? 'Opted out through keapgres')], signal);
+        results.push([c, { result: answer === true }]);
+        outcome.contactIds.push(id);
+        break;
+      }
       case 'complete_task': {
         const res = await send('PATCH', `/v2/tasks/${encodeURIComponent(String(c.args.task_id))}`, { completed: true }, true);
         outcome.taskRecords.push(res.body);

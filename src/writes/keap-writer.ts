@@ -12,7 +12,7 @@ import { runCalls } from './call-runner.js';
 import { planCalls, type TouchedRow } from './keap-calls.js';
 import type { RowOutcome } from './keap-errors.js';
 import { runThroughParent } from './through-parent.js';
-import { captureTouchedRows, jsonToCopyField, stageAndArm, type ClientStatement } from './engine-rows.js';
+import { captureTouchedRows, jsonToCopyField, prepareStaging, type ClientStatement, type StagedStatement } from './engine-rows.js';
 import { topLevelName, type Json } from './row-body.js';
 
 export interface WriteRequest {
@@ -21,8 +21,12 @@ export interface WriteRequest {
   table: TableSchema;
   target: WriteTarget;
   statement: ClientStatement;
-  /** inside the client's transaction (keapgres.keap_writes = 'immediate') */
+  /** inside a transaction: the client's (keapgres.keap_writes = 'immediate'), or the one a batch of writes is decided in */
   inTransaction: boolean;
+  /** make the staging objects while Keap answers (false: the caller has made them) */
+  prestage: boolean;
+  /** the table whose records hold this table's rows as a list (contacts for email slots, orders for items) */
+  parent?: TableSchema;
   signal: AbortSignal;
   concurrency: number;
 }
@@ -38,13 +42,17 @@ export interface WriteResult {
   notices: ErrorFields[];
   /** the statement must fail with this: the changes are applied by the caller without running it */
   error?: SqlError;
-  /** arms the engine so the client's statement applies Keap's rows (when there is no error) */
-  arm: () => Promise<void>;
+  /** what the client's statement takes when it runs (src/writes/engine-rows.ts stageAndArm) */
+  staged: StagedStatement;
+  /** the staging objects made while Keap answered: an error when that failed (make them again) */
+  staging: Promise<unknown>;
   calls: number;
   /** the engine's table ends up as the cache has it (false: Keap's answer changed rows the statement did not touch) */
   engineFollows: boolean;
   /** where the time went: running the statement to find its rows, the Keap calls */
   ms: { capture: number; calls: number };
+  /** the parents' rows as Keap now has them (COPY lines of `parent`); undefined when they could not be had */
+  parentLines?: string[];
 }
 
 export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
@@ -54,17 +62,18 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
   const t1 = performance.now();
   const through = table.write![target.op]!.through !== undefined;
   const plan = through ? { calls: [], unchanged: [] } : planCalls(table, target.op, touched, target.upsert === true);
+  // the engine is idle while Keap answers: what staging needs that does not depend on the answer is made meanwhile
+  const staging = w.prestage ? prepareStaging(w.engine, [table]).then(() => undefined, (err: unknown) => err ?? new Error('staging failed')) : Promise.resolve(undefined);
   const run = through
-    ? await runThroughParent(w.connector, table, target.op, touched, w.signal)
+    ? await runThroughParent(w.connector, table, target.op, touched, w.signal, w.parent ? fieldsQuery(w.parent) : [])
     : await runCalls(w.connector, plan.calls, touched.length, w.signal, w.concurrency);
   const t2 = performance.now();
   for (const i of plan.unchanged) run.outcomes[i] = { kind: 'unchanged' };
   // rows of a list in a parent: Keap's answer is the parent, whose every element is a row (siblings included)
-  const parentLines: string[] = [];
+  const siblingLines: string[] = [];
 
   const encoder = new CopyRowEncoder(table);
   const lines: string[] = [];
-  const keysOfLines: string[] = [];
   const ordinals: number[] = [];
   const deleted: string[] = [];
   const gone: string[] = [];
@@ -87,18 +96,16 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
         if (through) {
           const all = encoder.encodeRecord(o.record).split('\n').filter((l) => l !== '');
           encoder.forgetKeys();
-          parentLines.push(...all);
+          siblingLines.push(...all);
           const key = keyOf(table, row.new!);
           const mine = all.find((l) => keyOfLine(table, l) === key);
           if (!mine) return;
           lines.push(mine);
-          keysOfLines.push(key);
           ordinals.push(i + 1);
           return;
         }
         const line = lineOf(table, encoder, row, o.record, o.date);
         lines.push(line);
-        keysOfLines.push(keyOfLine(table, line));
         ordinals.push(i + 1);
         return;
       }
@@ -131,12 +138,13 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
     }
   });
   const notAttempted = run.outcomes.filter((o) => o.kind === 'not attempted').length;
+  const parentLines = w.parent ? await parentsAfter(w, through, touched, run.outcomes) : undefined;
   const notices: ErrorFields[] = [];
   if (missing > 0) {
     notices.push({ severity: 'NOTICE', sqlstate: '02000', message: `${missing} row${missing === 1 ? ' was' : 's were'} no longer at Keap (404) and ${missing === 1 ? 'was' : 'were'} not written` });
   }
   if (skippedDuplicates > 0) notices.push({ severity: 'NOTICE', sqlstate: '00000', message: `${skippedDuplicates} row${skippedDuplicates === 1 ? ' was' : 's were'} already at Keap (ON CONFLICT DO NOTHING)` });
-  const changes = { lines: through ? [...new Set(parentLines)] : lines, deleted: [...deleted, ...gone] };
+  const changes = { lines: through ? [...new Set(siblingLines)] : lines, deleted: [...deleted, ...gone] };
   const action = target.op.toUpperCase();
   const one = touched.length === 1;
   const summary = `${written} of ${touched.length} row${one ? ' was' : 's were'} written to Keap and stay${one ? 's' : ''} written`;
@@ -155,11 +163,50 @@ export async function executeWrite(w: WriteRequest): Promise<WriteResult> {
     });
   }
   return {
-    changes, notices, error, calls: run.calls, engineFollows: !through, ms: { capture: Math.round(t1 - t0), calls: Math.round(t2 - t1) },
-    arm: () => stageAndArm(w.engine, table, target.op, {
-      lines, keysOfLines, ordinals, unchangedKeys, deletedKeys: deleted,
-    }),
+    changes, notices, error, calls: run.calls, engineFollows: !through, parentLines, ms: { capture: Math.round(t1 - t0), calls: Math.round(t2 - t1) },
+    staging,
+    staged: { table, op: target.op, lines, ordinals, unchangedKeys, deletedKeys: deleted, upsert: target.upsert === true },
   };
+}
+
+/** A v2 read's `fields` (v1's `optional_properties`) as the table's listing asks them. */
+export function fieldsQuery(table: TableSchema): Array<[string, string]> {
+  const fields = table.source.fields;
+  return fields && fields.length ? [[table.source.version === 2 ? 'fields' : 'optional_properties', fields.join(',')]] : [];
+}
+
+/**
+ * The parents of the rows a write changed, as Keap now has them, so the cache takes them instead of fetching the
+ * parent's table again: a write through the parent is answered with the parent itself; an item written by its own
+ * call changed its parent too (an order's totals), which is read back by id — one call per parent, no listing.
+ */
+async function parentsAfter(w: WriteRequest, through: boolean, touched: readonly TouchedRow[], outcomes: readonly RowOutcome[]): Promise<string[] | undefined> {
+  const parent = w.parent!;
+  const column = w.table.columns.find((c) => c.path === '$parent.id');
+  if (!column) return undefined;
+  const records: unknown[] = [];
+  if (through) {
+    for (const o of new Set(outcomes)) if (o.kind === 'written' && o.record && typeof o.record === 'object') records.push(o.record);
+  } else {
+    const ids = new Set<string>();
+    outcomes.forEach((o, i) => {
+      const row = touched[i]!.old ?? touched[i]!.new;
+      if ((o.kind === 'written' || o.kind === 'missing') && row?.[column.name] != null) ids.add(String(row[column.name]));
+    });
+    try {
+      for (const id of ids) {
+        if (w.signal.aborted) return undefined;
+        const res = await w.connector.send('GET', `${parent.source.path}/${encodeURIComponent(id)}`, fieldsQuery(parent), undefined, w.signal, true);
+        if (res.status === 404) continue;
+        if (res.status < 200 || res.status >= 300 || !res.body || typeof res.body !== 'object') return undefined;
+        records.push(res.body);
+      }
+    } catch {
+      return undefined; // the parent's table then catches up by its next synchronisation
+    }
+  }
+  const encoder = new CopyRowEncoder(parent);
+  return records.map((r) => encoder.encodeRecord(r).replace(/\n$/, '')).filter((l) => l !== '');
 }
 
 /** The COPY line of a row Keap wrote: its answer, with what the answer does not carry kept from the row. */

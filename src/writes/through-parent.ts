@@ -14,7 +14,8 @@ export interface ThroughResult {
   calls: number;
 }
 
-export async function runThroughParent(connector: KeapConnector, table: TableSchema, op: WriteOp, rows: readonly TouchedRow[], signal: AbortSignal): Promise<ThroughResult> {
+/** `parentQuery`: asks the PATCH to answer with the parent's fields as its table reads them (the cache takes that row). */
+export async function runThroughParent(connector: KeapConnector, table: TableSchema, op: WriteOp, rows: readonly TouchedRow[], signal: AbortSignal, parentQuery: Array<[string, string]> = []): Promise<ThroughResult> {
   const spec = table.write!;
   const call = spec[op]!;
   const list = call.through!;
@@ -88,7 +89,7 @@ export async function runThroughParent(connector: KeapConnector, table: TableSch
       }
       if (duplicate) { set({ kind: 'duplicate', message: duplicate }); stop = true; continue; }
       calls++;
-      const res = await connector.send('PATCH', path, [['update_mask', list]], { [list]: items }, signal, true);
+      const res = await connector.send('PATCH', path, [['update_mask', list], ...parentQuery], { [list]: items }, signal, true);
       if (res.status === 404) { set({ kind: 'missing' }); continue; }
       if (res.status < 200 || res.status >= 300) {
         const m = keapMessageOf(res.body, res.bodyText) || `HTTP ${res.status}`;

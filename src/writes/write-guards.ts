@@ -15,7 +15,8 @@ export async function checkWriteAllowed(engine: EngineInstance, table: string, t
     });
   }
   if (beginsReadOnly) throw new SqlError('25006', `cannot execute a write to Keap table "${table}" in a read-only transaction`);
-  const { rows } = await engine.query(`SELECT pg_catalog.current_setting('${KEAP_WRITES_SETTING}', true) AS mode`);
+  // one round trip for both settings: it is on every write's path
+  const { rows } = await engine.query(`SELECT pg_catalog.current_setting('${KEAP_WRITES_SETTING}', true) AS mode, pg_catalog.current_setting('transaction_read_only') AS ro`);
   const mode = String(rows[0]?.mode ?? '').trim().toLowerCase();
   if (mode !== '' && mode !== 'refuse' && mode !== 'immediate') {
     throw new SqlError('22023', `invalid value for parameter "${KEAP_WRITES_SETTING}": "${mode}"`, { hint: "Use 'refuse' (the default) or 'immediate'." });
@@ -26,8 +27,7 @@ export async function checkWriteAllowed(engine: EngineInstance, table: string, t
       hint: `Run the statement outside BEGIN … COMMIT (autocommit), or SET ${KEAP_WRITES_SETTING} = 'immediate' to make Keap writes inside transactions at once, knowing ROLLBACK will not undo them.`,
     });
   }
-  const ro = await engine.query(`SELECT pg_catalog.current_setting('transaction_read_only') AS ro`);
-  if (ro.rows[0]?.ro === 'on') {
+  if (rows[0]?.ro === 'on') {
     throw new SqlError('25006', `cannot execute a write to Keap table "${table}" in a read-only transaction`, {
       hint: txStatus === 'T' ? 'Write outside the read-only transaction.' : 'default_transaction_read_only is on: SET default_transaction_read_only = off to write.',
     });

@@ -1,6 +1,7 @@
 // pgjdbc writing to Keap tables through keapgres, as DBeaver saves an edited cell and as applications run
 // prepared statements. Run with the single-file source launcher:
 //   java -cp /usr/share/java/postgresql.jar test/java/JdbcWrites.java <port>
+// With a second argument `batch`: executeBatch of several writes in autocommit instead.
 // Prints one JSON object per line: {"check": name, "value": …} or {"check": name, "error": "SQLSTATE: message"}.
 import java.sql.*;
 import java.util.*;
@@ -12,6 +13,14 @@ public class JdbcWrites {
 
   public static void main(String[] args) throws Exception {
     url = "jdbc:postgresql://127.0.0.1:" + args[0] + "/keap";
+    if (args.length > 1 && args[1].equals("batch")) {
+      report("executeBatch of a prepared UPDATE", JdbcWrites::batchUpdates);
+      report("executeBatch: the second statement sees the first's row", JdbcWrites::batchSameRow);
+      report("executeBatch of INSERT, UPDATE and DELETE on three tables", JdbcWrites::batchMixed);
+      report("executeBatch of a prepared INSERT with generated keys", JdbcWrites::batchGeneratedKeys);
+      report("executeBatch with a statement Keap refuses", JdbcWrites::batchFailure);
+      return;
+    }
     report("prepared update run 7 times (a named, then binary, server statement)", JdbcWrites::preparedUpdates);
     report("update returning", JdbcWrites::updateReturning);
     report("insert with generated keys", JdbcWrites::insertGeneratedKeys);
@@ -85,6 +94,87 @@ public class JdbcWrites {
         return "written";
       } catch (SQLException e) {
         return e.getSQLState();
+      }
+    }
+  }
+
+  /** A prepared UPDATE added 5 times and sent as one batch (one Sync), in autocommit. */
+  static Object batchUpdates() throws Exception {
+    try (Connection c = connect(); PreparedStatement ps = c.prepareStatement("UPDATE contacts SET job_title = ? WHERE id = ?")) {
+      for (int i = 0; i < 5; i++) {
+        ps.setString(1, "Batch title " + (220 + i));
+        ps.setLong(2, 220 + i);
+        ps.addBatch();
+      }
+      List<Integer> counts = new ArrayList<>();
+      for (int n : ps.executeBatch()) counts.add(n);
+      return counts;
+    }
+  }
+
+  /** Each statement of a batch works on what the ones before it left, as PostgreSQL runs them. */
+  static Object batchSameRow() throws Exception {
+    try (Connection c = connect(); PreparedStatement ps = c.prepareStatement("UPDATE contacts SET job_title = coalesce(job_title, '') || ? WHERE id = ?")) {
+      for (String part : new String[] { "<a>", "<b>", "<c>" }) {
+        ps.setString(1, part);
+        ps.setLong(2, 226);
+        ps.addBatch();
+      }
+      List<Integer> counts = new ArrayList<>();
+      for (int n : ps.executeBatch()) counts.add(n);
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT job_title FROM contacts WHERE id = 226")) {
+        rs.next();
+        return List.of(counts, rs.getString(1));
+      }
+    }
+  }
+
+  static Object batchMixed() throws Exception {
+    try (Connection c = connect(); Statement s = c.createStatement()) {
+      s.addBatch("INSERT INTO notes (contact_id, title, text) VALUES (14, 'Batch note', 'written in a pgjdbc batch')");
+      s.addBatch("UPDATE tags SET description = 'batch description' WHERE id IN (6, 7)");
+      s.addBatch("DELETE FROM tasks WHERE id = 4");
+      List<Integer> counts = new ArrayList<>();
+      for (int n : s.executeBatch()) counts.add(n);
+      return counts;
+    }
+  }
+
+  static Object batchGeneratedKeys() throws Exception {
+    try (Connection c = connect(); PreparedStatement ps = c.prepareStatement("INSERT INTO tasks (title, contact_id) VALUES (?, ?)", new String[] { "id", "title" })) {
+      for (int i = 0; i < 3; i++) {
+        ps.setString(1, "Batch task " + i);
+        ps.setLong(2, 15 + i);
+        ps.addBatch();
+      }
+      List<Object> out = new ArrayList<>();
+      List<Integer> counts = new ArrayList<>();
+      for (int n : ps.executeBatch()) counts.add(n);
+      out.add(counts);
+      try (ResultSet rs = ps.getGeneratedKeys()) {
+        while (rs.next()) out.add(List.of(rs.getLong(1), rs.getString(2)));
+      }
+      return out;
+    }
+  }
+
+  /** The second of three statements fails at Keap: the first stays written, the third is not sent. */
+  static Object batchFailure() throws Exception {
+    try (Connection c = connect()) {
+      try (Statement s = c.createStatement()) {
+        s.addBatch("UPDATE contacts SET job_title = 'Batch kept' WHERE id = 230");
+        s.addBatch("INSERT INTO contacts (given_name, email) VALUES ('X', 'not an email')");
+        s.addBatch("UPDATE contacts SET job_title = 'Batch never' WHERE id = 232");
+        s.executeBatch();
+        return "no error";
+      } catch (BatchUpdateException e) {
+        List<Integer> counts = new ArrayList<>();
+        for (int n : e.getUpdateCounts()) counts.add(n);
+        SQLException cause = e.getNextException() != null ? e.getNextException() : e;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT job_title FROM contacts WHERE id = 230")) {
+          rs.next();
+          return List.of(e.getSQLState(), counts, cause.getMessage(), rs.getString(1));
+        }
       }
     }
   }
