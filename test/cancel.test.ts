@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readdirSync } from 'node:fs';
 import pg from 'pg';
+import { keyOf, sendCancel } from './support/cancel-request.js';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 
 let server: TestServer;
@@ -15,29 +16,6 @@ after(async () => { await server.stop(); });
 
 const SPARE_ENGINES = 2; // idleSpareEngines of startTestServer
 
-interface BackendKey { processID: number; secretKey: number }
-
-/** Sends a CancelRequest on a new connection, as libpq's PQcancel does; resolves when the server closes it. */
-function sendCancel(key: BackendKey): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(server.port, '127.0.0.1');
-    const packet = Buffer.alloc(16);
-    packet.writeInt32BE(16, 0);
-    packet.writeInt32BE(80877102, 4);
-    packet.writeInt32BE(key.processID, 8);
-    packet.writeInt32BE(key.secretKey, 12);
-    socket.on('connect', () => socket.write(packet));
-    socket.on('error', reject);
-    socket.on('close', () => resolve());
-    socket.resume();
-  });
-}
-
-function keyOf(c: pg.Client): BackendKey {
-  const k = c as unknown as BackendKey;
-  assert.ok(Number.isInteger(k.processID) && Number.isInteger(k.secretKey), 'the client got BackendKeyData');
-  return { processID: k.processID, secretKey: k.secretKey };
-}
 
 async function connect(extra: Partial<pg.ClientConfig> = {}): Promise<pg.Client> {
   const c = new pg.Client(server.clientConfig(extra));
@@ -52,7 +30,7 @@ async function cancelWhileRunning(c: pg.Client, sql: string, afterMs = 500): Pro
   const running = c.query(sql).then(() => { throw new Error(`${sql} was not cancelled`); }, (e: { code?: string; message: string }) => e);
   await sleep(afterMs);
   const sent = performance.now();
-  await sendCancel(keyOf(c));
+  await sendCancel(server.port, keyOf(c));
   const error = await running;
   return { error, ms: performance.now() - sent };
 }
@@ -127,8 +105,8 @@ test('a CancelRequest with the wrong secret key is ignored', async () => {
     const key = keyOf(c);
     const running = c.query('SELECT pg_sleep(1.5), 7 AS seven');
     await sleep(300);
-    await sendCancel({ processID: key.processID, secretKey: key.secretKey ^ 1 });
-    await sendCancel({ processID: key.processID + 100_000, secretKey: key.secretKey });
+    await sendCancel(server.port, { processID: key.processID, secretKey: key.secretKey ^ 1 });
+    await sendCancel(server.port, { processID: key.processID + 100_000, secretKey: key.secretKey });
     assert.equal((await running).rows[0].seven, 7);
   } finally {
     await c.end();
@@ -138,7 +116,7 @@ test('a CancelRequest with the wrong secret key is ignored', async () => {
 test('a CancelRequest for an idle session changes nothing', async () => {
   const c = await connect();
   try {
-    await sendCancel(keyOf(c));
+    await sendCancel(server.port, keyOf(c));
     await sleep(100);
     assert.equal((await c.query('SELECT 3 AS three')).rows[0].three, 3);
   } finally {
@@ -171,7 +149,7 @@ test('a client that disconnects right after cancelling leaves no engine behind',
     c.on('error', () => undefined);
     const running = c.query('SELECT pg_sleep(30)').catch(() => undefined);
     await sleep(300);
-    await sendCancel(keyOf(c));
+    await sendCancel(server.port, keyOf(c));
     // like psql -f after Ctrl-C: gone before the ReadyForQuery that follows the error
     (c as unknown as { connection: { stream: net.Socket } }).connection.stream.destroy();
     await running;
@@ -231,7 +209,7 @@ test('a cancel that arrives after its statement finished does not reach the next
   try {
     for (let i = 0; i < 20; i++) {
       await c.query('SELECT 1');
-      await sendCancel(keyOf(c)); // nothing runs: PostgreSQL ignores it
+      await sendCancel(server.port, keyOf(c)); // nothing runs: PostgreSQL ignores it
       assert.equal((await c.query('SELECT pg_sleep(0.05), 2 AS v')).rows[0].v, 2);
     }
   } finally {

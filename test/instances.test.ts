@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { InteractivePsql } from './support/interactive-psql.js';
+import { keyOf, sendCancel } from './support/cancel-request.js';
 import { startTestServer, type TestServer } from './support/keapgres.js';
 import { findPostgresBin, startPostgres, type ThrowawayPostgres } from './support/postgres.js';
 import { PID_COUNTER_BITS } from '../src/wire/cancel-forwarder.js';
@@ -55,28 +57,6 @@ after(async () => {
   await postgres?.stop();
 });
 
-interface BackendKey { processID: number; secretKey: number }
-
-function keyOf(c: pg.Client): BackendKey {
-  const k = c as unknown as BackendKey;
-  return { processID: k.processID, secretKey: k.secretKey };
-}
-
-/** A CancelRequest on a new connection to `port`, as libpq's PQcancel sends it; resolves when the server closes it. */
-function sendCancel(port: number, key: BackendKey): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1');
-    const packet = Buffer.alloc(16);
-    packet.writeInt32BE(16, 0);
-    packet.writeInt32BE(80877102, 4);
-    packet.writeInt32BE(key.processID, 8);
-    packet.writeInt32BE(key.secretKey, 12);
-    socket.on('connect', () => socket.write(packet));
-    socket.on('error', reject);
-    socket.on('close', () => resolve());
-    socket.resume();
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -406,43 +386,3 @@ test('the shared PostgreSQL down later: sessions start and are cancelled on thei
   }
 });
 
-/** An interactive psql on a pseudo-terminal (util-linux `script`), typed into like a person. */
-class InteractivePsql {
-  private readonly child;
-  output = '';
-  private readonly exited: Promise<number | null>;
-  private done = false;
-
-  constructor(dsn: string, home: string, password?: string) {
-    const env = { PATH: process.env.PATH, HOME: home, LC_ALL: 'C.UTF-8', PSQLRC: '/dev/null', PGCONNECT_TIMEOUT: '10', TERM: 'dumb', PAGER: 'cat', ...(password ? { PGPASSWORD: password } : {}) };
-    this.child = spawn('script', ['-q', '-e', '-c', `exec psql -X '${dsn}'`, '/dev/null'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (d: Buffer) => { this.output += d.toString(); });
-    this.child.stderr.on('data', (d: Buffer) => { this.output += d.toString(); });
-    this.child.stdin.on('error', () => undefined);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => { this.done = true; resolve(code); }));
-  }
-
-  type(text: string): void {
-    if (!this.done) this.child.stdin.write(text);
-  }
-
-  async waitFor(re: RegExp, from = 0, timeoutMs = 15_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(this.output.slice(from));
-      if (m) return from + m.index + m[0].length;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in psql output:\n${this.output}`);
-      await sleep(20);
-    }
-  }
-
-  async quit(): Promise<number | null> {
-    this.type('\\q\n');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}

@@ -7,6 +7,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { startTestServer, type TestServer } from './support/keapgres.js';
+import { InteractivePsql } from './support/interactive-psql.js';
 import { loadCatalog } from '../src/schema/load.js';
 import type { PgType, TableSchema } from '../src/schema/types.js';
 
@@ -233,49 +234,9 @@ test('\\copy into a Keap table is refused before any data is sent, and psql repo
   assert.match(await psqlOk(['-At', '-c', 'SELECT count(*) > 0 FROM tags WHERE id <> 999999']), /^t$/m);
 });
 
-/** An interactive psql on a pseudo-terminal (util-linux `script`), typed into like a person. */
-class InteractivePsql {
-  private readonly child;
-  output = '';
-  private readonly exited: Promise<number | null>;
-  private done = false;
-
-  constructor(dsn: string) {
-    this.child = spawn('script', ['-q', '-e', '-c', `exec psql -X '${dsn}'`, '/dev/null'], { env: { ...psqlEnv(), PAGER: 'cat' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (d: Buffer) => { this.output += d.toString(); });
-    this.child.stderr.on('data', (d: Buffer) => { this.output += d.toString(); });
-    this.child.stdin.on('error', () => undefined);
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => { this.done = true; resolve(code); }));
-  }
-
-  type(text: string): void {
-    if (!this.done) this.child.stdin.write(text);
-  }
-
-  /** Waits until the output (after `from`) matches; markers are built by SQL so the echo of what was typed cannot match. */
-  async waitFor(re: RegExp, from = 0, timeoutMs = 10_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(this.output.slice(from));
-      if (m) return from + m.index + m[0].length;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${re} in psql output:\n${this.output}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
-  async quit(): Promise<number | null> {
-    this.type('\\q\n');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    try {
-      return await this.exited;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-}
 
 test('Ctrl-C in interactive psql cancels the running statement, returns to the prompt, and the session works on', { skip }, async () => {
-  const session = new InteractivePsql(server.dsn());
+  const session = new InteractivePsql(server.dsn(), server.configDir);
   try {
     session.type(`SET application_name = 'ctrl_c_test';\nPREPARE kept AS SELECT 'pre' || 'pared' AS marker;\nSELECT 'sta' || 'rted' AS marker;\n`);
     let at = await session.waitFor(/started/);

@@ -512,17 +512,22 @@ test('cancel in the middle of a 500-row UPDATE: the calls stop and the error say
   }
 });
 
-test('pgjdbc: prepared UPDATEs (named, binary), RETURNING, generated keys; refusals with autocommit off and read-only', { skip: javaSkip() }, async () => {
+/** Runs test/java/JdbcWrites.java (its checks, or one group of them); returns each check's value, failing on its error. */
+async function jdbcWrites(...args: string[]): Promise<(check: string) => unknown> {
   const out = await new Promise<string>((resolve, reject) => {
-    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcWrites.java', String(server.port)], { cwd: repoRoot, timeout: 120_000 },
+    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcWrites.java', String(server.port), ...args], { cwd: repoRoot, timeout: 120_000 },
       (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout)));
   });
   const seen = new Map(out.trim().split('\n').map((l) => { const o = JSON.parse(l) as { check: string; value?: unknown; error?: string }; return [o.check, o]; }));
-  const value = (check: string): unknown => {
+  return (check: string): unknown => {
     const o = seen.get(check);
     assert.ok(o && o.error === undefined, `${check}: ${o?.error ?? 'nothing printed'}`);
     return o.value;
   };
+}
+
+test('pgjdbc: prepared UPDATEs (named, binary), RETURNING, generated keys; refusals with autocommit off and read-only', { skip: javaSkip() }, async () => {
+  const value = await jdbcWrites();
   assert.deepEqual(value('prepared update run 7 times (a named, then binary, server statement)'), [1, 1, 1, 1, 1, 1, 1]);
   for (let i = 0; i < 7; i++) assert.equal(store().contacts.get(200 + i)!.jobTitle, `JDBC title ${200 + i}`);
   const [id, description, time] = value('update returning') as [number, string, number];
@@ -544,16 +549,7 @@ test('pgjdbc executeBatch in autocommit: several prepared writes, each made when
   const task4 = store().tasks.get(4);
   assert.ok(task4, 'task 4 exists before the batch');
   sb().resetStats();
-  const out = await new Promise<string>((resolve, reject) => {
-    execFile('java', ['-cp', JDBC_JAR, 'test/java/JdbcWrites.java', String(server.port), 'batch'], { cwd: repoRoot, timeout: 120_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stderr}\n${stdout}`)) : resolve(stdout)));
-  });
-  const seen = new Map(out.trim().split('\n').map((l) => { const o = JSON.parse(l) as { check: string; value?: unknown; error?: string }; return [o.check, o]; }));
-  const value = (check: string): unknown => {
-    const o = seen.get(check);
-    assert.ok(o && o.error === undefined, `${check}: ${o?.error ?? 'nothing printed'}`);
-    return o.value;
-  };
+  const value = await jdbcWrites('batch');
   assert.deepEqual(value('executeBatch of a prepared UPDATE'), [1, 1, 1, 1, 1]);
   for (let i = 0; i < 5; i++) assert.equal(store().contacts.get(220 + i)!.jobTitle, `Batch title ${220 + i}`);
   // each statement's new value was computed over the row the statement before it left at Keap

@@ -9,7 +9,7 @@
 import type { Logger } from 'pino';
 import { SqlError, SQLSTATE } from '../errors.js';
 import { SCHEMA } from './migrations.js';
-import { openSharedPostgres, unreachable, type SharedPostgres } from './postgres-connection.js';
+import { inTransaction, openSharedPostgres, unreachable, type SharedPostgres } from './postgres-connection.js';
 
 export const MAX_INSTANCE_ID = 2047;
 
@@ -139,9 +139,7 @@ export class InstanceRegistration {
 }
 
 async function claim(db: SharedPostgres, timeoutSeconds: number, address: InstanceAddress): Promise<{ id: number; owner: string }> {
-  const client = await db.pool.connect();
-  try {
-    await client.query('BEGIN');
+  const row = await inTransaction(db, async (client) => {
     // without it, two instances starting together both find id 1 free and the later one's upsert takes it over
     await client.query(`SELECT pg_advisory_xact_lock(hashtextextended('keapgres:instances', 0))`);
     const { rows } = await client.query<{ id: number; owner: string }>(
@@ -156,19 +154,13 @@ async function claim(db: SharedPostgres, timeoutSeconds: number, address: Instan
        RETURNING i.id, i.started_at::text AS owner`,
       [timeoutSeconds, address.host, address.port],
     );
-    await client.query('COMMIT');
-    const row = rows[0];
-    if (!row) {
-      throw new SqlError(SQLSTATE.tooManyConnections, `every instance id (1 to ${MAX_INSTANCE_ID}) is held by a live keapgres instance`, {
-        detail: `${db.display} (${SCHEMA}.instances)`,
-        hint: `Stop instances, or wait ${timeoutSeconds} s for the ids of stopped ones to be free.`,
-      });
-    }
-    return row;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
+    return rows[0];
+  });
+  if (!row) {
+    throw new SqlError(SQLSTATE.tooManyConnections, `every instance id (1 to ${MAX_INSTANCE_ID}) is held by a live keapgres instance`, {
+      detail: `${db.display} (${SCHEMA}.instances)`,
+      hint: `Stop instances, or wait ${timeoutSeconds} s for the ids of stopped ones to be free.`,
+    });
   }
+  return row;
 }

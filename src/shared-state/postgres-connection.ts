@@ -67,6 +67,22 @@ export async function openSharedPostgres(url: string, logger: Logger): Promise<S
   };
 }
 
+/** Runs `fn` in a transaction on one connection of the pool: committed when it returns, rolled back when it throws. */
+export async function inTransaction<T>(db: SharedPostgres, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await db.pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
 export function unreachable(display: string, err: unknown): SqlError {
   const message = err instanceof Error ? err.message : String(err);
   return new SqlError(SQLSTATE.connectionFailure, 'cannot use the PostgreSQL named by CacheConnection', {

@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import type { RateShare } from '../keap/pacer.js';
 import { SqlError } from '../errors.js';
 import { SCHEMA } from './migrations.js';
-import { openSharedPostgres, unreachable, type SharedPostgres } from './postgres-connection.js';
+import { inTransaction, openSharedPostgres, unreachable, type SharedPostgres } from './postgres-connection.js';
 
 export interface PostgresRateShareOptions {
   /** the Keap app whose limits are shared (a digest of its identity; no secret) */
@@ -153,9 +153,7 @@ export class PostgresRateShare implements RateShare {
 
   /** Renews (or asks for) this instance's lease; returns requests per second granted. */
   private async lease(): Promise<number> {
-    const client = await this.db.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.db, async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`keapgres:quota:${this.o.account}`]);
       if (this.headerRate !== this.headerRateSent && Number.isFinite(this.headerRate)) {
         await client.query(
@@ -190,14 +188,8 @@ export class PostgresRateShare implements RateShare {
         [this.o.account, this.holder, declared, this.leaseMs / 1000],
       );
       await client.query(`DELETE FROM ${SCHEMA}.quota_leases WHERE account = $1 AND expires_at < now() - interval '1 minute'`, [this.o.account]);
-      await client.query('COMMIT');
       return grant;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Ends the lease now; its share stays counted for one more window (the last sends are still in it). */
