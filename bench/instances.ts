@@ -80,10 +80,25 @@ async function main(): Promise<void> {
     const shared = await Promise.all([0, 1, 2].map(() => startKeapgresProcess(['--port', '0', '--connection', scanConn(true)])));
     row('one instance alone (CacheConnection)', await scanAtOnce(sb, shared.slice(0, 1)));
     row('three instances at once, sharing the rate (CacheConnection)', await scanAtOnce(sb, shared));
+    // a short query on one instance while another scans: the scan must not starve it
+    const SHORT = 'SELECT count(*)::int AS n FROM (SELECT * FROM tags) t';
+    await new Promise((r) => setTimeout(r, 1500));
+    let t0 = performance.now();
+    await query(shared[1]!, SHORT);
+    const shortAlone = (performance.now() - t0) / 1000;
+    const scanning = query(shared[0]!, SCAN);
+    await new Promise((r) => setTimeout(r, 1500));
+    t0 = performance.now();
+    await query(shared[2]!, SHORT);
+    const shortBeside = (performance.now() - t0) / 1000;
+    await scanning;
     await Promise.all(shared.map((k) => k.stop()));
     const alone = await Promise.all([0, 1, 2].map(() => startKeapgresProcess(['--port', '0', '--connection', scanConn(false)])));
     row('baseline: three instances at once, each pacing alone', await scanAtOnce(sb, alone));
     await Promise.all(alone.map((k) => k.stop()));
+
+    say('');
+    say(`A short query (tags, one call) on instance C while instance A scans contacts: ${shortBeside.toFixed(2)} s; the same query alone: ${shortAlone.toFixed(2)} s.`);
 
     // memory: idle sessions spread over three instances, against one instance holding them all
     say('');
@@ -113,7 +128,7 @@ async function main(): Promise<void> {
     const cached = (name: string, shared: boolean) => sandboxConnection(sb, token, `CacheTolerance=3600;CacheLocation=${os.tmpdir()}/keapgres-bench-instances-${process.pid}-${name}${shared ? `;CacheConnection=${cacheConnection}` : ''}`);
     const [a, b, solo] = await Promise.all([cached('a', true), cached('b', true), cached('solo', false)].map((conn) => startKeapgresProcess(['--port', '0', '--connection', conn])));
     const CARD = 'SELECT owner_id, count(*) FROM contacts GROUP BY 1';
-    let t0 = performance.now();
+    t0 = performance.now();
     await query(a!, CARD);
     const fetchA = (performance.now() - t0) / 1000;
     await resetStats(sb);
