@@ -44,9 +44,9 @@ export function rewriteSql(sql: string, oids: ServerOids, engineMajor = 15): str
       }
     }
   }
-  for (const key of Object.keys(CAPTURE_OIDS) as Array<keyof typeof CAPTURE_OIDS>) {
-    out = out.replace(new RegExp(`(?<![\\w.])${CAPTURE_OIDS[key]}(?![\\w.])`, 'g'), String(oids[key]));
-  }
+  // one pass: a server's oid may equal another capture oid, which a second replacement would change again
+  const byCapture = new Map(Object.entries(CAPTURE_OIDS).map(([k, v]) => [String(v), String(oids[k as keyof typeof CAPTURE_OIDS])]));
+  out = out.replace(new RegExp(`(?<![\\w.])(${[...byCapture.keys()].join('|')})(?![\\w.])`, 'g'), (d) => byCapture.get(d)!);
   return out;
 }
 
@@ -62,6 +62,12 @@ function rewriteParam(p: Buffer | null, format: number, oids: ServerOids): Buffe
     if (format === 1 && p.length === 4 && p.readInt32BE() === capture) {
       const b = Buffer.alloc(4);
       b.writeInt32BE(oids[key]);
+      return b;
+    }
+    // psycopg 3 binds a Python int that fits as int2 (SQLAlchemy's get_pk_constraint: conrelid IN ($3))
+    if (format === 1 && p.length === 2 && p.readInt16BE() === capture && oids[key] <= 32767) {
+      const b = Buffer.alloc(2);
+      b.writeInt16BE(oids[key]);
       return b;
     }
     if (format === 0 && p.toString() === String(capture)) return Buffer.from(String(oids[key]));
