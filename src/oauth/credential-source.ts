@@ -289,7 +289,10 @@ class OAuthCredentialSource implements ManagedCredentialSource {
       this.fail(err);
       throw err;
     });
-    if (stored && stored.refreshToken && stored.refreshToken !== current.refreshToken && stored.obtainedAt >= current.obtainedAt) {
+    // a pair refreshed from the connection string's own token is newer than that token, whatever the clocks say
+    // (another instance that started with the same string refreshed it first)
+    const descends = stored?.seededFrom !== undefined && stored.seededFrom === this.seed && current.refreshToken === this.settings.oauthRefreshToken;
+    if (stored && stored.refreshToken && stored.refreshToken !== current.refreshToken && (descends || stored.obtainedAt >= current.obtainedAt)) {
       this.log.info({ tokenLocation: this.store.location }, 'adopting a newer OAuth token pair found in the token store');
       registerSecret(stored.accessToken);
       registerSecret(stored.refreshToken);
