@@ -6,7 +6,7 @@
 //   2. memory: sessions per GB over three instances against one instance holding as many sessions
 //   3. a table another instance fetched: pulled from the shared PostgreSQL against fetched from Keap
 // Run: npm run bench:instances   (= tsc -p . && node dist/bench/instances.js [--write])
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { request } from 'undici';
@@ -39,7 +39,7 @@ async function query(k: KeapgresChild, sql: string): Promise<pg.QueryResultRow[]
   }
 }
 
-/** Resident memory of a process and its threads, proportional share of pages shared with others. */
+/** Resident memory of a process and its threads (keapgres's engines are threads), shared pages split by sharers. */
 function pss(pid: number): number {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   return Number(/^Pss:\s+(\d+) kB/m.exec(text)?.[1] ?? 0) * 1024;
@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     for (const n of [1, 3]) {
       const ks = await Promise.all(Array.from({ length: n }, () => startKeapgresProcess(['--port', '0', '--connection', sandboxConnection(sb, token, `CacheConnection=${cacheConnection}`)])));
       await new Promise((r) => setTimeout(r, 3000));
-      const before = ks.reduce((m, k) => m + treePss(k.proc.pid!), 0);
+      const before = ks.reduce((m, k) => m + pss(k.proc.pid!), 0);
       const clients: pg.Client[] = [];
       for (let i = 0; i < SESSIONS; i++) {
         const c = new pg.Client({ host: '127.0.0.1', port: ks[i % n]!.port, database: 'keap', user: 'bench' });
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
         clients.push(c);
       }
       await new Promise((r) => setTimeout(r, 3000));
-      const after = ks.reduce((m, k) => m + treePss(k.proc.pid!), 0);
+      const after = ks.reduce((m, k) => m + pss(k.proc.pid!), 0);
       const perSession = (after - before) / SESSIONS;
       say(`| ${n === 1 ? 'baseline: one instance' : 'three instances'} | ${n} | ${(after / 2 ** 20).toFixed(0)} MB | ${(perSession / 2 ** 20).toFixed(1)} MB | ${Math.floor(2 ** 30 / (after / SESSIONS))} (${Math.floor(2 ** 30 / perSession)} past start) |`);
       await Promise.all(clients.map((c) => c.end()));
@@ -150,21 +150,6 @@ async function main(): Promise<void> {
     await postgres.stop();
   }
   if (WRITE) writeResultsSection('instances', '## Several instances (issue 14)', `\`npm run bench:instances -- --write\`\n\n${lines.join('\n')}`);
-}
-
-/** PSS of a process and its children (keapgres has none besides threads; kept for symmetry). */
-function treePss(pid: number): number {
-  let total = pss(pid);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) total += pss(Number(entry));
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return total;
 }
 
 main().catch((err) => {

@@ -34,10 +34,6 @@ export class PostgresCacheBackplane implements CacheBackplane {
     return new PostgresCacheBackplane(await openSharedPostgres(url, logger), account);
   }
 
-  get display(): string {
-    return this.db.display;
-  }
-
   async heads(keys: readonly string[]): Promise<Map<string, RemoteHead>> {
     const { rows } = await this.query<HeadRow & { key: string }>(`SELECT key, ${HEAD} FROM ${SCHEMA}.cache_entries WHERE account = $1 AND key = ANY($2::text[])`, [this.account, keys]);
     return new Map(rows.map((r) => [r.key, toHead(r)]));
